@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "recsync",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "recsync", targets: ["recsync"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // C libraries from Debian, each behind a module map and one shim header.
+        .systemLibrary(name: "CFuse3", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
+        .systemLibrary(name: "CSQLite3", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // Linux calls Swift's Glibc module does not expose (_GNU_SOURCE: O_PATH, statx, renameat2).
+        .target(name: "CSysShims"),
+
+        .target(name: "RecsyncS3", dependencies: [
+            "CCurl", "CCrypto",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "RecsyncStore", dependencies: ["CSQLite3"]),
+        .target(name: "RecsyncFS", dependencies: [
+            "CSysShims",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "RecsyncCore", dependencies: [
+            "RecsyncS3", "RecsyncStore", "RecsyncFS", "CSysShims",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "RecsyncFUSE", dependencies: [
+            "CFuse3", "RecsyncFS", "CSysShims",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "recsync", dependencies: [
+            "RecsyncCore", "RecsyncFUSE", "RecsyncS3", "RecsyncStore", "RecsyncFS",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "RecsyncS3Tests", dependencies: ["RecsyncS3"]),
+        .testTarget(name: "RecsyncStoreTests", dependencies: ["RecsyncStore"]),
+        .testTarget(name: "RecsyncCoreTests", dependencies: ["RecsyncCore", "RecsyncS3", "RecsyncStore", "RecsyncFS"]),
+        .testTarget(name: "RecsyncFSTests", dependencies: ["RecsyncFS"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["recsync", "RecsyncS3"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

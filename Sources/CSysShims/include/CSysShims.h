@@ -1,0 +1,18 @@
+#ifndef RECSYNC_CSYSSHIMS_H
+#define RECSYNC_CSYSSHIMS_H
+#include <stdint.h>
+#include <sys/types.h>
+/* Linux-only flags and calls that Swift's Glibc module hides behind _GNU_SOURCE. */
+extern const int recsync_O_PATH;
+extern const int recsync_O_NOFOLLOW;
+extern const int recsync_O_DIRECTORY;
+extern const int recsync_AT_EMPTY_PATH;
+extern const int recsync_AT_SYMLINK_NOFOLLOW;
+extern const int recsync_RENAME_NOREPLACE;
+extern const int recsync_RENAME_EXCHANGE;
+int recsync_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
+/* Birth time via statx; returns 0 and fills sec/nsec, or -1 with errno set (ENODATA when the
+   filesystem does not record it). */
+int recsync_birth_time(int dirfd, const char *path, int flags, int64_t *sec, uint32_t *nsec);
+int recsync_errno(void);
+#endif

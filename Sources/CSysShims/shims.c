@@ -1,0 +1,30 @@
+#define _GNU_SOURCE
+#include "CSysShims.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const int recsync_O_PATH = O_PATH;
+const int recsync_O_NOFOLLOW = O_NOFOLLOW;
+const int recsync_O_DIRECTORY = O_DIRECTORY;
+const int recsync_AT_EMPTY_PATH = AT_EMPTY_PATH;
+const int recsync_AT_SYMLINK_NOFOLLOW = AT_SYMLINK_NOFOLLOW;
+const int recsync_RENAME_NOREPLACE = RENAME_NOREPLACE;
+const int recsync_RENAME_EXCHANGE = RENAME_EXCHANGE;
+
+int recsync_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags) {
+    return renameat2(olddirfd, oldpath, newdirfd, newpath, flags);
+}
+
+int recsync_birth_time(int dirfd, const char *path, int flags, int64_t *sec, uint32_t *nsec) {
+    struct statx stx;
+    if (statx(dirfd, path, flags, STATX_BTIME, &stx) != 0) return -1;
+    if (!(stx.stx_mask & STATX_BTIME)) { errno = ENODATA; return -1; }
+    *sec = stx.stx_btime.tv_sec;
+    *nsec = stx.stx_btime.tv_nsec;
+    return 0;
+}
+
+int recsync_errno(void) { return errno; }
