@@ -13,6 +13,8 @@ const int recsync_AT_EMPTY_PATH = AT_EMPTY_PATH;
 const int recsync_AT_SYMLINK_NOFOLLOW = AT_SYMLINK_NOFOLLOW;
 const int recsync_RENAME_NOREPLACE = RENAME_NOREPLACE;
 const int recsync_RENAME_EXCHANGE = RENAME_EXCHANGE;
+const long recsync_UTIME_NOW = UTIME_NOW;
+const long recsync_UTIME_OMIT = UTIME_OMIT;
 
 int recsync_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags) {
     return renameat2(olddirfd, oldpath, newdirfd, newpath, flags);

@@ -2,6 +2,7 @@
 #define RECSYNC_CSYSSHIMS_H
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/xattr.h>
 /* Linux-only flags and calls that Swift's Glibc module hides behind _GNU_SOURCE. */
 extern const int recsync_O_PATH;
 extern const int recsync_O_NOFOLLOW;
@@ -10,6 +11,8 @@ extern const int recsync_AT_EMPTY_PATH;
 extern const int recsync_AT_SYMLINK_NOFOLLOW;
 extern const int recsync_RENAME_NOREPLACE;
 extern const int recsync_RENAME_EXCHANGE;
+extern const long recsync_UTIME_NOW;
+extern const long recsync_UTIME_OMIT;
 int recsync_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
 /* Birth time via statx; returns 0 and fills sec/nsec, or -1 with errno set (ENODATA when the
    filesystem does not record it). */

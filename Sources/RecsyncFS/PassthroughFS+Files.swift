@@ -1,0 +1,153 @@
+import CSysShims
+import Foundation
+
+/// Opening, reading, writing and closing files, and the write tracking that queues a file
+/// when its last writer closes it.
+extension PassthroughFS {
+    /// Flag adjustments the kernel's writeback cache needs: it may read pages of files opened
+    /// write-only, and it implements O_APPEND itself.
+    func backingOpenFlags(_ flags: Int32, writebackCache: Bool) -> Int32 {
+        var result = flags & ~Sys.oNoFollow
+        if writebackCache {
+            if (result & O_ACCMODE) == O_WRONLY { result = (result & ~O_ACCMODE) | O_RDWR }
+            result &= ~O_APPEND
+        }
+        return result
+    }
+
+    static func isWriteOpen(_ flags: Int32) -> Bool {
+        (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) != 0
+    }
+
+    public func open(_ id: UInt64, flags: Int32, writebackCache: Bool = false) throws -> OpenFile {
+        let inode = try table.get(id)
+        if inode.isDirectory { throw FSError(EISDIR, "cannot open a folder as a file") }
+        let fd = try Sys.openat(AT_FDCWD, Sys.procPath(inode.fd), backingOpenFlags(flags, writebackCache: writebackCache))
+        let handle = OpenFile(inode: inode, fd: fd, isWriter: Self.isWriteOpen(flags))
+        if handle.isWriter { registerWriter(inode) }
+        if (flags & O_TRUNC) != 0 { markChanged(inode) }
+        return handle
+    }
+
+    public func create(parent: UInt64, name: String, mode: mode_t, flags: Int32, caller: Caller?,
+                       writebackCache: Bool = false) throws -> (Entry, OpenFile) {
+        let dir = try table.get(parent)
+        let openFlags = backingOpenFlags(flags | O_CREAT, writebackCache: writebackCache)
+        let fd = try Sys.openat(dir.fd, name, openFlags, mode)
+        do {
+            try chownNew(dir: dir, name: name, caller: caller)
+            let entry = try lookup(in: dir, name: name)
+            let handle = OpenFile(inode: entry.inode, fd: fd, isWriter: true)
+            registerWriter(entry.inode)
+            markChanged(entry.inode)
+            return (entry, handle)
+        } catch {
+            Sys.close(fd)
+            throw error
+        }
+    }
+
+    /// Reads into memory (the FUSE adapter may instead hand `handle.fd` to the kernel to splice).
+    public func read(_ handle: OpenFile, size: Int, offset: Int64) throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: size)
+        let count = try buffer.withUnsafeMutableBytes { raw in
+            // Safe: pread writes at most raw.count bytes into the array's own storage.
+            try Sys.check("read") { Int32(truncatingIfNeeded: pread(handle.fd, raw.baseAddress, raw.count, off_t(offset))) }
+        }
+        buffer.removeSubrange(Int(count)...)
+        return buffer
+    }
+
+    /// Writes all of `bytes` at `offset` and marks the file changed.
+    public func write(_ handle: OpenFile, bytes: UnsafeRawBufferPointer, offset: Int64) throws -> Int {
+        var written = 0
+        while written < bytes.count {
+            let result = pwrite(handle.fd, bytes.baseAddress! + written, bytes.count - written, off_t(offset) + off_t(written))
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw FSError.fromErrno("write")
+            }
+            written += result
+        }
+        markChanged(handle.inode)
+        return written
+    }
+
+    /// Called after data reached the backing file by other means (spliced buffers).
+    public func noteWritten(_ handle: OpenFile) {
+        markChanged(handle.inode)
+    }
+
+    /// close() of one descriptor of the handle: when no unclosed writer remains and the file
+    /// changed, it is queued durably before this returns.
+    public func flush(_ handle: OpenFile) throws {
+        guard handle.isWriter else { return }
+        handle.inode.writeState.withLock { state in
+            if !handle.flushed {
+                handle.flushed = true
+                state.activeWriters -= 1
+            }
+        }
+        try queueIfSettled(handle.inode)
+    }
+
+    /// The kernel dropped its last reference to the handle.
+    public func release(_ handle: OpenFile) {
+        Sys.close(handle.fd)
+        guard handle.isWriter else { return }
+        handle.inode.writeState.withLock { state in
+            state.openWriters -= 1
+            if !handle.flushed {
+                handle.flushed = true
+                state.activeWriters -= 1
+            }
+        }
+        do {
+            try queueIfSettled(handle.inode)
+        } catch {
+            logger.error("could not queue a file after its last close", metadata: ["error": "\(error)"])
+        }
+    }
+
+    public func fsync(_ handle: OpenFile, dataOnly: Bool) throws {
+        _ = try Sys.check("fsync") { dataOnly ? fdatasync(handle.fd) : Glibc.fsync(handle.fd) }
+    }
+
+    // MARK: Write tracking
+
+    func registerWriter(_ inode: Inode) {
+        inode.writeState.withLock { state in
+            state.openWriters += 1
+            state.activeWriters += 1
+        }
+    }
+
+    /// Records that the file's content changed; tells the engine on the first change since it was queued.
+    func markChanged(_ inode: Inode) {
+        let first = inode.writeState.withLock { state -> Bool in
+            if state.dirty { return false }
+            state.dirty = true
+            return true
+        }
+        if first, let path = relativePath(of: inode) {
+            hooks.fileIsBeingWritten(path: path)
+        }
+    }
+
+    /// Queues the file if it changed and every writer has closed it.
+    func queueIfSettled(_ inode: Inode) throws {
+        let due = inode.writeState.withLock { state -> Bool in
+            guard state.dirty, state.activeWriters <= 0 else { return false }
+            state.dirty = false
+            return true
+        }
+        guard due else { return }
+        guard let path = relativePath(of: inode) else { return }  // deleted while open: nothing to upload
+        do {
+            try hooks.fileWasWritten(path: path)
+        } catch {
+            inode.writeState.withLock { $0.dirty = true }
+            throw FSError.wrap(error, operation: "queueing \(path) for upload")
+        }
+    }
+}

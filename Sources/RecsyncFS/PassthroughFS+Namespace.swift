@@ -1,0 +1,75 @@
+import CSysShims
+import Foundation
+
+/// Creating, linking, renaming and removing names. Each change is made on the backing folder
+/// first and reported to the sync engine only once it succeeded.
+extension PassthroughFS {
+    public func mkdir(parent: UInt64, name: String, mode: mode_t, caller: Caller?) throws -> Entry {
+        let dir = try table.get(parent)
+        _ = try Sys.check("mkdir", name) { mkdirat(dir.fd, name, mode) }
+        try chownNew(dir: dir, name: name, caller: caller)
+        return try lookup(in: dir, name: name)
+    }
+
+    /// Only regular files may be made with mknod: device nodes, FIFOs and sockets have no place
+    /// in a recordings folder and could not be uploaded.
+    public func mknod(parent: UInt64, name: String, mode: mode_t, rdev: dev_t, caller: Caller?) throws -> Entry {
+        guard (mode & S_IFMT) == S_IFREG else {
+            throw FSError(EPERM, "special files (devices, FIFOs, sockets) cannot be created in a recsync folder")
+        }
+        let dir = try table.get(parent)
+        _ = try Sys.check("mknod", name) { mknodat(dir.fd, name, mode, rdev) }
+        try chownNew(dir: dir, name: name, caller: caller)
+        let entry = try lookup(in: dir, name: name)
+        markChanged(entry.inode)
+        try queueIfSettled(entry.inode)
+        return entry
+    }
+
+    public func symlink(target: String, parent: UInt64, name: String, caller: Caller?) throws -> Entry {
+        let dir = try table.get(parent)
+        _ = try Sys.check("symlink", name) { symlinkat(target, dir.fd, name) }
+        try chownNew(dir: dir, name: name, caller: caller)
+        return try lookup(in: dir, name: name)
+    }
+
+    public func link(_ id: UInt64, newParent: UInt64, newName: String) throws -> Entry {
+        let inode = try table.get(id)
+        let dir = try table.get(newParent)
+        _ = try Sys.check("link", newName) {
+            linkat(AT_FDCWD, Sys.procPath(inode.fd), dir.fd, newName, AT_SYMLINK_FOLLOW)
+        }
+        return try lookup(in: dir, name: newName)
+    }
+
+    public func unlink(parent: UInt64, name: String) throws {
+        let dir = try table.get(parent)
+        let path = relativePath(parent: dir, name: name)
+        _ = try Sys.check("unlink", name) { unlinkat(dir.fd, name, 0) }
+        if let path { try hooks.itemRemoved(path: path, isDirectory: false) }
+    }
+
+    public func rmdir(parent: UInt64, name: String) throws {
+        let dir = try table.get(parent)
+        let path = relativePath(parent: dir, name: name)
+        _ = try Sys.check("rmdir", name) { unlinkat(dir.fd, name, AT_REMOVEDIR) }
+        if let path { try hooks.itemRemoved(path: path, isDirectory: true) }
+    }
+
+    /// Renames within the mount. RENAME_NOREPLACE is honoured; RENAME_EXCHANGE is refused
+    /// (EINVAL) because swapping two queued recordings has no clear meaning for their keys.
+    public func rename(parent: UInt64, name: String, newParent: UInt64, newName: String, flags: UInt32) throws {
+        if flags & UInt32(recsync_RENAME_EXCHANGE) != 0 {
+            throw FSError(EINVAL, "rename with RENAME_EXCHANGE is not supported by recsync; rename in two steps")
+        }
+        let dir = try table.get(parent)
+        let newDir = try table.get(newParent)
+        let source = try Sys.fstatat(dir.fd, name)
+        let from = relativePath(parent: dir, name: name)
+        let to = relativePath(parent: newDir, name: newName)
+        _ = try Sys.check("rename", name) { recsync_renameat2(dir.fd, name, newDir.fd, newName, flags) }
+        if let from, let to, from != to {
+            try hooks.itemRenamed(from: from, to: to, isDirectory: source.isDirectory)
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import CSysShims
+import Foundation
+import Logging
+
+/// A passthrough filesystem core in the style of libfuse's passthrough_hp: every inode keeps an
+/// O_PATH descriptor of its backing file and every operation is a `*at()` call relative to it.
+/// It knows nothing of FUSE: the adapter turns kernel requests into these calls and their
+/// thrown `FSError`s into replies, so the core is tested without a mount.
+///
+/// Threading: called concurrently from FUSE worker threads. Shared state lives in
+/// `InodeTable` (its own lock) and per-inode `writeState` mutexes; see `Inode` for the order.
+public final class PassthroughFS: @unchecked Sendable {
+    let table: InodeTable
+    let hooks: SyncHooks
+    let logger: Logger
+    /// The backing root as the kernel names it, used to turn an fd's path into a mount-relative one.
+    let rootPrefix: String
+    /// True when running as root: new files are given to the calling user.
+    let actsForCallers: Bool
+
+    /// - Parameter rootFd: an O_PATH (or O_RDONLY) descriptor of the folder that holds the recordings,
+    ///   opened before anything was mounted over it. The core takes ownership.
+    public init(rootFd: Int32, hooks: SyncHooks, logger: Logger) throws {
+        table = try InodeTable(rootFd: rootFd)
+        self.hooks = hooks
+        self.logger = logger
+        rootPrefix = try Sys.readlink(Sys.procPath(rootFd))
+        actsForCallers = geteuid() == 0
+    }
+
+    public var root: Inode { table.root }
+    public var knownInodeCount: Int { table.count }
+
+    public func inode(_ id: UInt64) throws -> Inode { try table.get(id) }
+
+    // MARK: Paths
+
+    /// The mount-relative path of an inode (`""` for the root), or nil if it was deleted.
+    public func relativePath(of inode: Inode) -> String? {
+        if inode.id == 1 { return "" }
+        guard let full = try? Sys.readlink(Sys.procPath(inode.fd)) else { return nil }
+        if full.hasSuffix(" (deleted)") { return nil }
+        let prefix = rootPrefix == "/" ? "/" : rootPrefix + "/"
+        guard full.hasPrefix(prefix) else { return nil }
+        return String(full.dropFirst(prefix.count))
+    }
+
+    func relativePath(parent: Inode, name: String) -> String? {
+        guard let dir = relativePath(of: parent) else { return nil }
+        return dir.isEmpty ? name : dir + "/" + name
+    }
+
+    // MARK: Lookup and attributes
+
+    public func lookup(parent: UInt64, name: String) throws -> Entry {
+        let dir = try table.get(parent)
+        return try lookup(in: dir, name: name)
+    }
+
+    func lookup(in dir: Inode, name: String) throws -> Entry {
+        let fd = try Sys.openat(dir.fd, name, Sys.oPath | Sys.oNoFollow)
+        let st: stat
+        do { st = try Sys.fstat(fd) } catch { Sys.close(fd); throw error }
+        let inode = table.adopt(fd: fd, stat: st)
+        return Entry(inode: inode, attributes: st)
+    }
+
+    public func forget(_ id: UInt64, count: UInt64) {
+        table.forget(id, count: count)
+    }
+
+    public func getattr(_ id: UInt64) throws -> stat {
+        try Sys.fstat(try table.get(id).fd)
+    }
+
+    public func statfs(_ id: UInt64) throws -> statvfs {
+        let inode = try table.get(id)
+        var result = statvfs()
+        _ = try Sys.check("statfs") { fstatvfs(inode.fd, &result) }
+        return result
+    }
+
+    public func readlink(_ id: UInt64) throws -> String {
+        try Sys.readlinkat(try table.get(id).fd, "")
+    }
+
+    /// The credentials of the process that made a request, used to give new files to their creator.
+    public struct Caller: Sendable {
+        public let uid: uid_t
+        public let gid: gid_t
+        public init(uid: uid_t, gid: gid_t) { self.uid = uid; self.gid = gid }
+    }
+
+    /// Gives a freshly created entry to the calling user, as a local filesystem would.
+    /// The group follows a setgid parent folder, as the kernel does.
+    func chownNew(dir: Inode, name: String, caller: Caller?) throws {
+        guard actsForCallers, let caller, caller.uid != 0 || caller.gid != 0 else { return }
+        let parent = try Sys.fstat(dir.fd)
+        let gid = (parent.st_mode & S_ISGID) != 0 ? parent.st_gid : caller.gid
+        _ = try Sys.check("chown", name) { fchownat(dir.fd, name, caller.uid, gid, Sys.atSymlinkNoFollow) }
+    }
+}

@@ -1,0 +1,30 @@
+import Foundation
+
+/// What the passthrough core tells the sync engine, and asks of it.
+///
+/// Paths are relative to the mount root, without a leading slash (`sub/take1.wav`).
+/// The core calls these without holding any of its own locks.
+public protocol SyncHooks: AnyObject, Sendable {
+    /// The last writer of a changed file closed it. Must be durable when it returns:
+    /// close() returns to the application right after. Throwing fails the close with the error.
+    func fileWasWritten(path: String) throws
+
+    /// A file or folder was renamed inside the mount.
+    func itemRenamed(from: String, to: String, isDirectory: Bool) throws
+
+    /// A file or empty folder was removed (the path no longer exists).
+    func itemRemoved(path: String, isDirectory: Bool) throws
+
+    /// Returns the value of a `user.sync.*` attribute, or nil when it does not exist for this file.
+    func syncAttribute(path: String, name: String, isDirectory: Bool) throws -> String?
+
+    /// Names of the `user.sync.*` attributes the file has.
+    func syncAttributeNames(path: String, isDirectory: Bool) -> [String]
+
+    /// Sets a `user.sync.*` attribute; throws EPERM for read-only ones.
+    func setSyncAttribute(path: String, name: String, value: [UInt8]) throws
+
+    /// A file's content started to change (its first write, truncate or creation since it was
+    /// last queued). Until `fileWasWritten` it is reported as `local` and is not uploaded.
+    func fileIsBeingWritten(path: String)
+}

@@ -1,0 +1,70 @@
+import CSysShims
+import Foundation
+
+/// Thin wrappers over the system calls the passthrough core uses. Each one either returns
+/// its result or throws an `FSError` carrying the errno, so callers never read `errno` themselves.
+enum Sys {
+    static let oPath = recsync_O_PATH
+    static let oNoFollow = recsync_O_NOFOLLOW
+    static let oDirectory = recsync_O_DIRECTORY
+    static let atEmptyPath = recsync_AT_EMPTY_PATH
+    static let atSymlinkNoFollow = recsync_AT_SYMLINK_NOFOLLOW
+
+    /// Retries a call interrupted by a signal, then throws on failure.
+    @inline(__always)
+    static func check(_ operation: String, _ subject: @autoclosure () -> String = "", _ body: () -> Int32) throws -> Int32 {
+        while true {
+            let result = body()
+            if result >= 0 { return result }
+            let code = errno
+            if code == EINTR { continue }
+            throw FSError.fromErrno(operation, subject(), errnoValue: code)
+        }
+    }
+
+    static func openat(_ dirfd: Int32, _ name: String, _ flags: Int32, _ mode: mode_t = 0) throws -> Int32 {
+        try check("open", name) { Glibc.openat(dirfd, name, flags | O_CLOEXEC, mode) }
+    }
+
+    static func fstat(_ fd: Int32) throws -> stat {
+        var st = stat()
+        _ = try check("stat") { Glibc.fstatat(fd, "", &st, atEmptyPath | atSymlinkNoFollow) }
+        return st
+    }
+
+    static func fstatat(_ dirfd: Int32, _ name: String) throws -> stat {
+        var st = stat()
+        _ = try check("stat", name) { Glibc.fstatat(dirfd, name, &st, atSymlinkNoFollow) }
+        return st
+    }
+
+    static func close(_ fd: Int32) {
+        _ = Glibc.close(fd)
+    }
+
+    /// The path of an fd as the kernel names it (`/proc/self/fd/N`), used for calls that
+    /// have no fd-relative form when the fd was opened with O_PATH (xattrs, chmod of O_PATH fds).
+    static func procPath(_ fd: Int32) -> String { "/proc/self/fd/\(fd)" }
+
+    static func readlink(_ path: String) throws -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = Glibc.readlink(path, &buffer, buffer.count - 1)
+        if count < 0 { throw FSError.fromErrno("readlink", path) }
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func readlinkat(_ dirfd: Int32, _ name: String) throws -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = Glibc.readlinkat(dirfd, name, &buffer, buffer.count - 1)
+        if count < 0 { throw FSError.fromErrno("readlink", name) }
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+extension stat {
+    var isDirectory: Bool { (st_mode & S_IFMT) == S_IFDIR }
+    var isRegular: Bool { (st_mode & S_IFMT) == S_IFREG }
+    var isSymlink: Bool { (st_mode & S_IFMT) == S_IFLNK }
+    /// Modification time in nanoseconds since the epoch.
+    public var mtimeNanoseconds: Int64 { Int64(st_mtim.tv_sec) * 1_000_000_000 + Int64(st_mtim.tv_nsec) }
+}

@@ -1,0 +1,86 @@
+import CFuse3
+import Foundation
+import RecsyncFS
+
+/// open, create, read, write, flush, release and fsync.
+enum FuseFileOperations {
+    static func install(into ops: inout fuse_lowlevel_ops) {
+        ops.open = { req, ino, fi in
+            let c = FuseContext.of(req)
+            guard let fi else { fuse_reply_err(req, EINVAL); return }
+            do {
+                let handle = try c.fs.open(ino, flags: fi.pointee.flags, writebackCache: c.options.writebackCache)
+                FuseContext.store(handle, in: fi)
+                // Nothing else changes the backing file while it is mounted over: keep the page cache.
+                fi.pointee.keep_cache = 1
+                if fuse_reply_open(req, fi) != 0 { c.fs.release(FuseFileOperations.release(fi)) }
+            } catch { c.fail(req, error, "open") }
+        }
+        ops.create = { req, parent, name, mode, fi in
+            let c = FuseContext.of(req)
+            guard let fi else { fuse_reply_err(req, EINVAL); return }
+            do {
+                let (entry, handle) = try c.fs.create(parent: parent, name: String(kernel: name), mode: mode,
+                                                      flags: fi.pointee.flags, caller: FuseContext.caller(req),
+                                                      writebackCache: c.options.writebackCache)
+                FuseContext.store(handle, in: fi)
+                fi.pointee.keep_cache = 1
+                var param = fuse_entry_param()
+                param.ino = fuse_ino_t(entry.inode.id)
+                param.attr = entry.attributes
+                param.attr.st_ino = ino_t(entry.inode.id)
+                param.attr_timeout = c.timeout
+                param.entry_timeout = c.timeout
+                if fuse_reply_create(req, &param, fi) != 0 { c.fs.release(FuseFileOperations.release(fi)) }
+            } catch { c.fail(req, error, "create") }
+        }
+        ops.read = { req, _, size, offset, fi in
+            guard let handle = FuseContext.fileHandle(fi) else { fuse_reply_err(req, EBADF); return }
+            // Let libfuse read straight from the backing descriptor (and splice when it can).
+            var buffers = fuse_bufvec(count: 1, idx: 0, off: 0,
+                                      buf: (fuse_buf(size: size, flags: fuse_buf_flags(rawValue: FUSE_BUF_IS_FD.rawValue | FUSE_BUF_FD_SEEK.rawValue),
+                                                     mem: nil, fd: handle.fd, pos: offset),))
+            fuse_reply_data(req, &buffers, FUSE_BUF_SPLICE_MOVE)
+        }
+        ops.write_buf = { req, _, source, offset, fi in
+            let c = FuseContext.of(req)
+            guard let handle = FuseContext.fileHandle(fi), let source else { fuse_reply_err(req, EBADF); return }
+            let size = fuse_buf_size(source)
+            var destination = fuse_bufvec(count: 1, idx: 0, off: 0,
+                                          buf: (fuse_buf(size: size, flags: fuse_buf_flags(rawValue: FUSE_BUF_IS_FD.rawValue | FUSE_BUF_FD_SEEK.rawValue),
+                                                         mem: nil, fd: handle.fd, pos: offset),))
+            let written = fuse_buf_copy(&destination, source, fuse_buf_copy_flags(rawValue: 0))
+            if written < 0 {
+                c.fail(req, FSError(Int32(-written), "write failed: \(String(cString: strerror(Int32(-written))))"), "write")
+                return
+            }
+            c.fs.noteWritten(handle)
+            fuse_reply_write(req, Int(written))
+        }
+        ops.flush = { req, _, fi in
+            let c = FuseContext.of(req)
+            guard let handle = FuseContext.fileHandle(fi) else { fuse_reply_err(req, EBADF); return }
+            do { try c.fs.flush(handle); fuse_reply_err(req, 0) }
+            catch { c.fail(req, error, "flush") }
+        }
+        ops.release = { req, _, fi in
+            let c = FuseContext.of(req)
+            if let fi, fi.pointee.fh != 0 { c.fs.release(FuseFileOperations.release(fi)) }
+            fuse_reply_err(req, 0)
+        }
+        ops.fsync = { req, _, datasync, fi in
+            let c = FuseContext.of(req)
+            guard let handle = FuseContext.fileHandle(fi) else { fuse_reply_err(req, EBADF); return }
+            do { try c.fs.fsync(handle, dataOnly: datasync != 0); fuse_reply_err(req, 0) }
+            catch { c.fail(req, error, "fsync") }
+        }
+    }
+
+    /// Takes back the reference stored in `fi->fh`.
+    static func release(_ fi: UnsafeMutablePointer<fuse_file_info>) -> OpenFile {
+        // Safe: balances the passRetained in FuseContext.store; fh is cleared so it cannot be released twice.
+        let handle = Unmanaged<OpenFile>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(fi.pointee.fh))!).takeRetainedValue()
+        fi.pointee.fh = 0
+        return handle
+    }
+}

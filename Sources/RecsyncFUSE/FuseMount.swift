@@ -1,0 +1,90 @@
+import CFuse3
+import Foundation
+import Logging
+import RecsyncFS
+
+/// A live FUSE session over a `PassthroughFS`: mount, serve requests on worker threads, unmount.
+public final class FuseMount: @unchecked Sendable {
+    let fs: PassthroughFS
+    let options: FuseOptions
+    let logger: Logger
+    /// Set once in `mount()`, cleared in `close()`; used only from the thread that owns the mount.
+    private var session: OpaquePointer?
+    /// Keeps the argv strings alive for the session's lifetime.
+    private var argStorage: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+    private var argCount = 0
+
+    public init(fs: PassthroughFS, options: FuseOptions, logger: Logger) {
+        self.fs = fs
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Creates the session and mounts it. When this returns, the mount is live: requests
+    /// wait in the kernel until `run()` serves them.
+    public func mount() throws {
+        let arguments = ["recsync", "-o", options.mountOptionString] + (options.debug ? ["-d"] : [])
+        let argv = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: arguments.count + 1)
+        for (index, argument) in arguments.enumerated() { argv[index] = strdup(argument) }
+        argv[arguments.count] = nil
+        argStorage = argv
+        argCount = arguments.count
+        // Safe: argv stays allocated until close(); libfuse only reads it.
+        var args = fuse_args(argc: Int32(arguments.count), argv: argv, allocated: 0)
+        var ops = FuseOperations.table()
+        // Safe: the adapter context lives as long as this FuseMount (released in close()).
+        let context = Unmanaged.passRetained(FuseContext(fs: fs, options: options, logger: logger)).toOpaque()
+        guard let se = fuse_session_new(&args, &ops, MemoryLayout<fuse_lowlevel_ops>.size, context) else {
+            Unmanaged<FuseContext>.fromOpaque(context).release()
+            throw FSError(EINVAL, "could not start a FUSE session; is the fuse3 package installed and /dev/fuse present?")
+        }
+        contextPointer = context
+        if fuse_session_mount(se, options.mountpoint) != 0 {
+            fuse_session_destroy(se)
+            Unmanaged<FuseContext>.fromOpaque(context).release()
+            contextPointer = nil
+            throw FSError(EIO, "could not mount on \(options.mountpoint); see the message above (is it already mounted, or is /dev/fuse missing?)")
+        }
+        session = se
+    }
+    private var contextPointer: UnsafeMutableRawPointer?
+
+    /// Installs handlers so SIGINT, SIGTERM and SIGHUP end `run()` cleanly.
+    public func installSignalHandlers() {
+        if let session { _ = fuse_set_signal_handlers(session) }
+    }
+
+    /// Serves requests on a pool of worker threads until the filesystem is unmounted or
+    /// `requestExit()` is called. Returns the loop's status (0 on a clean stop).
+    public func run() -> Int32 {
+        guard let session else { return -1 }
+        let config = fuse_loop_cfg_create()
+        fuse_loop_cfg_set_max_threads(config, options.maxThreads)
+        fuse_loop_cfg_set_idle_threads(config, 4)
+        fuse_loop_cfg_set_clone_fd(config, 0)
+        let status = fuse_session_loop_mt(session, config)
+        fuse_loop_cfg_destroy(config)
+        return status
+    }
+
+    public func requestExit() {
+        if let session { fuse_session_exit(session) }
+    }
+
+    /// Unmounts (if still mounted) and frees the session.
+    public func close() {
+        if let session {
+            fuse_remove_signal_handlers(session)
+            fuse_session_unmount(session)
+            fuse_session_destroy(session)
+        }
+        session = nil
+        if let contextPointer { Unmanaged<FuseContext>.fromOpaque(contextPointer).release() }
+        contextPointer = nil
+        if let argStorage {
+            for index in 0..<argCount { free(argStorage[index]) }
+            argStorage.deallocate()
+        }
+        argStorage = nil
+    }
+}

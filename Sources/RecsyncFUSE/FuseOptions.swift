@@ -1,0 +1,30 @@
+import Foundation
+
+/// How the kernel mount is set up.
+public struct FuseOptions: Sendable {
+    public var mountpoint: String
+    /// Let other users reach the mount (needs root or user_allow_other in /etc/fuse.conf).
+    public var allowOther: Bool
+    /// Let the kernel check permissions from the mode bits, as on a local filesystem.
+    public var defaultPermissions = true
+    /// Let the kernel cache writes: several times faster for small writes.
+    public var writebackCache = true
+    /// How long the kernel may cache names and attributes, in seconds. Nothing else changes the
+    /// backing folder while it is mounted over, so this can be long.
+    public var cacheTimeout: Double = 1.0
+    public var maxThreads: UInt32 = 16
+    public var maxWrite: UInt32 = 1 << 20
+    public var debug = false
+
+    public init(mountpoint: String, allowOther: Bool = geteuid() == 0) {
+        self.mountpoint = mountpoint
+        self.allowOther = allowOther
+    }
+
+    var mountOptionString: String {
+        var options = ["fsname=recsync", "subtype=recsync"]
+        if allowOther { options.append("allow_other") }
+        if defaultPermissions { options.append("default_permissions") }
+        return options.joined(separator: ",")
+    }
+}
