@@ -38,7 +38,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "recsync", dependencies: [
-            "RecsyncCore", "RecsyncFUSE", "RecsyncS3", "RecsyncStore", "RecsyncFS",
+            "RecsyncCore", "RecsyncFUSE", "RecsyncS3", "RecsyncStore", "RecsyncFS", "CSysShims",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

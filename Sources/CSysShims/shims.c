@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <spawn.h>
 
 const int recsync_O_PATH = O_PATH;
 const int recsync_O_NOFOLLOW = O_NOFOLLOW;
@@ -14,6 +15,7 @@ const int recsync_AT_SYMLINK_NOFOLLOW = AT_SYMLINK_NOFOLLOW;
 const int recsync_RENAME_NOREPLACE = RENAME_NOREPLACE;
 const int recsync_RENAME_EXCHANGE = RENAME_EXCHANGE;
 const long recsync_UTIME_NOW = UTIME_NOW;
+const short recsync_POSIX_SPAWN_SETSID = POSIX_SPAWN_SETSID;
 const long recsync_UTIME_OMIT = UTIME_OMIT;
 
 int recsync_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags) {

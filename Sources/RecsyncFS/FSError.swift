@@ -36,3 +36,10 @@ public struct FSError: Error, CustomStringConvertible, @unchecked Sendable {
         return "\(message) (errno \(errno))"
     }
 }
+
+extension FSError {
+    /// The current errno after a failed call, for modules outside the filesystem core.
+    public static func fromErrnoPublic(_ operation: String, _ subject: String = "") -> FSError {
+        fromErrno(operation, subject)
+    }
+}

@@ -12,6 +12,7 @@ extern const int recsync_AT_SYMLINK_NOFOLLOW;
 extern const int recsync_RENAME_NOREPLACE;
 extern const int recsync_RENAME_EXCHANGE;
 extern const long recsync_UTIME_NOW;
+extern const short recsync_POSIX_SPAWN_SETSID;
 extern const long recsync_UTIME_OMIT;
 int recsync_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
 /* Birth time via statx; returns 0 and fills sec/nsec, or -1 with errno set (ENODATA when the

@@ -1,0 +1,76 @@
+import Foundation
+import RecsyncFS
+import RecsyncStore
+
+/// The `user.sync.*` extended attributes.
+///
+/// | name | value |
+/// |---|---|
+/// | `user.sync.status` | local, pending, syncing, synced or failed |
+/// | `user.sync.s3key` | the object key (once the file is queued) |
+/// | `user.sync.error` | the last error, empty when there is none |
+/// | `user.sync.etag` | the ETag the server returned (once synced) |
+/// | `user.sync.synced_at` | when the server confirmed the upload (ISO 8601, UTC) |
+/// | `user.sync.attempts` | failed attempts since the file was last queued |
+/// | `user.sync.priority` | the queue priority (10 critical … 1 cleanup) |
+/// | `user.sync.retry_at` | when the next attempt is due (ISO 8601), empty if none is waiting |
+/// | `user.sync.progress` | bytes sent / total while uploading |
+extension SyncEngine {
+    public static let attributeNames = [
+        "user.sync.status", "user.sync.s3key", "user.sync.error", "user.sync.etag", "user.sync.synced_at",
+        "user.sync.attempts", "user.sync.priority", "user.sync.retry_at", "user.sync.progress",
+    ]
+
+    public func syncAttribute(path: String, name: String, isDirectory: Bool) throws -> String? {
+        guard !isDirectory else { return nil }
+        let (writing, progress, keyError) = live.withLock { state in
+            (state.writing.contains(path), state.uploads[path], state.keyErrors[path])
+        }
+        let record = try queue.record(path: path)
+        switch name {
+        case "user.sync.status":
+            if writing { return SyncStatus.local.rawValue }
+            return (record?.status ?? .local).rawValue
+        case "user.sync.s3key":
+            return record?.s3Key
+        case "user.sync.error":
+            return keyError ?? record?.lastError ?? ""
+        case "user.sync.etag":
+            return record?.status == .synced ? record?.etag : nil
+        case "user.sync.synced_at":
+            guard record?.status == .synced, let date = record?.syncedAt else { return nil }
+            return ObjectMetadata.formatTimestamp(date)
+        case "user.sync.attempts":
+            return record.map { String($0.attempts) }
+        case "user.sync.priority":
+            return record.map { String($0.priority) }
+        case "user.sync.retry_at":
+            guard let record else { return nil }
+            guard record.status == .pending, let date = record.nextAttemptAt else { return "" }
+            return ObjectMetadata.formatTimestamp(date)
+        case "user.sync.progress":
+            guard let record else { return nil }
+            if let progress { return "\(progress.sent)/\(progress.total)" }
+            return record.status == .synced ? "\(record.syncedSize ?? record.size)/\(record.syncedSize ?? record.size)" : "0/\(record.size)"
+        default:
+            return nil
+        }
+    }
+
+    public func syncAttributeNames(path: String, isDirectory: Bool) -> [String] {
+        guard !isDirectory else { return [] }
+        guard let record = try? queue.record(path: path) else {
+            return ["user.sync.status", "user.sync.error"]
+        }
+        return Self.attributeNames.filter { name in
+            switch name {
+            case "user.sync.etag", "user.sync.synced_at": return record.status == .synced && record.etag != nil
+            default: return true
+            }
+        }
+    }
+
+    public func setSyncAttribute(path: String, name: String, value: [UInt8]) throws {
+        throw FSError(EPERM, "\(name) is maintained by recsync and cannot be set")
+    }
+}

@@ -1,0 +1,169 @@
+import CSysShims
+import Foundation
+import Logging
+import RecsyncFS
+import RecsyncS3
+import RecsyncStore
+import Synchronization
+
+/// Settings the engine needs, already validated.
+public struct EngineSettings: Sendable {
+    public var bucket: String
+    public var keyPattern: KeyPattern
+    public var userId: String
+    public var hostname: String
+    public var maxConcurrentUploads: Int
+    public var autoSync: Bool
+
+    public init(bucket: String, keyPattern: KeyPattern, userId: String, hostname: String,
+                maxConcurrentUploads: Int, autoSync: Bool = true) {
+        self.bucket = bucket
+        self.keyPattern = keyPattern
+        self.userId = userId
+        self.hostname = hostname
+        self.maxConcurrentUploads = maxConcurrentUploads
+        self.autoSync = autoSync
+    }
+}
+
+/// Connects the filesystem to the queue and the uploader: a close after writing queues the
+/// file, renames and deletes follow the file, and `user.sync.*` attributes are answered here.
+///
+/// Locking: `live` guards the in-memory view of files being written and uploaded. It is never
+/// held while calling the queue or S3.
+public final class SyncEngine: SyncHooks, @unchecked Sendable {
+    let queue: SyncQueue
+    let settings: EngineSettings
+    let logger: Logger
+    /// Descriptor of the backing root folder (below the mount), for stat and reading files.
+    let rootFd: Int32
+    let live = Mutex(LiveState())
+    /// Set by the uploader so a queued file wakes it at once.
+    let wakeUploader = Mutex<(@Sendable () -> Void)?>(nil)
+
+    struct LiveState {
+        /// Files with changes not yet queued (open for writing): reported `local`, never uploaded.
+        var writing: Set<String> = []
+        /// Uploads in flight by path.
+        var uploads: [String: UploadProgress] = [:]
+        /// Files whose key could not be made (for `user.sync.error`).
+        var keyErrors: [String: String] = [:]
+    }
+
+    public init(queue: SyncQueue, settings: EngineSettings, rootFd: Int32, logger: Logger) {
+        self.queue = queue
+        self.settings = settings
+        self.rootFd = rootFd
+        self.logger = logger
+    }
+
+    // MARK: SyncHooks
+
+    public func fileIsBeingWritten(path: String) {
+        let progress = live.withLock { state -> UploadProgress? in
+            state.writing.insert(path)
+            return state.uploads[path]
+        }
+        // A write while the file uploads: stop that upload, the close will queue it again.
+        progress?.cancel()
+    }
+
+    public func fileWasWritten(path: String) throws {
+        live.withLock { _ = $0.writing.remove(path) }
+        try enqueue(path: path, priority: .high)
+        wake()
+    }
+
+    public func itemRenamed(from: String, to: String, isDirectory: Bool) throws {
+        let cancelled = live.withLock { state -> [UploadProgress] in
+            state.writing = Set(state.writing.map { Self.rebase($0, from: from, to: to) })
+            return state.uploads.filter { Self.isSameOrInside($0.key, from) }.map(\.value)
+        }
+        cancelled.forEach { $0.cancel() }
+        let moved = try queue.rename(from: from, to: to)
+        for record in moved {
+            // The key follows the name: a file not yet uploaded simply takes its new key; a
+            // synced one is uploaded again under the new key (its old object stays as a backup).
+            let priority = Priority(rawValue: record.priority) ?? .high
+            try enqueue(path: record.path, priority: record.status == .synced ? .high : priority, newKey: true,
+                        createdAt: record.createdAt)
+        }
+        if !moved.isEmpty { wake() }
+    }
+
+    public func itemRemoved(path: String, isDirectory: Bool) throws {
+        let cancelled = live.withLock { state -> [UploadProgress] in
+            state.writing = state.writing.filter { !Self.isSameOrInside($0, path) }
+            state.keyErrors[path] = nil
+            return state.uploads.filter { Self.isSameOrInside($0.key, path) }.map(\.value)
+        }
+        cancelled.forEach { $0.cancel() }
+        _ = try queue.remove(path: path)
+    }
+
+    // MARK: Queueing
+
+    /// Queues the file at `path` with its current size and time, in one durable transaction.
+    func enqueue(path: String, priority: Priority, newKey: Bool = false, createdAt: Date? = nil) throws {
+        let st: stat
+        do { st = try Self.stat(rootFd, path) } catch {
+            logger.warning("cannot queue a file that vanished", metadata: ["path": "\(path)"])
+            return
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { return }
+        let existing = try queue.record(path: path)
+        let timestamp = createdAt ?? existing?.createdAt ?? Self.birthTime(rootFd, path) ?? Date()
+        let key: String
+        do {
+            key = try settings.keyPattern.render(KeyContext(userId: settings.userId, relativePath: path,
+                                                            timestamp: timestamp, hostname: settings.hostname))
+        } catch {
+            live.withLock { $0.keyErrors[path] = "\(error)" }
+            logger.error("cannot make an S3 key for this file; it stays local", metadata: ["path": "\(path)", "error": "\(error)"])
+            return
+        }
+        live.withLock { $0.keyErrors[path] = nil }
+        let record = try queue.enqueue(path: path, priority: priority, size: Int64(st.st_size), mtimeNs: st.mtimeNanoseconds,
+                                       createdAt: timestamp, candidateKey: key, newKey: newKey)
+        logger.debug("queued", metadata: ["path": "\(path)", "key": "\(record.s3Key)", "priority": "\(record.priority)"])
+    }
+
+    func wake() {
+        wakeUploader.withLock { $0 }?()
+    }
+
+    func isBeingWritten(_ path: String) -> Bool {
+        live.withLock { $0.writing.contains(path) }
+    }
+
+    // MARK: Helpers
+
+    static func stat(_ rootFd: Int32, _ path: String) throws -> stat {
+        var st = Glibc.stat()
+        if fstatat(rootFd, path, &st, recsync_AT_SYMLINK_NOFOLLOW) != 0 {
+            throw FSError.fromErrnoPublic("stat", path)
+        }
+        return st
+    }
+
+    static func birthTime(_ rootFd: Int32, _ path: String) -> Date? {
+        var seconds: Int64 = 0
+        var nanoseconds: UInt32 = 0
+        guard recsync_birth_time(rootFd, path, recsync_AT_SYMLINK_NOFOLLOW, &seconds, &nanoseconds) == 0 else { return nil }
+        return Date(timeIntervalSince1970: Double(seconds) + Double(nanoseconds) / 1e9)
+    }
+
+    static func isSameOrInside(_ path: String, _ folder: String) -> Bool {
+        path == folder || path.hasPrefix(folder + "/")
+    }
+
+    static func rebase(_ path: String, from: String, to: String) -> String {
+        if path == from { return to }
+        if path.hasPrefix(from + "/") { return to + path.dropFirst(from.count) }
+        return path
+    }
+}
+
+extension stat {
+    var ctimeNanoseconds: Int64 { Int64(st_ctim.tv_sec) * 1_000_000_000 + Int64(st_ctim.tv_nsec) }
+}

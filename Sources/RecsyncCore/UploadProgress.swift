@@ -1,0 +1,20 @@
+import Foundation
+import Synchronization
+
+/// One upload in flight: how far it got, and whether it should stop.
+/// Safe to share: every field is behind the mutex.
+public final class UploadProgress: Sendable {
+    public let path: String
+    public let total: Int64
+    private let state = Mutex<(sent: Int64, cancelled: Bool)>((0, false))
+
+    init(path: String, total: Int64) {
+        self.path = path
+        self.total = total
+    }
+
+    public var sent: Int64 { state.withLock { $0.sent } }
+    public var isCancelled: Bool { state.withLock { $0.cancelled } }
+    func update(sent: Int64) { state.withLock { $0.sent = sent } }
+    func cancel() { state.withLock { $0.cancelled = true } }
+}

@@ -1,0 +1,95 @@
+import CSysShims
+import Foundation
+import Logging
+import RecsyncCore
+import RecsyncFS
+import RecsyncFUSE
+import RecsyncS3
+import RecsyncStore
+
+/// The long-running part of `recsync mount`: opens the queue, mounts, uploads, and on unmount
+/// or SIGTERM stops cleanly with the queue consistent.
+struct Daemon {
+    let plan: MountPlan
+    let readyFd: Int32?
+    /// How long uploads in flight may finish at shutdown before they are cancelled (they stay pending).
+    let shutdownGrace: TimeInterval = 10
+
+    func run() throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = Logger.Level(rawValue: plan.config.logLevel) ?? .info
+            return handler
+        }
+        var logger = Logger(label: "recsync")
+        logger[metadataKey: "mount"] = "\(plan.mountpoint)"
+        signal(SIGPIPE, SIG_IGN)
+        raiseOpenFileLimit()
+
+        try Paths.makeDirectory(plan.stateDirectory)
+        let queue: SyncQueue
+        do {
+            queue = try SyncQueue(databasePath: plan.stateDirectory + "/queue.sqlite3")
+        } catch {
+            throw CLIError("\(error)")
+        }
+        if queue.recoveredOnOpen > 0 {
+            logger.notice("uploads interrupted by a crash or stop go back to pending", metadata: ["count": "\(queue.recoveredOnOpen)"])
+        }
+        // Opened before the mount hides it: the recordings live in this folder's own directory.
+        let rootFd = open(plan.mountpoint, recsync_O_PATH | recsync_O_DIRECTORY | O_CLOEXEC)
+        guard rootFd >= 0 else {
+            throw CLIError("cannot open \(plan.mountpoint): \(String(cString: strerror(errno)))")
+        }
+        let s3 = CurlS3Client(endpoint: plan.endpoint, credentials: plan.credentials, logger: logger)
+        let settings = EngineSettings(bucket: plan.config.bucket ?? "", keyPattern: plan.keyPattern,
+                                      userId: plan.config.userId, hostname: Self.hostname(),
+                                      maxConcurrentUploads: plan.config.maxConcurrentUploads,
+                                      autoSync: plan.config.autoSync)
+        let engine = SyncEngine(queue: queue, settings: settings, rootFd: rootFd, logger: logger)
+        let fs = try PassthroughFS(rootFd: rootFd, hooks: engine, logger: logger)
+        let mount = FuseMount(fs: fs, options: FuseOptions(mountpoint: plan.mountpoint), logger: logger)
+        do { try mount.mount() } catch { throw CLIError("\(error)") }
+
+        writeRuntimeFile()
+        defer { try? FileManager.default.removeItem(atPath: plan.runtimeFile) }
+        if let readyFd { ReadyPipe.report(fd: readyFd, ready: true) }
+        logger.info("mounted", metadata: ["bucket": "\(settings.bucket)", "endpoint": "\(plan.endpoint.baseURL)",
+                                          "state": "\(plan.stateDirectory)"])
+
+        let uploader = Uploader(engine: engine, s3: s3, logger: logger)
+        uploader.start()
+        let scanner = Scanner(engine: engine, logger: logger)
+        Thread.detachNewThread { scanner.run() }
+
+        mount.installSignalHandlers()
+        let status = mount.run()
+        logger.info("stopping", metadata: ["loop_status": "\(status)"])
+        mount.close()
+        uploader.stop(grace: shutdownGrace)
+        queue.close()
+        logger.info("stopped")
+    }
+
+    private func writeRuntimeFile() {
+        let directory = (plan.runtimeFile as NSString).deletingLastPathComponent
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                 attributes: [.posixPermissions: 0o755])
+        try? "\(getpid())\n".write(toFile: plan.runtimeFile, atomically: true, encoding: .utf8)
+    }
+
+    private func raiseOpenFileLimit() {
+        var limit = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 && limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
+    }
+
+    static func hostname() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+
+struct MountCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mount",
+        abstract: "Mount recsync over a folder and upload what is written into it.",
+        discussion: """
+        recsync mounts over MOUNTPOINT itself: the recordings stay plain files in that folder, \
+        readable when recsync is stopped. Without --foreground the command returns once the mount \
+        is live (exit 0) or has failed (non-zero, with the reason).
+        """
+    )
+
+    @Argument(help: ArgumentHelp("The folder to mount over.", valueName: "mountpoint"))
+    var mountpoint: String
+
+    @OptionGroup var options: MountOptions
+
+    @Flag(help: "Stay in the foreground and log to standard error.")
+    var foreground = false
+
+    /// Set by the starting process: the descriptor to report readiness on.
+    @Option(help: .private)
+    var readyFd: Int32?
+
+    func run() throws {
+        let plan: MountPlan
+        do {
+            plan = try MountPlan.resolve(mountpoint: mountpoint, options: options)
+        } catch {
+            if let readyFd { ReadyPipe.report(fd: readyFd, error: "\(error)") }
+            exitWith(error)
+        }
+        if foreground {
+            do {
+                try Daemon(plan: plan, readyFd: readyFd).run()
+            } catch {
+                if let readyFd { ReadyPipe.report(fd: readyFd, error: "\(error)") }
+                exitWith(error)
+            }
+        } else {
+            do {
+                try DaemonLauncher.start(plan: plan, arguments: ["mount", plan.mountpoint] + options.arguments)
+            } catch {
+                exitWith(error)
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import RecsyncCore
+import RecsyncS3
+
+/// Everything `recsync mount` needs, resolved and checked before anything is mounted, so that
+/// bad input fails with one clear line and leaves nothing behind.
+struct MountPlan {
+    let mountpoint: String
+    let config: RecsyncConfig
+    let keyPattern: KeyPattern
+    let endpoint: S3Endpoint
+    let credentials: S3Credentials
+    let stateDirectory: String
+    let runtimeFile: String
+
+    static func resolve(mountpoint rawMountpoint: String, options: MountOptions,
+                        environment: [String: String] = ProcessInfo.processInfo.environment) throws -> MountPlan {
+        let mountpoint = try Paths.existingDirectory(rawMountpoint)
+        if let existing = MountTable.mountType(at: mountpoint) {
+            throw CLIError.usage("\(mountpoint) is already mounted (\(existing)); unmount it first with 'recsync unmount \(mountpoint)'")
+        }
+        let configPath = options.config ?? RecsyncConfig.defaultPath(environment: environment)
+        var config = RecsyncConfig.defaults
+        if let configPath {
+            do { config = try RecsyncConfig.load(path: configPath) } catch { throw CLIError.usage("\(error)") }
+        }
+        do { try options.overrides.validate() } catch { throw CLIError.usage("\(error)") }
+        config = config.merged(with: options.overrides).applyingEnvironment(environment)
+        do { try config.validate(requireBucket: true) } catch { throw CLIError.usage("\(error)") }
+        let keyPattern: KeyPattern
+        do {
+            keyPattern = try KeyPattern(config.pathPattern)
+            try KeyPattern.validateUserId(config.userId)
+        } catch { throw CLIError.usage("\(error)") }
+        let endpoint: S3Endpoint
+        do {
+            endpoint = try S3Endpoint(endpoint: config.endpoint, region: config.region, pathStyle: config.pathStyle,
+                                      environment: environment)
+        } catch { throw CLIError.usage("\(error)") }
+        let credentials: S3Credentials
+        do {
+            credentials = try CredentialsLoader.load(environment: environment, homeDirectory: Paths.home(environment))
+        } catch { throw CLIError.usage("\(error)") }
+        let stateDirectory = config.stateDir.map { Paths.absolute($0) }
+            ?? Paths.defaultStateDirectory(for: mountpoint, environment: environment)
+        return MountPlan(mountpoint: mountpoint, config: config, keyPattern: keyPattern, endpoint: endpoint,
+                         credentials: credentials, stateDirectory: stateDirectory,
+                         runtimeFile: Paths.runtimeFile(for: mountpoint, environment: environment))
+    }
+}

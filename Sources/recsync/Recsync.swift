@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+
+/// `recsync`: a recordings folder that keeps itself safe in S3.
+@main
+struct Recsync: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recsync",
+        abstract: "Mount a recordings folder whose closed files are uploaded to S3.",
+        discussion: """
+        Files written into the mounted folder stay on local disk and are uploaded in the background \
+        once closed. Ask any file how far it got: getfattr -n user.sync.status FILE
+        Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN) or \
+        AWS_PROFILE with ~/.aws/credentials and ~/.aws/config; never from the command line.
+        """,
+        version: RecsyncVersion.current,
+        subcommands: [MountCommand.self, UnmountCommand.self]
+    )
+}
+
+enum RecsyncVersion {
+    static let current = "0.1.0"
+}
+
+/// A failure the user can fix: printed as one line, exit status 64 (usage) or 1 (runtime).
+struct CLIError: Error, CustomStringConvertible {
+    let message: String
+    let exitCode: Int32
+    init(_ message: String, exitCode: Int32 = 1) {
+        self.message = message
+        self.exitCode = exitCode
+    }
+    var description: String { message }
+
+    static func usage(_ message: String) -> CLIError { CLIError(message, exitCode: 64) }
+}
+
+/// Prints a one-line error and exits with its status.
+func exitWith(_ error: any Error) -> Never {
+    let message: String
+    let code: Int32
+    switch error {
+    case let cli as CLIError:
+        message = cli.message
+        code = cli.exitCode
+    default:
+        message = "\(error)"
+        code = 1
+    }
+    FileHandle.standardError.write(Data("recsync: error: \(message)\n".utf8))
+    exit(code)
+}

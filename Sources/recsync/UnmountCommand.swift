@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+
+struct UnmountCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unmount",
+        abstract: "Unmount a recsync folder and wait until its background process has stopped.",
+        discussion: "Uploads in flight get a short time to finish; anything not uploaded stays queued for the next mount."
+    )
+
+    @Argument(help: ArgumentHelp("The mounted folder.", valueName: "mountpoint"))
+    var mountpoint: String
+
+    @Option(help: ArgumentHelp("How long to wait for the background process to stop, in seconds.", valueName: "seconds"))
+    var timeout: Double = 60
+
+    func run() throws {
+        let path = Paths.absolute(mountpoint)
+        guard let type = MountTable.mountType(at: path) else {
+            exitWith(CLIError.usage("\(path) is not mounted"))
+        }
+        guard type.hasPrefix("fuse") else {
+            exitWith(CLIError.usage("\(path) is a \(type) mount, not recsync; use umount"))
+        }
+        let runtimeFile = Paths.runtimeFile(for: path, environment: ProcessInfo.processInfo.environment)
+        let pid = (try? String(contentsOfFile: runtimeFile, encoding: .utf8))
+            .flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        do { try unmount(path) } catch { exitWith(error) }
+        guard let pid else { return }
+        let deadline = Date().addingTimeInterval(timeout)
+        while kill(pid, 0) == 0 || errno == EPERM {
+            if Date() > deadline {
+                exitWith(CLIError("unmounted, but the background process \(pid) is still running after \(Int(timeout)) s"))
+            }
+            usleep(50_000)
+        }
+    }
+
+    private func unmount(_ path: String) throws {
+        if geteuid() == 0 {
+            if umount2(path, 0) == 0 { return }
+            let code = errno
+            if code == EBUSY {
+                throw CLIError("\(path) is busy: close the files and shells using it (see 'fuser -vm \(path)') and try again")
+            }
+            throw CLIError("cannot unmount \(path): \(String(cString: strerror(code)))")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/fusermount3")
+        process.arguments = ["-u", path]
+        do { try process.run() } catch {
+            throw CLIError("cannot run fusermount3: \(error.localizedDescription); install the fuse3 package")
+        }
+        process.waitUntilExit()
+        if process.terminationStatus != 0 {
+            throw CLIError("fusermount3 could not unmount \(path) (is it busy? see 'fuser -vm \(path)')")
+        }
+    }
+}
