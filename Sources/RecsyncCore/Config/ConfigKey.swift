@@ -1,0 +1,57 @@
+/// The settings a config file may contain, with their spellings and tables.
+enum ConfigKey: String, CaseIterable, Sendable {
+    case bucket
+    case region
+    case endpoint
+    case pathStyle = "path_style"
+    case pathPattern = "path_pattern"
+    case userId = "user_id"
+    case stateDir = "state_dir"
+    case logLevel = "log_level"
+    case autoSync = "auto_sync"
+    case syncOnMobileData = "sync_on_mobile_data"
+    case syncOnMeteredConnection = "sync_on_metered_connection"
+    case maxConcurrentUploads = "max_concurrent_uploads"
+    case chunkSize = "chunk_size"
+    case retryAttempts = "retry_attempts"
+    case syncInterval = "sync_interval"
+
+    /// The only table a config file may have.
+    static let syncTable = "sync"
+
+    /// The table the key belongs in; nil for the top level.
+    var table: String? {
+        switch self {
+        case .bucket, .region, .endpoint, .pathStyle, .pathPattern, .userId, .stateDir, .logLevel:
+            return nil
+        case .autoSync, .syncOnMobileData, .syncOnMeteredConnection, .maxConcurrentUploads,
+             .chunkSize, .retryAttempts, .syncInterval:
+            return Self.syncTable
+        }
+    }
+
+    /// The camelCase spelling accepted as an alias, e.g. `pathStyle`.
+    var alias: String {
+        let parts = rawValue.split(separator: "_")
+        return parts.enumerated().map { $0.offset == 0 ? String($0.element) : $0.element.capitalized }.joined()
+    }
+
+    /// The key with this spelling, in either form.
+    init?(spelling: String) {
+        guard let key = Self.allCases.first(where: { $0.rawValue == spelling || $0.alias == spelling }) else { return nil }
+        self = key
+    }
+
+    /// The keys of one table (nil: the top level), canonical spellings.
+    static func names(inTable table: String?) -> [String] {
+        allCases.filter { $0.table == table }.map(\.rawValue)
+    }
+
+    /// Whether a key or table name looks like it holds a credential, which
+    /// must never be written to the config file.
+    static func looksLikeCredential(_ name: String) -> Bool {
+        let normalized = name.lowercased().filter { $0.isLetter || $0.isNumber }
+        return ["secret", "password", "passwd", "accesskey", "sessiontoken", "credential", "apikey", "token"]
+            .contains { normalized.contains($0) }
+    }
+}

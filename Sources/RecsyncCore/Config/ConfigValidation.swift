@@ -1,0 +1,92 @@
+import Foundation
+
+/// Checks shared by the config file and the command-line flags. Each returns
+/// nil when the value is fine, or a sentence saying what is wrong and what to
+/// use instead.
+enum ConfigValidation {
+    static func bucketProblem(_ bucket: String) -> String? {
+        if bucket.isEmpty { return "the bucket name is empty; give the name of an existing S3 bucket" }
+        if bucket.utf8.count > 255 { return "the bucket name is longer than 255 characters" }
+        if let bad = bucket.unicodeScalars.first(where: { !(isASCIIAlphanumeric($0) || $0 == "." || $0 == "-" || $0 == "_") }) {
+            return "the bucket name contains \(String(bad).debugDescription); bucket names use lowercase letters, digits, \".\" and \"-\" (give the name only, not an s3:// URL)"
+        }
+        return nil
+    }
+
+    static func regionProblem(_ region: String) -> String? {
+        if region.isEmpty { return "the region is empty; use a region such as \"\(RecsyncConfig.defaultRegion)\"" }
+        if !region.unicodeScalars.allSatisfy({ isASCIIAlphanumeric($0) || $0 == "-" || $0 == "_" }) {
+            return "\(region.debugDescription) is not a region name; use a name such as \"eu-west-1\""
+        }
+        return nil
+    }
+
+    static func endpointProblem(_ endpoint: String) -> String? {
+        guard let url = URL(string: endpoint), let scheme = url.scheme?.lowercased(),
+              scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty else {
+            return "\(endpoint.debugDescription) is not an endpoint URL; write it as https://host or http://host:port"
+        }
+        if url.query != nil || url.fragment != nil {
+            return "the endpoint URL must not have a query or fragment; use only scheme, host, port and path"
+        }
+        return nil
+    }
+
+    static func pathPatternProblem(_ pattern: String) -> String? {
+        do {
+            _ = try KeyPattern(pattern)
+            return nil
+        } catch {
+            return String(describing: error)
+        }
+    }
+
+    static func userIdProblem(_ userId: String) -> String? {
+        do {
+            try KeyPattern.validateUserId(userId)
+            return nil
+        } catch {
+            return String(describing: error)
+        }
+    }
+
+    static func stateDirProblem(_ path: String) -> String? {
+        if path.isEmpty { return "the state directory is empty; give an absolute path such as /var/lib/recsync" }
+        if !path.hasPrefix("/") { return "\(path.debugDescription) is not an absolute path; give one such as /var/lib/recsync" }
+        if path.unicodeScalars.contains("\0") { return "the path contains a NUL character" }
+        return nil
+    }
+
+    static func logLevelProblem(_ level: String) -> String? {
+        if RecsyncConfig.logLevels.contains(level.lowercased()) { return nil }
+        let suggestion = Spelling.didYouMean(level, among: RecsyncConfig.logLevels)
+        return "unknown log level \(level.debugDescription); \(suggestion)use one of \(RecsyncConfig.logLevels.joined(separator: ", "))"
+    }
+
+    static func rangeProblem(_ value: Int, _ range: ClosedRange<Int>) -> String? {
+        range.contains(value) ? nil : "\(value) is out of range; use a whole number from \(range.lowerBound) to \(range.upperBound)"
+    }
+
+    static func chunkSizeProblem(_ bytes: Int) -> String? {
+        let range = RecsyncConfig.chunkSizeRange
+        if bytes < range.lowerBound {
+            return "\(bytes) bytes is below S3's minimum part size of \(ByteSize.format(range.lowerBound)) (\(range.lowerBound) bytes); use \"\(ByteSize.format(range.lowerBound))\" or more, such as the default \"8MiB\""
+        }
+        if bytes > range.upperBound {
+            return "\(bytes) bytes is above S3's maximum part size of \(ByteSize.format(range.upperBound)); use at most \"5GiB\""
+        }
+        return nil
+    }
+
+    static func syncIntervalProblem(_ seconds: Int) -> String? {
+        let range = RecsyncConfig.syncIntervalRange
+        guard range.contains(seconds) else {
+            return "\(seconds) seconds is out of range; use from \(range.lowerBound) second to \(range.upperBound) seconds (7 days), e.g. 300 or \"5m\""
+        }
+        return nil
+    }
+
+    static func isASCIIAlphanumeric(_ c: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c)
+    }
+}

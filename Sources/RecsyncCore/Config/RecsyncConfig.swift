@@ -1,0 +1,169 @@
+/// Every recsync setting, with its default.
+///
+/// Values come from three places, highest priority first: command-line flags
+/// (``ConfigOverrides``), the config file (``load(path:)``), and the defaults
+/// below. See `docs/CONFIGURATION.md` for the file format.
+public struct RecsyncConfig: Sendable, Equatable {
+    /// The S3 bucket to upload to. Required to mount; no default.
+    public var bucket: String?
+    /// The bucket's region, used for request signing. Default `us-east-1`.
+    public var region: String
+    /// A custom S3 endpoint URL (`https://host[:port]`), for S3-compatible
+    /// services. Nil means AWS for ``region`` (or `AWS_ENDPOINT_URL_S3` /
+    /// `AWS_ENDPOINT_URL`, see ``applyingEnvironment(_:)``).
+    public var endpoint: String?
+    /// Path-style (`host/bucket/key`) instead of virtual-hosted-style
+    /// (`bucket.host/key`) addressing. Nil chooses automatically.
+    public var pathStyle: Bool?
+    /// How S3 keys are built; see ``KeyPattern``. Default
+    /// `{user_id}/{year}/{month}/{filename}`.
+    public var pathPattern: String
+    /// The value of `{user_id}` in keys. Default `anonymous`.
+    public var userId: String
+    /// Where local copies and the upload queue live. Nil means the platform
+    /// default chosen by the caller.
+    public var stateDir: String?
+    /// One of `trace`, `debug`, `info`, `notice`, `warning`, `error`,
+    /// `critical`. Default `info`.
+    public var logLevel: String
+
+    /// Upload closed files automatically. Default true.
+    public var autoSync: Bool
+    /// Upload while on mobile data. Default false.
+    public var syncOnMobileData: Bool
+    /// Upload while on a metered connection. Default false.
+    public var syncOnMeteredConnection: Bool
+    /// Uploads running at the same time, 1...64. Default 2.
+    public var maxConcurrentUploads: Int
+    /// Multipart upload part size in bytes, 5 MiB...5 GiB. Default 8 MiB.
+    public var chunkSize: Int
+    /// Retries of a failed upload before it is marked failed, 0...100. Default 5.
+    public var retryAttempts: Int
+    /// Seconds between sync passes, 1...604800 (one week). Default 300.
+    public var syncInterval: Int
+
+    /// The default value of ``region``.
+    public static let defaultRegion = "us-east-1"
+    /// The default value of ``userId``.
+    public static let defaultUserId = "anonymous"
+    /// The default value of ``logLevel``.
+    public static let defaultLogLevel = "info"
+    /// The accepted values of ``logLevel``.
+    public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+    /// The allowed range of ``maxConcurrentUploads``.
+    public static let maxConcurrentUploadsRange = 1...64
+    /// The default value of ``chunkSize``: 8 MiB.
+    public static let defaultChunkSize = 8 * 1024 * 1024
+    /// The allowed range of ``chunkSize``: S3's part size limits, 5 MiB to 5 GiB.
+    public static let chunkSizeRange = (5 * 1024 * 1024)...(5 * 1024 * 1024 * 1024)
+    /// The allowed range of ``retryAttempts``.
+    public static let retryAttemptsRange = 0...100
+    /// The allowed range of ``syncInterval`` in seconds.
+    public static let syncIntervalRange = 1...(7 * 24 * 3600)
+
+    /// Creates a configuration; every argument defaults to the documented default.
+    public init(
+        bucket: String? = nil,
+        region: String = RecsyncConfig.defaultRegion,
+        endpoint: String? = nil,
+        pathStyle: Bool? = nil,
+        pathPattern: String = KeyPattern.defaultPattern,
+        userId: String = RecsyncConfig.defaultUserId,
+        stateDir: String? = nil,
+        logLevel: String = RecsyncConfig.defaultLogLevel,
+        autoSync: Bool = true,
+        syncOnMobileData: Bool = false,
+        syncOnMeteredConnection: Bool = false,
+        maxConcurrentUploads: Int = 2,
+        chunkSize: Int = RecsyncConfig.defaultChunkSize,
+        retryAttempts: Int = 5,
+        syncInterval: Int = 300
+    ) {
+        self.bucket = bucket
+        self.region = region
+        self.endpoint = endpoint
+        self.pathStyle = pathStyle
+        self.pathPattern = pathPattern
+        self.userId = userId
+        self.stateDir = stateDir
+        self.logLevel = logLevel
+        self.autoSync = autoSync
+        self.syncOnMobileData = syncOnMobileData
+        self.syncOnMeteredConnection = syncOnMeteredConnection
+        self.maxConcurrentUploads = maxConcurrentUploads
+        self.chunkSize = chunkSize
+        self.retryAttempts = retryAttempts
+        self.syncInterval = syncInterval
+    }
+
+    /// The configuration with every setting at its default.
+    public static let defaults = RecsyncConfig()
+
+    /// This configuration with command-line flags applied: every non-nil
+    /// override replaces the value from the file (or the default).
+    public func merged(with overrides: ConfigOverrides) -> RecsyncConfig {
+        var result = self
+        if let v = overrides.bucket { result.bucket = v }
+        if let v = overrides.region { result.region = v }
+        if let v = overrides.endpoint { result.endpoint = v }
+        if let v = overrides.pathStyle { result.pathStyle = v }
+        if let v = overrides.pathPattern { result.pathPattern = v }
+        if let v = overrides.userId { result.userId = v }
+        if let v = overrides.stateDir { result.stateDir = v }
+        if let v = overrides.logLevel { result.logLevel = v.lowercased() }
+        if let v = overrides.autoSync { result.autoSync = v }
+        if let v = overrides.syncOnMobileData { result.syncOnMobileData = v }
+        if let v = overrides.syncOnMeteredConnection { result.syncOnMeteredConnection = v }
+        if let v = overrides.maxConcurrentUploads { result.maxConcurrentUploads = v }
+        if let v = overrides.chunkSize { result.chunkSize = v }
+        if let v = overrides.retryAttempts { result.retryAttempts = v }
+        if let v = overrides.syncInterval { result.syncInterval = v }
+        return result
+    }
+
+    /// This configuration with ``endpoint`` taken from the environment when
+    /// neither a flag nor the file set it: `AWS_ENDPOINT_URL_S3`, then
+    /// `AWS_ENDPOINT_URL`. Both are ignored when
+    /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is `true`, as in the AWS tools.
+    public func applyingEnvironment(_ environment: [String: String]) -> RecsyncConfig {
+        guard endpoint == nil,
+              environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"]?.lowercased() != "true" else { return self }
+        var result = self
+        for name in ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"] {
+            if let value = environment[name], !value.isEmpty {
+                result.endpoint = value
+                break
+            }
+        }
+        return result
+    }
+
+    /// Checks every value, including ones that came from flags or the
+    /// environment.
+    ///
+    /// - Parameter requireBucket: whether a missing ``bucket`` is an error
+    ///   (it is for mounting).
+    /// - Throws: ``ConfigError`` naming the setting, the problem and the fix.
+    public func validate(requireBucket: Bool = true) throws {
+        func check(_ problem: String?, _ setting: String) throws {
+            if let problem {
+                throw ConfigError(kind: .invalidValue, message: "\(setting): \(problem)")
+            }
+        }
+        if let bucket {
+            try check(ConfigValidation.bucketProblem(bucket), "bucket")
+        } else if requireBucket {
+            throw ConfigError(kind: .missingValue, message: "no bucket configured; set bucket = \"name\" in the config file or pass --bucket NAME")
+        }
+        try check(ConfigValidation.regionProblem(region), "region")
+        if let endpoint { try check(ConfigValidation.endpointProblem(endpoint), "endpoint") }
+        try check(ConfigValidation.pathPatternProblem(pathPattern), "path_pattern")
+        try check(ConfigValidation.userIdProblem(userId), "user_id")
+        if let stateDir { try check(ConfigValidation.stateDirProblem(stateDir), "state_dir") }
+        try check(ConfigValidation.logLevelProblem(logLevel), "log_level")
+        try check(ConfigValidation.rangeProblem(maxConcurrentUploads, Self.maxConcurrentUploadsRange), "max_concurrent_uploads")
+        try check(ConfigValidation.chunkSizeProblem(chunkSize), "chunk_size")
+        try check(ConfigValidation.rangeProblem(retryAttempts, Self.retryAttemptsRange), "retry_attempts")
+        try check(ConfigValidation.syncIntervalProblem(syncInterval), "sync_interval")
+    }
+}

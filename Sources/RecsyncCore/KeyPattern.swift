@@ -1,0 +1,236 @@
+import Foundation
+
+/// Turns a recording's path inside the mount into its S3 object key.
+///
+/// A pattern is literal text with variables in braces, for example the default
+/// `{user_id}/{year}/{month}/{filename}`. Variables:
+///
+/// | variable      | value                                                        |
+/// |---------------|--------------------------------------------------------------|
+/// | `{user_id}`   | the configured user id (default `anonymous`)                 |
+/// | `{filename}`  | the file's name, e.g. `take1.wav`                            |
+/// | `{path}`      | the file's folder inside the mount, `""` at the root         |
+/// | `{timestamp}` | the recording date as `YYYY-MM-DD`                           |
+/// | `{year}`      | four-digit year                                              |
+/// | `{month}`     | two-digit month, `01`...`12`                                 |
+/// | `{day}`       | two-digit day of the month, `01`...`31`                      |
+/// | `{hostname}`  | the machine's host name                                      |
+///
+/// Dates are always taken from the recording's timestamp in UTC, so a key does
+/// not depend on the time zone of the machine that uploads it.
+///
+/// Every occurrence of a variable is replaced. File and folder names are used
+/// exactly as they are (no Unicode normalization or escaping; the HTTP layer
+/// percent-encodes keys). When a variable renders empty, such as `{path}` for a
+/// file at the root, the `/` around it is collapsed so the key never has an
+/// empty segment.
+public struct KeyPattern: Sendable, Equatable, CustomStringConvertible {
+    /// The pattern used when none is configured.
+    public static let defaultPattern = "{user_id}/{year}/{month}/{filename}"
+
+    /// The variable names a pattern may use, without braces.
+    public static let variableNames = Variable.allCases.map(\.rawValue)
+
+    enum Variable: String, CaseIterable, Sendable {
+        case userId = "user_id"
+        case filename
+        case path
+        case timestamp
+        case year
+        case month
+        case day
+        case hostname
+    }
+
+    enum Token: Sendable, Equatable {
+        case literal(String)
+        case variable(Variable)
+    }
+
+    /// The pattern text as written.
+    public let pattern: String
+    let tokens: [Token]
+
+    /// Parses and validates a pattern.
+    ///
+    /// - Throws: ``KeyPatternError`` when the pattern uses an unknown variable,
+    ///   has unbalanced braces, lacks `{filename}`, starts with `/`, has literal
+    ///   empty, `.` or `..` segments, contains control characters, or has more
+    ///   than 1024 bytes of literal text.
+    public init(_ pattern: String) throws {
+        guard !pattern.isEmpty else { throw KeyPatternError.emptyPattern }
+        let scalars = Array(pattern.unicodeScalars)
+        if let offset = scalars.firstIndex(where: Self.isControl) {
+            throw KeyPatternError.controlCharacter(offset: offset, pattern: pattern)
+        }
+        if pattern.hasPrefix("/") { throw KeyPatternError.leadingSlash(pattern: pattern) }
+
+        var tokens: [Token] = []
+        var literal = String.UnicodeScalarView()
+        var index = 0
+        while index < scalars.count {
+            let scalar = scalars[index]
+            if scalar == "}" {
+                throw KeyPatternError.unbalancedBrace(offset: index, pattern: pattern)
+            }
+            if scalar != "{" {
+                literal.append(scalar)
+                index += 1
+                continue
+            }
+            guard let close = scalars[(index + 1)...].firstIndex(where: { $0 == "}" || $0 == "{" }),
+                  scalars[close] == "}" else {
+                throw KeyPatternError.unbalancedBrace(offset: index, pattern: pattern)
+            }
+            let name = String(String.UnicodeScalarView(scalars[(index + 1)..<close]))
+            guard let variable = Variable(rawValue: name) else {
+                throw KeyPatternError.unknownVariable(name: name, pattern: pattern)
+            }
+            if !literal.isEmpty {
+                tokens.append(.literal(String(literal)))
+                literal = String.UnicodeScalarView()
+            }
+            tokens.append(.variable(variable))
+            index = close + 1
+        }
+        if !literal.isEmpty { tokens.append(.literal(String(literal))) }
+
+        guard tokens.contains(.variable(.filename)) else {
+            throw KeyPatternError.missingFilename(pattern: pattern)
+        }
+        let literalBytes = tokens.reduce(0) { sum, token in
+            if case let .literal(text) = token { return sum + text.utf8.count }
+            return sum
+        }
+        if literalBytes > KeyPatternError.maximumKeyBytes {
+            throw KeyPatternError.literalTooLong(bytes: literalBytes, pattern: pattern)
+        }
+        // A segment made of literal text only is the same in every key, so an
+        // empty, "." or ".." one is always wrong. Segments with a variable are
+        // checked when rendered.
+        for segment in Self.segments(of: tokens) where !segment.hasVariable {
+            if segment.text.isEmpty || segment.text == "." || segment.text == ".." {
+                throw KeyPatternError.invalidSegment(segment: segment.text, pattern: pattern)
+            }
+        }
+        self.pattern = pattern
+        self.tokens = tokens
+    }
+
+    public var description: String { pattern }
+
+    /// Renders the S3 key for one recording.
+    ///
+    /// - Throws: ``KeyPatternError`` when the user id is invalid, when the key
+    ///   would contain a `.` or `..` segment or a NUL character, or when it
+    ///   would be longer than 1024 bytes.
+    public func render(_ ctx: KeyContext) throws -> String {
+        try Self.validateUserId(ctx.userId)
+        let file = ctx.relativePath
+        let fileName = ctx.fileName
+        if fileName.isEmpty {
+            throw KeyPatternError.invalidKey(file: file, key: "", reason: "the path has no file name")
+        }
+        if ctx.hostname.contains("/") {
+            throw KeyPatternError.invalidKey(file: file, key: "", reason: "the host name \(ctx.hostname.debugDescription) contains \"/\"")
+        }
+        let date = Self.utcDate(ctx.timestamp)
+
+        var raw = ""
+        for token in tokens {
+            switch token {
+            case let .literal(text): raw += text
+            case let .variable(variable):
+                switch variable {
+                case .userId: raw += ctx.userId
+                case .filename: raw += fileName
+                case .path: raw += ctx.folderPath
+                case .timestamp: raw += "\(date.year)-\(date.month)-\(date.day)"
+                case .year: raw += date.year
+                case .month: raw += date.month
+                case .day: raw += date.day
+                case .hostname: raw += ctx.hostname
+                }
+            }
+        }
+
+        let segments = raw.split(separator: "/", omittingEmptySubsequences: true)
+        let key = segments.joined(separator: "/")
+        if let bad = segments.first(where: { $0 == "." || $0 == ".." }) {
+            throw KeyPatternError.invalidKey(file: file, key: key, reason: "it contains a \"\(bad)\" segment")
+        }
+        if key.unicodeScalars.contains("\0") {
+            throw KeyPatternError.invalidKey(file: file, key: key, reason: "it contains a NUL character")
+        }
+        let bytes = key.utf8.count
+        if bytes > KeyPatternError.maximumKeyBytes {
+            throw KeyPatternError.keyTooLong(file: file, bytes: bytes)
+        }
+        return key
+    }
+
+    /// Checks that a user id can be used as a key segment.
+    ///
+    /// - Throws: ``KeyPatternError/invalidUserId(userId:reason:)`` when the id is
+    ///   empty, is `.` or `..`, contains `/`, or contains control characters.
+    public static func validateUserId(_ userId: String) throws {
+        if userId.isEmpty {
+            throw KeyPatternError.invalidUserId(userId: userId, reason: "is empty")
+        }
+        if userId == "." || userId == ".." {
+            throw KeyPatternError.invalidUserId(userId: userId, reason: "is not allowed because it is a relative path segment")
+        }
+        if userId.contains("/") {
+            throw KeyPatternError.invalidUserId(userId: userId, reason: "contains \"/\"")
+        }
+        if userId.unicodeScalars.contains(where: isControl) {
+            throw KeyPatternError.invalidUserId(userId: userId, reason: "contains a control character")
+        }
+        if userId.utf8.count > KeyPatternError.maximumKeyBytes {
+            throw KeyPatternError.invalidUserId(userId: userId, reason: "is longer than \(KeyPatternError.maximumKeyBytes) bytes")
+        }
+    }
+
+    // MARK: - Helpers
+
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
+    }
+
+    /// Splits the tokens at the `/` in literal text.
+    static func segments(of tokens: [Token]) -> [(text: String, hasVariable: Bool)] {
+        var result: [(text: String, hasVariable: Bool)] = []
+        var text = ""
+        var hasVariable = false
+        for token in tokens {
+            switch token {
+            case .variable:
+                hasVariable = true
+            case let .literal(literal):
+                let parts = literal.split(separator: "/", omittingEmptySubsequences: false)
+                for (i, part) in parts.enumerated() {
+                    if i > 0 {
+                        result.append((text, hasVariable))
+                        text = ""
+                        hasVariable = false
+                    }
+                    text += part
+                }
+            }
+        }
+        result.append((text, hasVariable))
+        return result
+    }
+
+    static func utcDate(_ date: Date) -> (year: String, month: String, day: String) {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        return (pad(parts.year ?? 0, 4), pad(parts.month ?? 0, 2), pad(parts.day ?? 0, 2))
+    }
+
+    static func pad(_ value: Int, _ width: Int) -> String {
+        let digits = String(value)
+        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+    }
+}

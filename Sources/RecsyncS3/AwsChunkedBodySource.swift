@@ -1,0 +1,97 @@
+import Foundation
+
+/// Produces an aws-chunked body from a file descriptor as libcurl asks for data.
+///
+/// Each chunk is read with `pread` straight into the frame buffer after the space reserved for
+/// its header, hashed once, signed (chained from the previous signature), and handed to curl.
+/// Memory use is one chunk, whatever the file size. Used by the transfer's thread only.
+final class AwsChunkedBodySource: RequestBodySource {
+    private let body: FileBody
+    private let layout: AwsChunkedLayout
+    private let signer: SigV4Signer
+    private let amzDate: String
+    private let scope: String
+    private let shouldCancel: (@Sendable () -> Bool)?
+    private var previousSignature: String
+
+    // Safe: allocated here with room for the largest frame, only accessed through the bounds
+    // below, and freed in deinit.
+    private let frame: UnsafeMutableRawBufferPointer
+    private var frameLength = 0
+    private var framePosition = 0
+    private var fileOffset: Int64 = 0
+    private var sentFinalChunk = false
+    private var hasher = SHA256Hasher()
+
+    private(set) var failure: S3Error?
+    var contentLength: Int64 { layout.encodedLength }
+
+    init(body: FileBody, layout: AwsChunkedLayout, signer: SigV4Signer, seedSignature: String,
+         amzDate: String, scope: String, shouldCancel: (@Sendable () -> Bool)?) {
+        self.body = body
+        self.layout = layout
+        self.signer = signer
+        self.previousSignature = seedSignature
+        self.amzDate = amzDate
+        self.scope = scope
+        self.shouldCancel = shouldCancel
+        let capacity = AwsChunkedLayout.frameLength(dataLength: layout.chunkSize)
+        frame = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
+    }
+
+    deinit { frame.deallocate() }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> Int? {
+        if framePosition == frameLength {
+            if sentFinalChunk { return 0 }
+            guard fillNextFrame() else { return nil }
+        }
+        let count = min(buffer.count, frameLength - framePosition)
+        // Safe: both ranges are within their buffers (count is bounded by both sizes).
+        buffer.baseAddress!.copyMemory(from: frame.baseAddress! + framePosition, byteCount: count)
+        framePosition += count
+        return count
+    }
+
+    /// Reads, hashes and signs the next chunk into `frame`. Returns false on cancel or I/O error.
+    private func fillNextFrame() -> Bool {
+        if let shouldCancel, shouldCancel() {
+            failure = S3Error(.cancelled)
+            return false
+        }
+        let dataLength = Int(min(Int64(layout.chunkSize), body.length - fileOffset))
+        let headerLength = AwsChunkedLayout.headerLength(dataLength: dataLength)
+        var filled = 0
+        while filled < dataLength {
+            // Safe: the destination range [headerLength + filled, headerLength + dataLength) lies in `frame`.
+            let n = pread(body.fd, frame.baseAddress! + headerLength + filled, dataLength - filled,
+                          off_t(fileOffset) + off_t(filled))
+            if n < 0 {
+                if errno == EINTR { continue }
+                let code = errno
+                failure = S3Error(.io(errno: code, message: "reading the file at offset \(fileOffset + Int64(filled)) failed: \(String(cString: strerror(code)))"))
+                return false
+            }
+            if n == 0 {
+                failure = S3Error(.io(errno: EIO, message: "the file is shorter than the \(body.length) bytes expected (only \(fileOffset + Int64(filled)) could be read); it was truncated while uploading"))
+                return false
+            }
+            filled += n
+        }
+        // Safe: hashing exactly the bytes just read.
+        hasher.update(UnsafeRawBufferPointer(rebasing: frame[headerLength..<(headerLength + dataLength)]))
+        let signature = signer.chunkSignature(previousSignature: previousSignature, chunkHash: hasher.finish(),
+                                              amzDate: amzDate, scope: scope)
+        previousSignature = signature
+        let header = Array("\(String(dataLength, radix: 16));chunk-signature=\(signature)\r\n".utf8)
+        precondition(header.count == headerLength, "chunk header length mismatch")
+        frame.copyBytes(from: header)
+        frame[headerLength + dataLength] = UInt8(ascii: "\r")
+        frame[headerLength + dataLength + 1] = UInt8(ascii: "\n")
+        frameLength = headerLength + dataLength + 2
+        framePosition = 0
+        fileOffset += Int64(dataLength)
+        if dataLength == 0 { sentFinalChunk = true }
+        return true
+    }
+}

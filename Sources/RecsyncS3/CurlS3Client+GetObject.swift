@@ -1,0 +1,9 @@
+import Foundation
+
+extension CurlS3Client {
+    /// Downloads the whole object into memory.
+    public func getObject(bucket: String, key: String) throws -> Data {
+        let prepared = prepare(method: "GET", bucket: bucket, key: key, payloadHash: Crypto.emptySHA256Hex)
+        return try send(prepared.http, operation: "GetObject \(bucket)/\(key)").body
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+extension CurlS3Client {
+    /// Uploads a file in one PutObject request with an aws-chunked, chunk-signed body: each byte
+    /// is read once with `pread`, hashed once and sent; memory use is one chunk.
+    public func putObject(bucket: String, key: String, body: FileBody, contentType: String, metadata: [String: String],
+                          progress: (@Sendable (Int64) -> Void)?, shouldCancel: (@Sendable () -> Bool)?) throws -> PutObjectResult {
+        let operation = "PutObject \(bucket)/\(key)"
+        guard body.length >= 0 else {
+            throw S3Error(.invalidRequest(message: "negative body length \(body.length)"), operation: operation)
+        }
+        guard !key.isEmpty else {
+            throw S3Error(.invalidRequest(message: "the object key is empty; give a file name"), operation: operation)
+        }
+        guard !contentType.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value >= 0x7f }) else {
+            throw S3Error(.invalidRequest(message: "content type '\(contentType)' must be printable ASCII"), operation: operation)
+        }
+        let metaHeaders: [(name: String, value: String)]
+        do {
+            metaHeaders = try MetadataEncoding.headers(for: metadata)
+        } catch var error as S3Error {
+            error.operation = operation
+            throw error
+        }
+        if let shouldCancel, shouldCancel() { throw S3Error(.cancelled, operation: operation) }
+
+        let layout = AwsChunkedLayout(decodedLength: body.length, chunkSize: options.chunkSize)
+        var headers: [(name: String, value: String)] = [
+            ("Content-Type", contentType),
+            ("Content-Encoding", "aws-chunked"),
+            ("x-amz-decoded-content-length", String(body.length)),
+        ]
+        headers += metaHeaders
+        var prepared = prepare(method: "PUT", bucket: bucket, key: key, headers: headers,
+                               payloadHash: SigV4Signer.streamingPayload)
+        let source = AwsChunkedBodySource(body: body, layout: layout, signer: signer,
+                                          seedSignature: prepared.signature.signature,
+                                          amzDate: prepared.signature.amzDate, scope: prepared.signature.scope,
+                                          shouldCancel: shouldCancel)
+        prepared.http.body = source
+        prepared.http.progress = progress
+        prepared.http.shouldCancel = shouldCancel
+        prepared.http.progressMapping = { layout.decodedBytes(forEncoded: $0) }
+
+        let response = try send(prepared.http, operation: operation)
+        guard let rawETag = response.headers["etag"], !ETag.normalize(rawETag).isEmpty else {
+            throw S3Error(.invalidResponse(message: "PutObject answered 200 without an ETag header, so the upload cannot be confirmed"),
+                          operation: operation)
+        }
+        return PutObjectResult(etag: ETag.normalize(rawETag), versionId: response.headers["x-amz-version-id"])
+    }
+}

@@ -1,0 +1,189 @@
+import CCurl
+import Foundation
+
+/// One HTTP exchange to run with libcurl.
+struct HTTPRequest {
+    var method: String
+    var url: String
+    var headers: [(name: String, value: String)]
+    var body: RequestBodySource?
+    /// Maps bytes of the encoded body to bytes of the caller's payload, for progress reports.
+    var progressMapping: ((Int64) -> Int64)?
+    var progress: (@Sendable (Int64) -> Void)?
+    var shouldCancel: (@Sendable () -> Bool)?
+}
+
+struct HTTPResponse {
+    var status: Int
+    /// Lowercased header names; the last value wins for repeated headers.
+    var headers: [String: String]
+    var body: Data
+}
+
+/// State shared between a running transfer and its C callbacks. Owned by the calling thread;
+/// libcurl invokes the callbacks on that same thread, inside `curl_easy_perform`.
+final class CurlTransferState {
+    var status = 0
+    var headers: [String: String] = [:]
+    var body = Data()
+    var source: RequestBodySource?
+    var progressMapping: ((Int64) -> Int64)?
+    var progress: (@Sendable (Int64) -> Void)?
+    var shouldCancel: (@Sendable () -> Bool)?
+    var cancelled = false
+    var lastReport = ContinuousClock.now
+    var lastCancelCheck = ContinuousClock.now
+    var lastReportedValue: Int64 = -1
+
+    init() {}
+}
+
+/// Runs `HTTPRequest`s on pooled curl handles.
+struct CurlTransport: Sendable {
+    let pool: CurlHandlePool
+    let options: S3ClientOptions
+
+    func perform(_ request: HTTPRequest) throws -> HTTPResponse {
+        let handle = try pool.checkout()
+        var discard = false
+        defer { pool.checkin(handle, discard: discard) }
+        let curl = handle.raw
+        curl_easy_reset(curl)
+
+        let state = CurlTransferState()
+        state.source = request.body
+        state.progressMapping = request.progressMapping
+        state.progress = request.progress
+        state.shouldCancel = request.shouldCancel
+        // Safe: `state` outlives the transfer (released only after curl_easy_perform returns and
+        // the options pointing at it are reset on the next use of the handle).
+        let statePointer = Unmanaged.passUnretained(state).toOpaque()
+
+        var headerList: UnsafeMutablePointer<curl_slist>?
+        defer { curl_slist_free_all(headerList) }
+        for (name, value) in request.headers {
+            headerList = curl_slist_append(headerList, "\(name): \(value)")
+        }
+        if request.body != nil { headerList = curl_slist_append(headerList, "Expect:") }
+        headerList = curl_slist_append(headerList, "Accept:")
+
+        // Safe: the buffer is written by curl during perform and read right after; freed by defer.
+        let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        defer { errorBuffer.deallocate() }
+
+        _ = recsync_curl_setopt_str(curl, CURLOPT_URL, request.url)
+        _ = recsync_curl_setopt_slist(curl, CURLOPT_HTTPHEADER, headerList)
+        _ = recsync_curl_setopt_str(curl, CURLOPT_USERAGENT, options.userAgent)
+        _ = recsync_curl_setopt_long(curl, CURLOPT_NOSIGNAL, 1)
+        _ = recsync_curl_setopt_long(curl, CURLOPT_TCP_KEEPALIVE, 1)
+        _ = recsync_curl_setopt_long(curl, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout * 1000))
+        _ = recsync_curl_setopt_long(curl, CURLOPT_LOW_SPEED_LIMIT, 1)
+        _ = recsync_curl_setopt_long(curl, CURLOPT_LOW_SPEED_TIME, max(1, Int(options.stallTimeout.rounded(.up))))
+        _ = recsync_curl_setopt_ptr(curl, CURLOPT_ERRORBUFFER, errorBuffer)
+        _ = recsync_curl_setopt_write_cb(curl, curlWriteCallback)
+        _ = recsync_curl_setopt_ptr(curl, CURLOPT_WRITEDATA, statePointer)
+        _ = recsync_curl_setopt_header_cb(curl, curlHeaderCallback)
+        _ = recsync_curl_setopt_ptr(curl, CURLOPT_HEADERDATA, statePointer)
+        _ = recsync_curl_setopt_xferinfo_cb(curl, curlProgressCallback)
+        _ = recsync_curl_setopt_ptr(curl, CURLOPT_XFERINFODATA, statePointer)
+        _ = recsync_curl_setopt_long(curl, CURLOPT_NOPROGRESS, 0)
+
+        switch request.method {
+        case "GET":
+            _ = recsync_curl_setopt_long(curl, CURLOPT_HTTPGET, 1)
+        case "HEAD":
+            _ = recsync_curl_setopt_long(curl, CURLOPT_NOBODY, 1)
+        case "PUT" where request.body != nil:
+            _ = recsync_curl_setopt_long(curl, CURLOPT_UPLOAD, 1)
+            _ = recsync_curl_setopt_off(curl, CURLOPT_INFILESIZE_LARGE, curl_off_t(request.body!.contentLength))
+            _ = recsync_curl_setopt_read_cb(curl, curlReadCallback)
+            _ = recsync_curl_setopt_ptr(curl, CURLOPT_READDATA, statePointer)
+        default:
+            _ = recsync_curl_setopt_str(curl, CURLOPT_CUSTOMREQUEST, request.method)
+        }
+
+        let code = withExtendedLifetime(state) { curl_easy_perform(curl) }
+        if code != CURLE_OK {
+            discard = true
+            if state.cancelled { throw S3Error(.cancelled) }
+            if let failure = state.source?.failure { throw failure }
+            let detail = String(cString: errorBuffer)
+            let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+            throw S3Error(.transport(curlCode: Int32(code.rawValue), message: message))
+        }
+        var status = 0
+        _ = recsync_curl_getinfo_long(curl, CURLINFO_RESPONSE_CODE, &status)
+        if let progress = request.progress, let mapping = request.progressMapping, let source = request.body {
+            progress(mapping(source.contentLength))
+        }
+        return HTTPResponse(status: status, headers: state.headers, body: state.body)
+    }
+}
+
+// C callbacks. `userdata` is always the `CurlTransferState` passed with the matching *DATA option.
+
+private func curlWriteCallback(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int,
+                               _ userdata: UnsafeMutableRawPointer?) -> Int {
+    // Safe: userdata is the unretained CurlTransferState kept alive for the whole perform call.
+    let state = Unmanaged<CurlTransferState>.fromOpaque(userdata!).takeUnretainedValue()
+    let length = size * count
+    // Safe: curl guarantees `data` points at `length` readable bytes for this call.
+    if length > 0, let data { state.body.append(UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: length) }
+    return length
+}
+
+private func curlHeaderCallback(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int,
+                                _ userdata: UnsafeMutableRawPointer?) -> Int {
+    // Safe: userdata is the unretained CurlTransferState kept alive for the whole perform call.
+    let state = Unmanaged<CurlTransferState>.fromOpaque(userdata!).takeUnretainedValue()
+    let length = size * count
+    guard let data, length > 0 else { return length }
+    // Safe: curl guarantees `data` points at `length` readable bytes for this call.
+    let bytes = UnsafeRawBufferPointer(start: data, count: length)
+    let line = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    if line.hasPrefix("HTTP/") {
+        // A new response (e.g. after an interim 1xx): start over.
+        state.headers = [:]
+        let parts = line.split(separator: " ", maxSplits: 2)
+        state.status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+    } else if let colon = line.firstIndex(of: ":") {
+        let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
+        state.headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }
+    return length
+}
+
+private func curlReadCallback(_ buffer: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int,
+                              _ userdata: UnsafeMutableRawPointer?) -> Int {
+    // Safe: userdata is the unretained CurlTransferState kept alive for the whole perform call.
+    let state = Unmanaged<CurlTransferState>.fromOpaque(userdata!).takeUnretainedValue()
+    guard let buffer, let source = state.source else { return 0 }
+    // Safe: curl hands us `size * count` writable bytes at `buffer`.
+    let destination = UnsafeMutableRawBufferPointer(start: buffer, count: size * count)
+    guard let produced = source.read(into: destination) else { return Int(CURL_READFUNC_ABORT) }
+    return produced
+}
+
+private func curlProgressCallback(_ userdata: UnsafeMutableRawPointer?, _ dlTotal: curl_off_t, _ dlNow: curl_off_t,
+                                  _ ulTotal: curl_off_t, _ ulNow: curl_off_t) -> Int32 {
+    // Safe: userdata is the unretained CurlTransferState kept alive for the whole perform call.
+    let state = Unmanaged<CurlTransferState>.fromOpaque(userdata!).takeUnretainedValue()
+    let now = ContinuousClock.now
+    if let shouldCancel = state.shouldCancel, now - state.lastCancelCheck >= .milliseconds(100) {
+        state.lastCancelCheck = now
+        if shouldCancel() {
+            state.cancelled = true
+            return 1
+        }
+    }
+    // curl calls this at least once a second, so reporting every half second keeps the caller's
+    // "at least once a second" promise without flooding it.
+    if let progress = state.progress, let mapping = state.progressMapping, now - state.lastReport >= .milliseconds(500) {
+        state.lastReport = now
+        let value = mapping(Int64(ulNow))
+        state.lastReportedValue = value
+        progress(value)
+    }
+    return 0
+}

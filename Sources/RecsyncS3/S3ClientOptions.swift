@@ -1,0 +1,24 @@
+import Foundation
+
+/// Tuning for `CurlS3Client`.
+public struct S3ClientOptions: Sendable {
+    /// Maximum time to establish a TCP/TLS connection.
+    public var connectTimeout: TimeInterval
+    /// A transfer that moves no byte for this long fails with a (retryable) timeout.
+    public var stallTimeout: TimeInterval
+    /// `User-Agent` header value.
+    public var userAgent: String
+    /// Size of aws-chunked upload chunks; at least 8 KiB (S3's minimum for all chunks but the last).
+    public var chunkSize: Int
+    /// How many idle curl handles (and their keep-alive connections) are kept for reuse.
+    public var maxIdleHandles: Int
+
+    public init(connectTimeout: TimeInterval = 10, stallTimeout: TimeInterval = 30,
+                userAgent: String = "recsync-s3/1.0", chunkSize: Int = 1 << 20, maxIdleHandles: Int = 8) {
+        self.connectTimeout = connectTimeout
+        self.stallTimeout = stallTimeout
+        self.userAgent = userAgent
+        self.chunkSize = max(chunkSize, 8 * 1024)
+        self.maxIdleHandles = max(maxIdleHandles, 1)
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+/// A flat view of a small S3 XML document: for each element, its path from the root
+/// (e.g. `ListBucketResult/Contents/Key`) and its text. Used for error bodies and listings.
+struct S3XMLDocument {
+    struct Element { var path: String; var text: String }
+    /// Leaf elements in document order; an element starting with path `P` opens a new record.
+    var elements: [Element] = []
+    var rootName: String?
+
+    init?(data: Data) {
+        let collector = Collector()
+        let parser = XMLParser(data: data)
+        parser.shouldProcessNamespaces = true
+        parser.delegate = collector
+        guard parser.parse() else { return nil }
+        elements = collector.elements
+        rootName = collector.root
+    }
+
+    /// Text of the first element at `path`, if any.
+    func first(_ path: String) -> String? { elements.first { $0.path == path }?.text }
+
+    /// Splits the leaves under `recordPath` into one dictionary (child name -> text) per record.
+    func records(_ recordPath: String) -> [[String: String]] {
+        var out: [[String: String]] = []
+        let prefix = recordPath + "/"
+        for element in elements {
+            if element.path == recordPath + "\u{0}start" { out.append([:]); continue }
+            guard element.path.hasPrefix(prefix), !out.isEmpty else { continue }
+            out[out.count - 1][String(element.path.dropFirst(prefix.count))] = element.text
+        }
+        return out
+    }
+
+    private final class Collector: NSObject, XMLParserDelegate {
+        var elements: [Element] = []
+        var stack: [String] = []
+        var text = ""
+        var root: String?
+
+        func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
+                    qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]) {
+            if root == nil { root = elementName }
+            stack.append(elementName)
+            // A marker so records() can tell where each repeated element starts.
+            elements.append(Element(path: stack.joined(separator: "/") + "\u{0}start", text: ""))
+            text = ""
+        }
+
+        func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
+
+        func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
+            elements.append(Element(path: stack.joined(separator: "/"), text: text))
+            text = ""
+            stack.removeLast()
+        }
+    }
+}
+
+/// The `<Error>` body S3 sends with failed requests.
+public struct S3ErrorBody: Equatable, Sendable {
+    public var code: String
+    public var message: String
+    public var requestId: String?
+
+    /// Parses an S3 XML error document; nil if `data` is not one.
+    public static func parse(_ data: Data) -> S3ErrorBody? {
+        guard !data.isEmpty, let doc = S3XMLDocument(data: data), doc.rootName == "Error",
+              let code = doc.first("Error/Code") else { return nil }
+        return S3ErrorBody(code: code, message: doc.first("Error/Message") ?? "",
+                           requestId: doc.first("Error/RequestId"))
+    }
+}
+
+/// One page of a ListObjectsV2 answer.
+struct ListObjectsPage {
+    var objects: [ObjectSummary]
+    var nextContinuationToken: String?
+
+    static func parse(_ data: Data) -> ListObjectsPage? {
+        guard let doc = S3XMLDocument(data: data), doc.rootName == "ListBucketResult" else { return nil }
+        var objects: [ObjectSummary] = []
+        for record in doc.records("ListBucketResult/Contents") {
+            guard let key = record["Key"], let size = record["Size"].flatMap({ Int64($0) }) else { return nil }
+            objects.append(ObjectSummary(key: key, size: size, etag: ETag.normalize(record["ETag"] ?? ""),
+                                         lastModified: record["LastModified"].flatMap(HTTPDate.parseISO8601)))
+        }
+        let truncated = doc.first("ListBucketResult/IsTruncated")?.lowercased() == "true"
+        let token = doc.first("ListBucketResult/NextContinuationToken")
+        return ListObjectsPage(objects: objects, nextContinuationToken: truncated ? token : nil)
+    }
+}
+
+enum ETag {
+    /// Removes the surrounding quotes S3 puts around ETags (and a weak `W/` prefix).
+    static func normalize(_ raw: String) -> String {
+        var s = raw.trimmingCharacters(in: .whitespaces)
+        if s.hasPrefix("W/") { s.removeFirst(2) }
+        if s.count >= 2, s.hasPrefix("\""), s.hasSuffix("\"") { s = String(s.dropFirst().dropLast()) }
+        return s
+    }
+}

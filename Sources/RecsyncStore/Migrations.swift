@@ -1,0 +1,80 @@
+// Forward-only, named schema migrations. Each migration runs once, in its own
+// transaction together with its row in `schema_migrations`. Never edit or
+// reorder a migration that has shipped: append a new one.
+
+import Foundation
+
+/// One named schema change.
+struct Migration {
+    let name: String
+    let sql: String
+}
+
+enum Migrations {
+    /// Every migration, oldest first.
+    static let all: [Migration] = [
+        Migration(name: "2025-01-create-files", sql: """
+            CREATE TABLE files (
+                path            TEXT    NOT NULL PRIMARY KEY,
+                status          TEXT    NOT NULL
+                                CHECK (status IN ('local', 'pending', 'syncing', 'synced', 'failed')),
+                priority        INTEGER NOT NULL,
+                generation      INTEGER NOT NULL CHECK (generation > 0),
+                s3_key          TEXT    NOT NULL CHECK (s3_key <> ''),
+                attempts        INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+                next_attempt_at INTEGER,
+                last_error      TEXT,
+                etag            TEXT,
+                synced_at       INTEGER,
+                synced_size     INTEGER,
+                synced_mtime_ns INTEGER,
+                size            INTEGER NOT NULL,
+                mtime_ns        INTEGER NOT NULL,
+                created_at      INTEGER NOT NULL,
+                enqueued_at     INTEGER NOT NULL
+            ) STRICT;
+            CREATE UNIQUE INDEX files_s3_key ON files (s3_key);
+            CREATE INDEX files_claim ON files (status, priority DESC, enqueued_at);
+            """),
+        Migration(name: "2025-01-create-retired-keys", sql: """
+            CREATE TABLE retired_keys (
+                s3_key     TEXT    NOT NULL PRIMARY KEY,
+                path       TEXT    NOT NULL,
+                etag       TEXT,
+                retired_at INTEGER NOT NULL
+            ) STRICT;
+            """),
+    ]
+
+    /// Creates `schema_migrations` if needed and applies every migration not yet applied.
+    /// Throws `StoreError.newerSchema` if the file has migrations this build does not know.
+    /// Returns the names applied now.
+    @discardableResult
+    static func migrate(_ db: SQLiteDatabase, now: Date) throws -> [String] {
+        try db.execute("""
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                name       TEXT    NOT NULL PRIMARY KEY,
+                applied_at INTEGER NOT NULL
+            ) STRICT
+            """, operation: "create the schema_migrations table")
+        let applied = Set(try db.query(
+            "SELECT name FROM schema_migrations", operation: "read applied migrations") { $0.text(0) })
+        let known = Set(all.map(\.name))
+        let unknown = applied.subtracting(known)
+        if !unknown.isEmpty {
+            throw StoreError.newerSchema(path: db.path, unknownMigrations: unknown.sorted())
+        }
+        var appliedNow: [String] = []
+        for migration in all where !applied.contains(migration.name) {
+            let operation = "apply migration \(migration.name)"
+            try db.transaction(operation: operation) {
+                try db.execute(migration.sql, operation: operation)
+                try db.run(
+                    "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                    [.text(migration.name), .int(StoredTime.nanoseconds(now))], operation: operation)
+            }
+            appliedNow.append(migration.name)
+        }
+        return appliedNow
+    }
+}

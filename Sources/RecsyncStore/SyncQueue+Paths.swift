@@ -1,0 +1,70 @@
+// Renames and removals of queue records, mirroring the filesystem.
+// Lock rule: as in SyncQueue.swift, every method holds `lock` for its whole duration.
+
+import Foundation
+
+extension SyncQueue {
+    /// Moves the record at `from`, and every record under the folder `from/`, to the same
+    /// place under `to`, in one transaction. Keys are kept.
+    ///
+    /// A record already at a destination path is removed first, as `remove` does (its key is
+    /// retired if it may hold an object). A moved record that was `syncing` goes back to
+    /// `pending` with `generation + 1`: the worker's result names the old path and is ignored.
+    ///
+    /// - Returns: the moved records with their new paths, ordered by old path.
+    public func rename(from: String, to: String) throws -> [FileRecord] {
+        try PathRules.validate(from)
+        try PathRules.validate(to)
+        if from == to {
+            return try locked { try fetchTree(from) }
+        }
+        if PathRules.isSameOrInside(to, from) {
+            throw StoreError.invalidRename(from: from, to: to, reason: "the destination is inside the source")
+        }
+        if PathRules.isSameOrInside(from, to) {
+            throw StoreError.invalidRename(from: from, to: to, reason: "the destination contains the source")
+        }
+        return try locked {
+            let nowNs = StoredTime.nanoseconds(now())
+            return try db.transaction(operation: "rename \(from) to \(to)") {
+                let moving = try fetchTree(from)
+                let destinations = moving.map { to + $0.path.dropFirst(from.count) }
+                for destination in destinations {
+                    if let occupant = try fetch(destination) {
+                        try delete(occupant, at: nowNs)
+                    }
+                }
+                var moved: [FileRecord] = []
+                for (record, destination) in zip(moving, destinations) {
+                    try db.run("""
+                        UPDATE files SET
+                            path = ?,
+                            generation = CASE WHEN status = 'syncing' THEN generation + 1 ELSE generation END,
+                            status = CASE WHEN status = 'syncing' THEN 'pending' ELSE status END
+                        WHERE path = ?
+                        """, [.text(destination), .text(record.path)],
+                        operation: "rename \(record.path) to \(destination)")
+                    if let updated = try fetch(destination) { moved.append(updated) }
+                }
+                return moved
+            }
+        }
+    }
+
+    /// Removes the record at `path` and every record under the folder `path/`, in one
+    /// transaction. The key of a record that may hold an object (uploaded once, or being
+    /// uploaded) is retired so no later file overwrites that object; other keys are released.
+    ///
+    /// - Returns: the removed records, ordered by path.
+    public func remove(path: String) throws -> [FileRecord] {
+        try PathRules.validate(path)
+        return try locked {
+            let nowNs = StoredTime.nanoseconds(now())
+            return try db.transaction(operation: "remove \(path)") {
+                let doomed = try fetchTree(path)
+                for record in doomed { try delete(record, at: nowNs) }
+                return doomed
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+// Read-only views of the queue, for `user.sync.*` attributes and status output.
+// Lock rule: as in SyncQueue.swift, every method holds `lock` for its whole duration.
+
+import Foundation
+
+extension SyncQueue {
+    /// The record at `path`, or nil if the file is not queued (status `local`).
+    public func record(path: String) throws -> FileRecord? {
+        try PathRules.validate(path)
+        return try locked { try fetch(path) }
+    }
+
+    /// The record at `folder` (if any) and every record under `folder/`, ordered by path.
+    /// An empty `folder` means every record.
+    public func records(under folder: String) throws -> [FileRecord] {
+        if folder.isEmpty {
+            return try locked {
+                try db.query("SELECT \(FileRecord.columns) FROM files ORDER BY path",
+                             operation: "list records", FileRecord.init(row:))
+            }
+        }
+        try PathRules.validate(folder)
+        return try locked { try fetchTree(folder) }
+    }
+
+    /// The number of records in each status. Every status is present; `local` is always 0
+    /// because files without a record are not counted.
+    public func counts() throws -> [SyncStatus: Int] {
+        try locked {
+            var result = Dictionary(uniqueKeysWithValues: SyncStatus.allCases.map { ($0, 0) })
+            let rows = try db.query("SELECT status, count(*) FROM files GROUP BY status",
+                                    operation: "count records") { ($0.text(0), $0.int(1)) }
+            for (status, count) in rows {
+                if let status = SyncStatus(rawValue: status) { result[status] = count }
+            }
+            return result
+        }
+    }
+
+    /// Bytes still to upload: the sum of `size` over `pending` and `syncing` records.
+    public func pendingBytes() throws -> Int64 {
+        try locked {
+            try db.queryFirst(
+                "SELECT coalesce(sum(size), 0) FROM files WHERE status IN ('pending', 'syncing')",
+                operation: "sum pending bytes") { $0.int64(0) } ?? 0
+        }
+    }
+
+    /// The earliest `nextAttemptAt` among `pending` records still waiting (after now), or nil.
+    /// Upload workers sleep until then when `claim` returns nothing.
+    public func earliestRetry() throws -> Date? {
+        try locked {
+            let nowNs = StoredTime.nanoseconds(now())
+            return try db.queryFirst(
+                "SELECT min(next_attempt_at) FROM files WHERE status = 'pending' AND next_attempt_at > ?",
+                [.int(nowNs)], operation: "find the next retry time") { $0.optionalInt64(0) }?
+                .map(StoredTime.date)
+        }
+    }
+
+    /// Runs a PRAGMA and returns its first value as text (for diagnostics and tests).
+    func pragma(_ name: String) throws -> String? {
+        try locked {
+            try db.queryFirst("PRAGMA \(name)", operation: "read PRAGMA \(name)") { $0.text(0) }
+        }
+    }
+
+    /// Runs `body` with the connection, holding the lock (for tests).
+    func withDatabase<T>(_ body: (SQLiteDatabase) throws -> T) rethrows -> T {
+        try locked { try body(db) }
+    }
+}

@@ -1,0 +1,335 @@
+// The durable upload queue: one SQLite file (WAL, synchronous=FULL) that
+// records every file to upload and where its upload stands.
+//
+// Lock rule: `lock` guards `db` and `ownerLock`. Every method that touches
+// either takes `lock` for its whole duration (see `locked`), so at most one
+// thread uses the SQLite connection at a time and each public call is one
+// SQLite transaction. `recoveredOnOpen` is written only in `init`. `now` and
+// `databasePath` are immutable. Nothing here calls out to user code while
+// holding the lock except the injected clock, which must not call back.
+//
+// State machine of `files.status` (no record means `local`):
+//
+//           local (no record)
+//                │ enqueue
+//                ▼
+//     ┌────► pending ◄─────────┐  markAttemptFailed  attempts+1 if counted, retry time
+//     │          │ claim       │  release            nothing counted
+//     │          ▼             │  enqueue            file changed: generation+1
+//     │       syncing ─────────┘  rename             moved while syncing: generation+1
+//     │        │   │              reopen             crash recovery, nothing counted
+//     │        │   └─ markFailed ─► failed
+//     │        │ markSynced           │
+//     │        ▼                      │
+//     │      synced                   │
+//     │        │                      │
+//     └────────┴───── enqueue ────────┘
+//
+//   claim takes due pending items: highest priority, then oldest enqueuedAt.
+//
+// Every enqueue bumps `generation`. A worker's result (markSynced,
+// markAttemptFailed, markFailed, release) names the (path, generation) it
+// claimed and applies only while the record still has that generation and is
+// `syncing`; otherwise it is ignored and the call returns false. So a file
+// rewritten during its upload stays pending and is uploaded again.
+//
+// Keys: every record holds a unique `s3_key`. A key that may hold an object
+// (the record was uploaded once, or an upload was in flight) is moved to
+// `retired_keys` when the record is removed or takes a new key, and is never
+// reserved again. See docs/QUEUE.md for the collision rule.
+
+import CSQLite3
+import Foundation
+
+/// The durable, thread-safe upload queue backed by one SQLite file.
+///
+/// One process owns the file: a second `SyncQueue` on the same path, in this
+/// process or another, fails with `StoreError.inUse` until the first is closed.
+public final class SyncQueue: @unchecked Sendable {
+    /// The SQLite file this queue owns.
+    public let databasePath: String
+    /// How many `syncing` records were put back to `pending` when the queue was opened
+    /// (uploads interrupted by a crash or a kill).
+    public private(set) var recoveredOnOpen: Int
+
+    let now: @Sendable () -> Date
+    let lock = NSLock()
+    let db: SQLiteDatabase
+    private let ownerLock: OwnerLock
+
+    /// Opens the queue at `databasePath`, creating the file and its directory if needed,
+    /// applying pending schema migrations, and putting every `syncing` record back to
+    /// `pending` without counting an attempt.
+    ///
+    /// - Parameters:
+    ///   - databasePath: the SQLite file, for example `<state-dir>/queue.sqlite`.
+    ///   - now: the clock used for `enqueuedAt`, `syncedAt` and retry times; injectable for tests.
+    public init(databasePath: String, now: @escaping @Sendable () -> Date = { Date() }) throws {
+        self.databasePath = databasePath
+        self.now = now
+        let directory = (databasePath as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw StoreError.cannotOpen(
+                    path: databasePath,
+                    reason: "cannot create directory \(directory) (\(error.localizedDescription))",
+                    code: SQLITE_CANTOPEN)
+            }
+        }
+        ownerLock = try OwnerLock(databasePath: databasePath)
+        db = try SQLiteDatabase(path: databasePath)
+        try Self.configure(db)
+        try Migrations.migrate(db, now: now())
+        recoveredOnOpen = try db.run(
+            "UPDATE files SET status = 'pending' WHERE status = 'syncing'",
+            operation: "recover interrupted uploads")
+    }
+
+    deinit { close() }
+
+    /// Closes the database and releases ownership of the file. Idempotent.
+    /// Later calls on this queue throw `StoreError.closed`.
+    public func close() {
+        locked {
+            db.close()
+            ownerLock.release()
+        }
+    }
+
+    private static func configure(_ db: SQLiteDatabase) throws {
+        let mode = try db.queryFirst("PRAGMA journal_mode = WAL", operation: "enable write-ahead logging") {
+            $0.text(0)
+        } ?? "unknown"
+        guard mode.lowercased() == "wal" else {
+            throw StoreError.walUnavailable(path: db.path, journalMode: mode)
+        }
+        // FULL: in WAL mode every commit fsyncs the log, so a returned enqueue survives power loss.
+        try db.execute("""
+            PRAGMA synchronous = FULL;
+            PRAGMA busy_timeout = 5000;
+            PRAGMA foreign_keys = ON;
+            """, operation: "configure the connection")
+    }
+
+    /// Runs `body` holding the lock (see the lock rule at the top of this file).
+    func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    // MARK: - Enqueue
+
+    /// Queues `path` for upload, in one transaction.
+    ///
+    /// Creates or updates the record: `generation += 1`; `status = pending`; `attempts = 0`;
+    /// `nextAttemptAt`, `lastError` cleared; `size`/`mtimeNs` updated. If the record was
+    /// already queued (`pending` or `syncing`) it keeps its place: `priority` becomes the
+    /// higher of the two and `enqueuedAt` is kept; otherwise `priority` is the given one and
+    /// `enqueuedAt` is now. `createdAt` is kept if the record exists.
+    ///
+    /// Key: an existing record keeps its key unless `newKey` is true. Otherwise
+    /// `candidateKey` is reserved; if another record holds it or it is retired, the first free
+    /// of `-2`, `-3`, ... is inserted before the extension of its last segment. With
+    /// `newKey`, the old key is retired if it may hold an object, else released.
+    ///
+    /// - Returns: the record as stored.
+    public func enqueue(
+        path: String, priority: Priority, size: Int64, mtimeNs: Int64, createdAt: Date,
+        candidateKey: String, newKey: Bool = false
+    ) throws -> FileRecord {
+        try PathRules.validate(path)
+        guard !candidateKey.isEmpty else {
+            throw StoreError.invalidKey(candidateKey, reason: "the key is empty")
+        }
+        return try locked {
+            let nowNs = StoredTime.nanoseconds(now())
+            return try db.transaction(operation: "enqueue \(path)") {
+                if let existing = try fetch(path) {
+                    var key = existing.s3Key
+                    if newKey {
+                        try releaseKey(of: existing, at: nowNs)
+                        key = try reserveKey(candidateKey, for: path)
+                    }
+                    try db.run("""
+                        UPDATE files SET
+                            priority = CASE WHEN status IN ('pending', 'syncing')
+                                            THEN max(priority, ?1) ELSE ?1 END,
+                            enqueued_at = CASE WHEN status IN ('pending', 'syncing')
+                                               THEN enqueued_at ELSE ?2 END,
+                            status = 'pending',
+                            generation = generation + 1,
+                            s3_key = ?3,
+                            attempts = 0,
+                            next_attempt_at = NULL,
+                            last_error = NULL,
+                            size = ?4,
+                            mtime_ns = ?5
+                        WHERE path = ?6
+                        """,
+                        [.int(priority.rawValue), .int(nowNs), .text(key), .int(size), .int(mtimeNs), .text(path)],
+                        operation: "enqueue \(path)")
+                } else {
+                    let key = try reserveKey(candidateKey, for: path)
+                    try db.run("""
+                        INSERT INTO files (path, status, priority, generation, s3_key, attempts,
+                                           size, mtime_ns, created_at, enqueued_at)
+                        VALUES (?, 'pending', ?, 1, ?, 0, ?, ?, ?, ?)
+                        """,
+                        [.text(path), .int(priority.rawValue), .text(key), .int(size), .int(mtimeNs),
+                         .int(StoredTime.nanoseconds(createdAt)), .int(nowNs)],
+                        operation: "enqueue \(path)")
+                }
+                guard let stored = try fetch(path) else {
+                    throw StoreError.sqlite(
+                        operation: "enqueue \(path)", path: databasePath, code: SQLITE_INTERNAL,
+                        message: "the record vanished inside its own transaction")
+                }
+                return stored
+            }
+        }
+    }
+
+    // MARK: - Workers
+
+    /// Marks up to `limit` due pending items `syncing` and returns them (in one transaction).
+    ///
+    /// Due means `status == pending` and `nextAttemptAt` is nil or not after now. Items come
+    /// highest priority first, then oldest `enqueuedAt`; paths in `excluding` are skipped.
+    /// Each returned record carries the generation the worker must pass back.
+    public func claim(limit: Int, excluding: Set<String> = []) throws -> [FileRecord] {
+        guard limit > 0 else { return [] }
+        return try locked {
+            let nowNs = StoredTime.nanoseconds(now())
+            return try db.transaction(operation: "claim uploads") {
+                let candidates = try db.query("""
+                    SELECT \(FileRecord.columns) FROM files
+                    WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
+                    ORDER BY priority DESC, enqueued_at, rowid
+                    LIMIT ?
+                    """, [.int(nowNs), .int(limit + excluding.count)],
+                    operation: "claim uploads", FileRecord.init(row:))
+                var claimed: [FileRecord] = []
+                for var record in candidates where !excluding.contains(record.path) {
+                    if claimed.count == limit { break }
+                    try db.run("UPDATE files SET status = 'syncing' WHERE path = ?", [.text(record.path)],
+                               operation: "claim \(record.path)")
+                    record.status = .syncing
+                    claimed.append(record)
+                }
+                return claimed
+            }
+        }
+    }
+
+    /// The server confirmed the upload: `syncing -> synced`, recording `etag`, now as `syncedAt`,
+    /// and the confirmed `size`/`mtimeNs`; `lastError` is cleared.
+    /// Applies only if the record is `syncing` with this `generation`.
+    /// - Returns: whether it applied.
+    @discardableResult
+    public func markSynced(path: String, generation: Int64, etag: String, size: Int64, mtimeNs: Int64) throws -> Bool {
+        try finish(path, generation, operation: "mark \(path) synced", set: """
+            status = 'synced', etag = ?, synced_at = ?, synced_size = ?, synced_mtime_ns = ?,
+            last_error = NULL, next_attempt_at = NULL
+            """) { nowNs in [.text(etag), .int(nowNs), .int(size), .int(mtimeNs)] }
+    }
+
+    /// The attempt failed but may succeed later: `syncing -> pending` with `lastError` and
+    /// `nextAttemptAt = retryAt` (nil: claimable at once); `attempts += 1` only if `countAttempt`.
+    /// Applies only if the record is `syncing` with this `generation`.
+    /// - Returns: whether it applied.
+    @discardableResult
+    public func markAttemptFailed(path: String, generation: Int64, error: String, retryAt: Date?, countAttempt: Bool) throws -> Bool {
+        try finish(path, generation, operation: "record a failed attempt for \(path)", set: """
+            status = 'pending', last_error = ?, next_attempt_at = ?, attempts = attempts + ?
+            """) { _ in
+            [.text(error), .optionalInt(retryAt.map(StoredTime.nanoseconds)), .int(countAttempt ? 1 : 0)]
+        }
+    }
+
+    /// The upload failed permanently: `syncing -> failed` with `lastError`; the attempt is
+    /// counted. Only a new enqueue makes the file pending again.
+    /// Applies only if the record is `syncing` with this `generation`.
+    /// - Returns: whether it applied.
+    @discardableResult
+    public func markFailed(path: String, generation: Int64, error: String) throws -> Bool {
+        try finish(path, generation, operation: "mark \(path) failed", set: """
+            status = 'failed', last_error = ?, next_attempt_at = NULL, attempts = attempts + 1
+            """) { _ in [.text(error)] }
+    }
+
+    /// Gives the claim back without counting anything: `syncing -> pending`, claimable at once
+    /// (the upload was cancelled, or the file is open for writing again).
+    /// Applies only if the record is `syncing` with this `generation`.
+    /// - Returns: whether it applied.
+    @discardableResult
+    public func release(path: String, generation: Int64) throws -> Bool {
+        try finish(path, generation, operation: "release \(path)", set: """
+            status = 'pending', next_attempt_at = NULL
+            """) { _ in [] }
+    }
+
+    /// One guarded `syncing -> ...` transition; `arguments` fill the `?` of `set`.
+    private func finish(
+        _ path: String, _ generation: Int64, operation: String, set: String,
+        arguments: (Int64) -> [SQLValue]
+    ) throws -> Bool {
+        try locked {
+            let nowNs = StoredTime.nanoseconds(now())
+            let changed = try db.run(
+                "UPDATE files SET \(set) WHERE path = ? AND generation = ? AND status = 'syncing'",
+                arguments(nowNs) + [.text(path), .int(generation)], operation: operation)
+            return changed == 1
+        }
+    }
+
+    // MARK: - Shared helpers (call with the lock held, inside a transaction)
+
+    func fetch(_ path: String) throws -> FileRecord? {
+        try db.queryFirst("SELECT \(FileRecord.columns) FROM files WHERE path = ?", [.text(path)],
+                          operation: "read the record of \(path)", FileRecord.init(row:))
+    }
+
+    /// Reserves `candidate`, or the first free numbered variant, for the record at `path`.
+    func reserveKey(_ candidate: String, for path: String) throws -> String {
+        var key = candidate
+        var number = 1
+        while try db.queryFirst("""
+            SELECT 1 FROM files WHERE s3_key = ?1 AND path <> ?2
+            UNION ALL
+            SELECT 1 FROM retired_keys WHERE s3_key = ?1
+            LIMIT 1
+            """, [.text(key), .text(path)], operation: "reserve key \(key)", { _ in true }) != nil {
+            number += 1
+            key = KeyNaming.numbered(candidate, number)
+        }
+        return key
+    }
+
+    /// Gives up the record's current key: retired if an object may exist under it
+    /// (uploaded once, or an upload in flight), else simply released.
+    func releaseKey(of record: FileRecord, at nowNs: Int64) throws {
+        guard record.wasEverUploaded || record.status == .syncing else { return }
+        try db.run("""
+            INSERT OR IGNORE INTO retired_keys (s3_key, path, etag, retired_at) VALUES (?, ?, ?, ?)
+            """, [.text(record.s3Key), .text(record.path), .optionalText(record.etag), .int(nowNs)],
+            operation: "retire key \(record.s3Key)")
+    }
+
+    /// Deletes a record, retiring its key if needed.
+    func delete(_ record: FileRecord, at nowNs: Int64) throws {
+        try releaseKey(of: record, at: nowNs)
+        try db.run("DELETE FROM files WHERE path = ?", [.text(record.path)], operation: "remove \(record.path)")
+    }
+
+    /// The record at `path` (if any) followed by every record under `path/`, by path.
+    func fetchTree(_ path: String) throws -> [FileRecord] {
+        let inside = try db.query(
+            "SELECT \(FileRecord.columns) FROM files WHERE \(PathRules.insideFolderCondition) ORDER BY path",
+            PathRules.insideFolderArguments(path), operation: "read records under \(path)/",
+            FileRecord.init(row:))
+        return try (fetch(path).map { [$0] } ?? []) + inside
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import XCTest
+
+/// The command line: bad input gets one clear line and a non-zero exit, and nothing is mounted.
+final class MountCommandTests: XCTestCase {
+    var fixture: MountFixture!
+
+    override func setUpWithError() throws {
+        fixture = try MountFixture(server: try TestServer.moto())
+    }
+
+    override func tearDown() {
+        fixture?.tearDown()
+    }
+
+    private func expectFailure(_ arguments: [String], environment: [String: String]? = nil, mentions: String,
+                               file: StaticString = #filePath, line: UInt = #line) throws {
+        let result = try Shell.run(arguments, environment: environment ?? fixture.environment)
+        XCTAssertNotEqual(result.status, 0, "expected failure: \(arguments)", file: file, line: line)
+        let lines = result.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, "expected one line of error, got:\n\(result.stderr)", file: file, line: line)
+        XCTAssertTrue(result.stderr.contains(mentions), "error should mention \(mentions): \(result.stderr)", file: file, line: line)
+        XCTAssertFalse(fixture.isMounted, "nothing may be mounted after a failed mount", file: file, line: line)
+    }
+
+    func testMissingBucket() throws {
+        var arguments = fixture.mountArguments
+        let index = arguments.firstIndex(of: "--bucket")!
+        arguments.removeSubrange(index...(index + 1))
+        try expectFailure(arguments, mentions: "--bucket")
+    }
+
+    func testMissingCredentials() throws {
+        var env = fixture.environment
+        env["AWS_ACCESS_KEY_ID"] = nil
+        env["AWS_SECRET_ACCESS_KEY"] = nil
+        env["HOME"] = fixture.root.path
+        try expectFailure(fixture.mountArguments, environment: env, mentions: "AWS_ACCESS_KEY_ID")
+    }
+
+    func testMountpointThatDoesNotExist() throws {
+        var arguments = fixture.mountArguments
+        arguments[2] = fixture.root.appendingPathComponent("missing").path
+        try expectFailure(arguments, mentions: "does not exist")
+    }
+
+    func testBadPathPattern() throws {
+        try expectFailure(fixture.mountArguments + ["--path-pattern", "{user_id}/{year}/recording.wav"], mentions: "{filename}")
+        try expectFailure(fixture.mountArguments + ["--path-pattern", "{user_id}/{nope}/{filename}"], mentions: "nope")
+    }
+
+    func testBadConfigKey() throws {
+        let config = fixture.root.appendingPathComponent("config.toml")
+        try "bukcet = \"x\"\n".write(to: config, atomically: true, encoding: .utf8)
+        try expectFailure(fixture.mountArguments + ["--config", config.path], mentions: "bukcet")
+    }
+
+    func testAlreadyMounted() throws {
+        try fixture.mount()
+        let result = try Shell.run(fixture.mountArguments, environment: fixture.environment)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("already mounted"), result.stderr)
+        XCTAssertTrue(fixture.isMounted, "the first mount must be left alone")
+    }
+
+    func testCredentialsNeverAppearInArgvOrLog() throws {
+        try fixture.mount()
+        try Shell.sh("printf 'x' > \(Shell.quote(fixture.path("a.txt")))")
+        try fixture.waitForStatus("a.txt", "synced")
+        let pid = try XCTUnwrap(fixture.daemonPID, "the daemon writes its pid to \(fixture.runtimeFile)")
+        let cmdline = try String(decoding: Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")), as: UTF8.self)
+        XCTAssertFalse(cmdline.contains(fixture.server.secretKey))
+        XCTAssertFalse(cmdline.contains(fixture.server.accessKey))
+        XCTAssertFalse(fixture.log.contains(fixture.server.secretKey))
+        let dump = try Shell.run(["getfattr", "-d", "-m", "-", "--absolute-names", fixture.path("a.txt")]).stdout
+        XCTAssertFalse(dump.contains(fixture.server.secretKey))
+    }
+
+    func testUnmountOfAFolderThatIsNotMounted() throws {
+        let result = try Shell.run([MountFixture.binary, "unmount", fixture.mountpoint.path])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("not mounted"), result.stderr)
+    }
+
+    func testHelpNamesTheDocumentedOptions() throws {
+        let help = try Shell.run([MountFixture.binary, "mount", "--help"]).stdout
+        for option in ["--bucket", "--region", "--endpoint", "--path-style", "--path-pattern", "--user-id",
+                       "--state-dir", "--config", "--foreground"] {
+            XCTAssertTrue(help.contains(option), "mount --help lacks \(option)")
+        }
+    }
+}

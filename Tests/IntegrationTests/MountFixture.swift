@@ -1,0 +1,142 @@
+import Foundation
+import RecsyncS3
+import XCTest
+
+/// A real recsync mount for one test: a temporary folder mounted by the built `recsync` binary
+/// against a real S3-compatible server, unmounted again even when the test fails.
+final class MountFixture {
+    let server: TestServer
+    let bucket: String
+    let root: URL
+    let mountpoint: URL
+    let stateDir: URL
+    var extraArguments: [String]
+    private(set) var mounted = false
+
+    static var binary: String {
+        if let explicit = ProcessInfo.processInfo.environment["RECSYNC_BIN"] { return explicit }
+        // The test bundle sits next to the products of the same build.
+        let candidates = [Bundle.main.executableURL, URL(fileURLWithPath: CommandLine.arguments[0])]
+            .compactMap { $0?.deletingLastPathComponent().appendingPathComponent("recsync").path }
+            + Bundle.allBundles.map { $0.bundleURL.deletingLastPathComponent().appendingPathComponent("recsync").path }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "recsync"
+    }
+
+    init(server: TestServer, bucket: String? = nil, arguments: [String] = []) throws {
+        self.server = server
+        self.bucket = try bucket ?? server.makeBucket()
+        root = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("recsync-it-\(UUID().uuidString.prefix(8))")
+        mountpoint = root.appendingPathComponent("Recordings")
+        stateDir = root.appendingPathComponent("state")
+        extraArguments = arguments
+        try FileManager.default.createDirectory(at: mountpoint, withIntermediateDirectories: true)
+    }
+
+    var environment: [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env["AWS_ACCESS_KEY_ID"] = server.accessKey
+        env["AWS_SECRET_ACCESS_KEY"] = server.secretKey
+        env["AWS_SESSION_TOKEN"] = nil
+        env["AWS_PROFILE"] = nil
+        env["AWS_ENDPOINT_URL"] = nil
+        env["AWS_ENDPOINT_URL_S3"] = nil
+        return env
+    }
+
+    var mountArguments: [String] {
+        [Self.binary, "mount", mountpoint.path, "--bucket", bucket, "--endpoint", server.endpoint,
+         "--region", server.region, "--state-dir", stateDir.path, "--log-level", "debug"] + extraArguments
+    }
+
+    func mount(file: StaticString = #filePath, line: UInt = #line) throws {
+        let result = try Shell.run(mountArguments, environment: environment)
+        guard result.succeeded else {
+            XCTFail("recsync mount failed (\(result.status)): \(result.stderr)\n\(log)", file: file, line: line)
+            throw TestFailure("mount failed")
+        }
+        mounted = true
+    }
+
+    func unmount(file: StaticString = #filePath, line: UInt = #line) throws {
+        guard mounted else { return }
+        let result = try Shell.run([Self.binary, "unmount", mountpoint.path])
+        mounted = false
+        if !result.succeeded {
+            _ = try? Shell.run(["fusermount3", "-uz", mountpoint.path])
+            XCTFail("recsync unmount failed (\(result.status)): \(result.stderr)", file: file, line: line)
+        }
+    }
+
+    /// Unmounts (lazily if needed), ends the daemon if it is still there, and removes the files.
+    func tearDown() {
+        if mounted {
+            _ = try? Shell.run([Self.binary, "unmount", mountpoint.path], timeout: 60)
+        }
+        if isMounted { _ = try? Shell.run(["fusermount3", "-uz", mountpoint.path]) }
+        if let pid = daemonPID, kill(pid, 0) == 0 { kill(pid, SIGKILL) }
+        try? FileManager.default.removeItem(at: root)
+    }
+
+    var isMounted: Bool {
+        let info = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        return info.split(separator: "\n").contains { $0.split(separator: " ").count > 4 && $0.split(separator: " ")[4] == Substring(mountpoint.path) }
+    }
+
+    var runtimeFile: String {
+        "/run/recsync/" + mountpoint.path.dropFirst().split(separator: "/")
+            .map { $0.replacingOccurrences(of: "-", with: "\\x2d") }.joined(separator: "-") + ".pid"
+    }
+
+    var daemonPID: pid_t? {
+        (try? String(contentsOfFile: runtimeFile, encoding: .utf8)).flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    var log: String {
+        (try? String(contentsOf: stateDir.appendingPathComponent("recsync.log"), encoding: .utf8)) ?? "(no log)"
+    }
+
+    func path(_ name: String) -> String { mountpoint.appendingPathComponent(name).path }
+
+    /// Reads a `user.sync.*` attribute with getfattr, as a user would; nil when it does not exist.
+    func attribute(_ name: String, of file: String) throws -> String? {
+        let result = try Shell.run(["getfattr", "--only-values", "--absolute-names", "-n", name, path(file)])
+        return result.succeeded ? result.stdout : nil
+    }
+
+    func status(_ file: String) throws -> String? { try attribute("user.sync.status", of: file) }
+
+    /// Waits until the file reports `expected`, failing with its error and the log otherwise.
+    func waitForStatus(_ file: String, _ expected: String, timeout: TimeInterval = 20,
+                       testFile: StaticString = #filePath, line: UInt = #line) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        var last: String?
+        while Date() < deadline {
+            last = try status(file)
+            if last == expected { return }
+            usleep(50_000)
+        }
+        let error = (try? attribute("user.sync.error", of: file)) ?? nil
+        XCTFail("\(file): status \(last ?? "none") after \(timeout) s, expected \(expected); error: \(error ?? "none")\n--- log ---\n\(log.suffix(4000))",
+                file: testFile, line: line)
+        throw TestFailure("status wait failed")
+    }
+
+    func client() throws -> CurlS3Client { try server.client() }
+
+    func object(_ key: String) throws -> Data { try client().getObject(bucket: bucket, key: key) }
+
+    func head(_ key: String) throws -> ObjectInfo? { try client().headObject(bucket: bucket, key: key) }
+
+    func keys() throws -> [String] { try client().listObjects(bucket: bucket, prefix: "").map(\.key).sorted() }
+
+    func backingContents(_ file: String) throws -> Data {
+        try Data(contentsOf: mountpoint.appendingPathComponent(file))
+    }
+
+    static var yearMonth: String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month], from: Date())
+        return String(format: "%04d/%02d", parts.year!, parts.month!)
+    }
+}

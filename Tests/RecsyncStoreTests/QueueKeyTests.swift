@@ -1,0 +1,65 @@
+import Foundation
+import XCTest
+@testable import RecsyncStore
+
+final class QueueKeyTests: QueueTestCase {
+    func testNumberedKeyGoesBeforeTheLastExtension() {
+        XCTAssertEqual(KeyNaming.numbered("take1.wav", 2), "take1-2.wav")
+        XCTAssertEqual(KeyNaming.numbered("README", 2), "README-2")
+        XCTAssertEqual(KeyNaming.numbered("a.tar.gz", 3), "a.tar-3.gz")
+        XCTAssertEqual(KeyNaming.numbered("rec/2024/take1.wav", 12), "rec/2024/take1-12.wav")
+        XCTAssertEqual(KeyNaming.numbered("rec/v1.2/take", 2), "rec/v1.2/take-2")
+        XCTAssertEqual(KeyNaming.numbered("rec/.hidden", 2), "rec/.hidden-2")
+    }
+
+    func testFirstFileKeepsTheKeyLaterOnesGetTheFirstFreeNumber() throws {
+        let queue = try openQueue()
+        XCTAssertEqual(try queue.add("a/take1.wav", key: "rec/take1.wav").s3Key, "rec/take1.wav")
+        XCTAssertEqual(try queue.add("b/take1.wav", key: "rec/take1.wav").s3Key, "rec/take1-2.wav")
+        XCTAssertEqual(try queue.add("c/take1.wav", key: "rec/take1.wav").s3Key, "rec/take1-3.wav")
+        XCTAssertEqual(try queue.add("x/README", key: "rec/README").s3Key, "rec/README")
+        XCTAssertEqual(try queue.add("y/README", key: "rec/README").s3Key, "rec/README-2")
+        XCTAssertEqual(try queue.add("x/a.tar.gz", key: "rec/a.tar.gz").s3Key, "rec/a.tar.gz")
+        XCTAssertEqual(try queue.add("y/a.tar.gz", key: "rec/a.tar.gz").s3Key, "rec/a.tar-2.gz")
+
+        // Re-enqueueing keeps the key the file already has.
+        XCTAssertEqual(try queue.add("b/take1.wav", key: "rec/take1.wav").s3Key, "rec/take1-2.wav")
+
+        // A key of a never-uploaded record is released on removal: the first free number is reused.
+        XCTAssertEqual(try queue.remove(path: "b/take1.wav").first?.s3Key, "rec/take1-2.wav")
+        XCTAssertEqual(try queue.add("d/take1.wav", key: "rec/take1.wav").s3Key, "rec/take1-2.wav")
+    }
+
+    func testUploadedKeysAreRetiredOnRemove() throws {
+        let queue = try openQueue()
+        try queue.add("take1.wav", key: "rec/take1.wav")
+        try queue.upload("take1.wav")
+        _ = try queue.remove(path: "take1.wav")
+        // The object of the deleted recording stays in the bucket, and nobody overwrites it.
+        XCTAssertEqual(try queue.add("take1.wav", key: "rec/take1.wav").s3Key, "rec/take1-2.wav")
+        XCTAssertEqual(try queue.add("other/take1.wav", key: "rec/take1.wav").s3Key, "rec/take1-3.wav")
+        let retired = try queue.withDatabase { db in
+            try db.query("SELECT s3_key, path, etag FROM retired_keys", operation: "test") {
+                [$0.text(0), $0.text(1), $0.optionalText(2) ?? "nil"]
+            }
+        }
+        XCTAssertEqual(retired, [["rec/take1.wav", "take1.wav", "\"etag\""]])
+    }
+
+    func testNewKeyRetiresAnUploadedKeyAndReleasesAnUnuploadedOne() throws {
+        let queue = try openQueue()
+        try queue.add("take.wav", key: "rec/take.wav")
+        try queue.upload("take.wav")
+        let renamed = try queue.add("take.wav", key: "rec/take.wav", newKey: true)
+        XCTAssertEqual(renamed.s3Key, "rec/take-2.wav", "the old key holds an object and is retired")
+        XCTAssertEqual(try queue.add("other.wav", key: "rec/take.wav").s3Key, "rec/take-3.wav")
+
+        try queue.add("draft.wav", key: "rec/draft.wav")
+        let rekeyed = try queue.add("draft.wav", key: "rec/2025/draft.wav", newKey: true)
+        XCTAssertEqual(rekeyed.s3Key, "rec/2025/draft.wav")
+        XCTAssertEqual(try queue.add("second.wav", key: "rec/draft.wav").s3Key, "rec/draft.wav",
+                       "a key that never held an object is free again")
+        XCTAssertEqual(try queue.add("draft.wav", key: "rec/2025/draft.wav", newKey: true).s3Key, "rec/2025/draft.wav",
+                       "asking again for the key the record holds keeps it")
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import XCTest
+@testable import RecsyncStore
+
+final class QueuePathTests: QueueTestCase {
+    func testRenameFileKeepsKeyAndState() throws {
+        let queue = try openQueue()
+        let original = try queue.add("take1.wav")
+        try queue.upload("take1.wav")
+        let moved = try queue.rename(from: "take1.wav", to: "keep/take1.wav")
+        XCTAssertEqual(moved.map(\.path), ["keep/take1.wav"])
+        XCTAssertNil(try queue.record(path: "take1.wav"))
+        let record = try XCTUnwrap(queue.record(path: "keep/take1.wav"))
+        XCTAssertEqual(record.status, .synced)
+        XCTAssertEqual(record.s3Key, original.s3Key)
+        XCTAssertEqual(record.generation, original.generation)
+        XCTAssertEqual(moved.first, record)
+    }
+
+    func testRenameFolderMovesOnlyThatFolder() throws {
+        let queue = try openQueue()
+        for path in ["sub/a.wav", "sub/deep/b.wav", "sub2/x.wav", "sub0", "sub.wav", "subway/c.wav", "Sub/d.wav"] {
+            try queue.add(path)
+        }
+        let moved = try queue.rename(from: "sub", to: "archive/sub")
+        XCTAssertEqual(moved.map(\.path), ["archive/sub/a.wav", "archive/sub/deep/b.wav"])
+        XCTAssertEqual(try queue.records(under: "").map(\.path).sorted(), [
+            "Sub/d.wav", "archive/sub/a.wav", "archive/sub/deep/b.wav", "sub.wav", "sub0", "sub2/x.wav", "subway/c.wav",
+        ])
+        XCTAssertEqual(try queue.records(under: "archive").map(\.path), ["archive/sub/a.wav", "archive/sub/deep/b.wav"])
+        XCTAssertEqual(try queue.records(under: "sub"), [])
+        XCTAssertEqual(try queue.records(under: "sub2").map(\.path), ["sub2/x.wav"])
+    }
+
+    func testRenameOntoExistingRecordReplacesIt() throws {
+        let queue = try openQueue()
+        try queue.add("old.wav", key: "rec/old.wav")
+        try queue.upload("old.wav")
+        try queue.add("new.wav", key: "rec/new.wav")
+        let moved = try queue.rename(from: "new.wav", to: "old.wav")
+        XCTAssertEqual(moved.map(\.s3Key), ["rec/new.wav"])
+        XCTAssertEqual(try queue.records(under: "").map(\.path), ["old.wav"])
+        // The replaced record had been uploaded: its key is retired, not reused.
+        XCTAssertEqual(try queue.add("other.wav", key: "rec/old.wav").s3Key, "rec/old-2.wav")
+    }
+
+    func testRenameOfSyncingRecordDropsTheWorkersResult() throws {
+        let queue = try openQueue()
+        try queue.add("dir/take.wav")
+        let claimed = try XCTUnwrap(queue.claim(limit: 1).first)
+        let moved = try XCTUnwrap(queue.rename(from: "dir", to: "moved").first)
+        XCTAssertEqual(moved.path, "moved/take.wav")
+        XCTAssertEqual(moved.status, .pending)
+        XCTAssertEqual(moved.generation, claimed.generation + 1)
+        XCTAssertFalse(try queue.markSynced(path: "dir/take.wav", generation: claimed.generation, etag: "e", size: 1, mtimeNs: 1))
+        XCTAssertFalse(try queue.markSynced(path: "moved/take.wav", generation: claimed.generation, etag: "e", size: 1, mtimeNs: 1))
+        XCTAssertEqual(try queue.claim(limit: 5).map(\.path), ["moved/take.wav"])
+    }
+
+    func testRenameIntoItselfIsRefused() throws {
+        let queue = try openQueue()
+        try queue.add("a/b.wav")
+        XCTAssertThrowsError(try queue.rename(from: "a", to: "a/c"))
+        XCTAssertThrowsError(try queue.rename(from: "a/b.wav", to: "a"))
+        XCTAssertEqual(try queue.rename(from: "a", to: "a").map(\.path), ["a/b.wav"])
+        XCTAssertEqual(try queue.rename(from: "nothing", to: "else"), [])
+        XCTAssertEqual(try queue.records(under: "").map(\.path), ["a/b.wav"])
+    }
+
+    func testRemoveFileAndFolder() throws {
+        let queue = try openQueue()
+        for path in ["sub/a.wav", "sub/deep/b.wav", "sub2/c.wav", "top.wav"] { try queue.add(path) }
+        XCTAssertEqual(try queue.remove(path: "top.wav").map(\.path), ["top.wav"])
+        XCTAssertEqual(try queue.remove(path: "sub").map(\.path), ["sub/a.wav", "sub/deep/b.wav"])
+        XCTAssertEqual(try queue.records(under: "").map(\.path), ["sub2/c.wav"])
+        XCTAssertEqual(try queue.remove(path: "sub"), [])
+        XCTAssertEqual(try queue.counts()[.pending], 1)
+    }
+
+    func testRemoveWhileSyncingDropsTheWorkersResult() throws {
+        let queue = try openQueue()
+        try queue.add("take.wav")
+        let claimed = try XCTUnwrap(queue.claim(limit: 1).first)
+        XCTAssertEqual(try queue.remove(path: "take.wav").first?.status, .syncing)
+        XCTAssertFalse(try queue.markSynced(path: "take.wav", generation: claimed.generation, etag: "e", size: 1, mtimeNs: 1))
+        XCTAssertNil(try queue.record(path: "take.wav"))
+        // The interrupted upload may still land: the key is retired to protect a later file.
+        XCTAssertEqual(try queue.add("again.wav", key: claimed.s3Key).s3Key, "rec/take-2.wav")
+    }
+}

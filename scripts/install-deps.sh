@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Installs what recsync needs to build and test on Debian 12 (run as root).
+#
+#   scripts/install-deps.sh
+#
+# Debian packages: FUSE 3 and the C libraries the Swift targets link against,
+# the audio/file tools the tests use, and a Ceph radosgw for the S3 tests.
+# Python packages: moto (local S3/IAM server), boto3 and the aws cli.
+# Idempotent: packages already present are not installed again, and apt is
+# skipped entirely when every Debian package is there already
+# (RECSYNC_DEPS_FORCE_APT=1 runs `apt-get update` and install regardless).
+# Swift itself is expected at /opt/swift (or on PATH) and is not installed here.
+set -euo pipefail
+
+log() { printf '[install-deps] %s\n' "$*" >&2; }
+die() { printf '[install-deps] error: %s\n' "$*" >&2; exit 1; }
+
+[[ "$(id -u)" == 0 ]] || die "must run as root (apt-get install)"
+command -v apt-get >/dev/null 2>&1 || die "apt-get not found: this script is for Debian"
+
+export DEBIAN_FRONTEND=noninteractive
+
+APT_PACKAGES=(
+    # build
+    pkg-config
+    libfuse3-dev
+    libsqlite3-dev
+    libcurl4-openssl-dev
+    libssl-dev
+    # runtime / tests
+    fuse3
+    attr
+    sox
+    ffmpeg
+    rsync
+    # local S3 servers (scripts/servers/)
+    radosgw
+    ceph-mon
+    ceph-osd
+    ceph-common
+    curl
+    procps
+    uuid-runtime
+    util-linux
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$pkg")
+    fi
+done
+
+if ((${#missing[@]} > 0)) || [[ "${RECSYNC_DEPS_FORCE_APT:-0}" == 1 ]]; then
+    ((${#missing[@]} > 0)) && log "missing Debian packages: ${missing[*]}"
+    log "apt-get update"
+    apt-get -o DPkg::Lock::Timeout=600 update
+    log "apt-get install ${APT_PACKAGES[*]}"
+    apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${APT_PACKAGES[@]}"
+else
+    log "all ${#APT_PACKAGES[@]} Debian packages already installed"
+fi
+
+# --- Python packages -------------------------------------------------------
+PY="$(command -v python3 || true)"
+[[ -n "$PY" ]] || die "python3 not found"
+
+if "$PY" -c 'import moto.server, boto3, awscli' >/dev/null 2>&1 &&
+    command -v moto_server >/dev/null 2>&1 && command -v aws >/dev/null 2>&1; then
+    log "python packages already installed ($("$PY" -c 'import moto; print("moto", moto.__version__)'))"
+else
+    if ! "$PY" -m pip --version >/dev/null 2>&1; then
+        log "pip missing for $PY; installing python3-pip"
+        apt-get -o DPkg::Lock::Timeout=600 update
+        apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends python3-pip
+    fi
+    pip_args=(install --quiet --disable-pip-version-check)
+    # Debian's own python3 is "externally managed" (PEP 668).
+    stdlib="$("$PY" -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')"
+    if [[ -e "$stdlib/EXTERNALLY-MANAGED" ]]; then
+        pip_args+=(--break-system-packages)
+    fi
+    log "pip install moto[server] boto3 awscli (with $PY)"
+    "$PY" -m pip "${pip_args[@]}" 'moto[server]' boto3 awscli
+    if command -v pyenv >/dev/null 2>&1; then
+        pyenv rehash || true
+    fi
+    hash -r
+    command -v moto_server >/dev/null 2>&1 || die "moto_server is not on PATH after pip install"
+    command -v aws >/dev/null 2>&1 || die "aws is not on PATH after pip install"
+fi
+
+log "done"
