@@ -11,7 +11,7 @@
 #   RECSYNC_BIN        use this recsync binary instead of building one
 #   BENCH_WORK_PARENT  where the scratch folder is created (default /var/tmp);
 #                      needs ~3 GiB free
-#   BENCH_REPS         repetitions of each 1 GiB write (default 3)
+#   BENCH_REPS         repetitions of each 1 GiB write (default 5, at least 3)
 #   BENCH_ONLY         comma-separated subset: visible,close,seq_1m,seq_4k
 #   BENCH_S3           moto (default): scripts/servers/moto.sh, which checks
 #                      SigV4 signatures, falling back to a plain moto_server if
@@ -26,12 +26,14 @@ BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$BENCH_DIR/.." && pwd)"
 RESULTS_DIR="$BENCH_DIR/results"
 WORK_PARENT="${BENCH_WORK_PARENT:-/var/tmp}"
-REPS="${BENCH_REPS:-3}"
+REPS="${BENCH_REPS:-5}"
 BUCKET="recsync-bench"
 NEED_FREE_GIB=3
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
+
+[[ "$REPS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPS must be a positive number"
 
 for tool in python3 fusermount3 dd; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool not found on PATH"
@@ -49,6 +51,9 @@ else
     BIN="$REPO_ROOT/.build-bench/release/recsync"
 fi
 VERSION="$(git -C "$REPO_ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
+if [[ -n "${RECSYNC_BIN:-}" ]]; then
+    VERSION="RECSYNC_BIN built $(date -u -r "$BIN" +%Y-%m-%dT%H:%M:%SZ), tree now $VERSION"
+fi
 
 # ------------------------------------------------------------------ scratch
 mkdir -p "$WORK_PARENT"

@@ -44,6 +44,9 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
     struct LiveState {
         /// Files with changes not yet queued (open for writing): reported `local`, never uploaded.
         var writing: Set<String> = []
+        /// Files queued whose writer handles the kernel has not released yet: a duplicated
+        /// descriptor may still write, so they wait.
+        var held: Set<String> = []
         /// Uploads in flight by path.
         var uploads: [String: UploadProgress] = [:]
         /// Files whose key could not be made (for `user.sync.error`).
@@ -68,15 +71,24 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
         progress?.cancel()
     }
 
-    public func fileWasWritten(path: String) throws {
-        live.withLock { _ = $0.writing.remove(path) }
+    public func fileWasWritten(path: String, stillOpen: Bool) throws {
+        live.withLock { state in
+            state.writing.remove(path)
+            if stillOpen { state.held.insert(path) } else { state.held.remove(path) }
+        }
         try enqueue(path: path, priority: .high)
-        wake()
+        if !stillOpen { wake() }
+    }
+
+    public func fileWritersReleased(path: String) {
+        let wasHeld = live.withLock { $0.held.remove(path) != nil }
+        if wasHeld { wake() }
     }
 
     public func itemRenamed(from: String, to: String, isDirectory: Bool) throws {
         let cancelled = live.withLock { state -> [UploadProgress] in
             state.writing = Set(state.writing.map { Self.rebase($0, from: from, to: to) })
+            state.held = Set(state.held.map { Self.rebase($0, from: from, to: to) })
             return state.uploads.filter { Self.isSameOrInside($0.key, from) }.map(\.value)
         }
         cancelled.forEach { $0.cancel() }
@@ -94,6 +106,7 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
     public func itemRemoved(path: String, isDirectory: Bool) throws {
         let cancelled = live.withLock { state -> [UploadProgress] in
             state.writing = state.writing.filter { !Self.isSameOrInside($0, path) }
+            state.held = state.held.filter { !Self.isSameOrInside($0, path) }
             state.keyErrors[path] = nil
             return state.uploads.filter { Self.isSameOrInside($0.key, path) }.map(\.value)
         }
@@ -133,7 +146,7 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
     }
 
     func isBeingWritten(_ path: String) -> Bool {
-        live.withLock { $0.writing.contains(path) }
+        live.withLock { $0.writing.contains(path) || $0.held.contains(path) }
     }
 
     // MARK: Helpers

@@ -96,7 +96,7 @@ public final class Uploader: @unchecked Sendable {
     }
 
     private func claimOne() -> FileRecord? {
-        let busy = engine.live.withLock { $0.writing.union($0.uploads.keys) }
+        let busy = engine.live.withLock { $0.writing.union($0.held).union($0.uploads.keys) }
         do {
             return try engine.queue.claim(limit: 1, excluding: busy).first
         } catch {

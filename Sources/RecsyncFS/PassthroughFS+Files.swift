@@ -95,15 +95,19 @@ extension PassthroughFS {
     public func release(_ handle: OpenFile) {
         Sys.close(handle.fd)
         guard handle.isWriter else { return }
-        handle.inode.writeState.withLock { state in
+        let lastWriter = handle.inode.writeState.withLock { state -> Bool in
             state.openWriters -= 1
             if !handle.flushed {
                 handle.flushed = true
                 state.activeWriters -= 1
             }
+            return state.openWriters == 0
         }
         do {
-            try queueIfSettled(handle.inode)
+            let queued = try queueIfSettled(handle.inode)
+            if lastWriter && !queued, let path = relativePath(of: handle.inode) {
+                hooks.fileWritersReleased(path: path)
+            }
         } catch {
             logger.error("could not queue a file after its last close", metadata: ["error": "\(error)"])
         }
@@ -134,17 +138,19 @@ extension PassthroughFS {
         }
     }
 
-    /// Queues the file if it changed and every writer has closed it.
-    func queueIfSettled(_ inode: Inode) throws {
-        let due = inode.writeState.withLock { state -> Bool in
-            guard state.dirty, state.activeWriters <= 0 else { return false }
+    /// Queues the file if it changed and every writer has closed it. Returns whether it did.
+    @discardableResult
+    func queueIfSettled(_ inode: Inode) throws -> Bool {
+        let (due, stillOpen) = inode.writeState.withLock { state -> (Bool, Bool) in
+            guard state.dirty, state.activeWriters <= 0 else { return (false, false) }
             state.dirty = false
-            return true
+            return (true, state.openWriters > 0)
         }
-        guard due else { return }
-        guard let path = relativePath(of: inode) else { return }  // deleted while open: nothing to upload
+        guard due else { return false }
+        guard let path = relativePath(of: inode) else { return false }  // deleted while open: nothing to upload
         do {
-            try hooks.fileWasWritten(path: path)
+            try hooks.fileWasWritten(path: path, stillOpen: stillOpen)
+            return true
         } catch {
             inode.writeState.withLock { $0.dirty = true }
             throw FSError.wrap(error, operation: "queueing \(path) for upload")

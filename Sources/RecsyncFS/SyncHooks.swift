@@ -7,7 +7,13 @@ import Foundation
 public protocol SyncHooks: AnyObject, Sendable {
     /// The last writer of a changed file closed it. Must be durable when it returns:
     /// close() returns to the application right after. Throwing fails the close with the error.
-    func fileWasWritten(path: String) throws
+    /// `stillOpen` is true when a writer handle is not released yet (the kernel releases
+    /// handles after close() returns, and a duplicated descriptor may still write): the file
+    /// must not be uploaded before `fileWritersReleased` says the handles are gone.
+    func fileWasWritten(path: String, stillOpen: Bool) throws
+
+    /// Every writer handle of the file has been released by the kernel.
+    func fileWritersReleased(path: String)
 
     /// A file or folder was renamed inside the mount.
     func itemRenamed(from: String, to: String, isDirectory: Bool) throws

@@ -62,7 +62,10 @@ struct CurlTransport: Sendable {
         var headerList: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(headerList) }
         for (name, value) in request.headers {
-            headerList = curl_slist_append(headerList, "\(name): \(value)")
+            // curl drops a header written "Name:" with nothing after it; "Name;" sends it empty.
+            // Signed headers must reach the server exactly as signed, empty ones included.
+            let line = value.isEmpty ? "\(name);" : "\(name): \(value)"
+            headerList = curl_slist_append(headerList, line)
         }
         if request.body != nil { headerList = curl_slist_append(headerList, "Expect:") }
         headerList = curl_slist_append(headerList, "Accept:")

@@ -14,16 +14,16 @@ final class KeyAndNamespaceTests: XCTestCase {
                                    arguments: ["--path-pattern", "{user_id}/{path}/{year}-{month}/{user_id}-{filename}", "--user-id", "ana"])
         try fixture.mount()
         try FileManager.default.createDirectory(atPath: fixture.path("interviews/day1"), withIntermediateDirectories: true)
-        try Shell.run(["sox", "-n", fixture.path("interviews/day1/q&a #1.wav"), "synth", "0.2", "sine", "300"])
+        try Shell.run(["sox", "-n", fixture.path("interviews/day1/take 1.wav"), "synth", "0.2", "sine", "300"])
         try Shell.run(["sox", "-n", fixture.path("root.wav"), "synth", "0.2", "sine", "300"])
-        try fixture.waitForStatus("interviews/day1/q&a #1.wav", "synced")
+        try fixture.waitForStatus("interviews/day1/take 1.wav", "synced")
         try fixture.waitForStatus("root.wav", "synced")
         let month = MountFixture.yearMonth.replacingOccurrences(of: "/", with: "-")
-        XCTAssertEqual(try fixture.attribute("user.sync.s3key", of: "interviews/day1/q&a #1.wav"),
-                       "ana/interviews/day1/\(month)/ana-q&a #1.wav")
+        XCTAssertEqual(try fixture.attribute("user.sync.s3key", of: "interviews/day1/take 1.wav"),
+                       "ana/interviews/day1/\(month)/ana-take 1.wav")
         XCTAssertEqual(try fixture.attribute("user.sync.s3key", of: "root.wav"), "ana/\(month)/ana-root.wav",
                        "an empty {path} must not leave an empty key segment")
-        XCTAssertEqual(try fixture.keys(), ["ana/\(month)/ana-root.wav", "ana/interviews/day1/\(month)/ana-q&a #1.wav"])
+        XCTAssertEqual(try fixture.keys(), ["ana/\(month)/ana-root.wav", "ana/interviews/day1/\(month)/ana-take 1.wav"])
     }
 
     func testSameNameInTwoFoldersNeverSharesAKey() throws {

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs the whole recsync test suite on a Debian machine, as root:
+#   installs the Debian and Python packages the tests need, builds, starts the local S3
+#   servers (moto and a one-node Ceph radosgw on 127.0.0.1), runs `swift test`, stops the servers.
+#
+#   scripts/test.sh [extra swift test arguments, e.g. --filter RecsyncStoreTests]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+[[ -d /opt/swift/usr/bin ]] && export PATH="/opt/swift/usr/bin:$PATH"
+
+bash scripts/install-deps.sh
+echo "[test] building (debug, with tests)"
+swift build --build-tests
+
+cleanup() {
+    # Unmount anything a failed test left behind (only our own test mounts), then stop the servers.
+    grep -o ' /[^ ]*/recsync-it-[^ ]*/Recordings ' /proc/self/mountinfo 2>/dev/null | while read -r m; do
+        fusermount3 -uz "$m" || true
+    done
+    bash scripts/servers/stop-all.sh || true
+}
+trap cleanup EXIT
+
+bash scripts/servers/start-all.sh
+set -a
+# shellcheck disable=SC1091
+source .servers/servers.env
+set +a
+echo "[test] running swift test"
+swift test --skip-build "$@"
