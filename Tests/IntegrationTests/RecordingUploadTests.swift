@@ -103,4 +103,30 @@ final class RecordingUploadTests: XCTestCase {
         let key = try XCTUnwrap(try fixture.attribute("user.sync.s3key", of: "empty.wav"))
         XCTAssertEqual(try fixture.head(key)?.size, 0)
     }
+
+    func testDuplicatedDescriptorUploadsOnlyTheFinalBytes() throws {
+        // Open, dup, close the original (a flush while the handle is still open), write more
+        // through the copy: until the last close the file must not be synced, and the bucket
+        // only ever receives the final content.
+        let path = fixture.path("dup.raw")
+        let script = """
+        import os, subprocess, sys
+        fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        copy = os.dup(fd)
+        os.close(fd)
+        os.write(copy, b"a" * 100000)
+        import time; time.sleep(0.5)
+        status = subprocess.run(["getfattr", "--only-values", "-n", "user.sync.status", sys.argv[1]], capture_output=True, text=True).stdout
+        os.write(copy, b"b" * 100000)
+        os.close(copy)
+        print(status)
+        """
+        let result = try Shell.run(["python3", "-c", script, path])
+        XCTAssertTrue(result.succeeded, result.stderr)
+        XCTAssertNotEqual(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "synced",
+                          "a file still open through a duplicated descriptor must not be synced")
+        try fixture.waitForStatus("dup.raw", "synced")
+        let key = try XCTUnwrap(try fixture.attribute("user.sync.s3key", of: "dup.raw"))
+        XCTAssertEqual(try fixture.object(key), Data(repeating: UInt8(ascii: "a"), count: 100000) + Data(repeating: UInt8(ascii: "b"), count: 100000))
+    }
 }
