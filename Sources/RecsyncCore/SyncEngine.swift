@@ -38,6 +38,9 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
     /// Descriptor of the backing root folder (below the mount), for stat and reading files.
     let rootFd: Int32
     let live = Mutex(LiveState())
+    /// Held while a name changes on disk and in the queue (see `namespaceChange`), and while the
+    /// uploader decides that a file it could not find is really gone.
+    let namespaceLock = NSLock()
     /// Set by the uploader so a queued file wakes it at once.
     let wakeUploader = Mutex<(@Sendable () -> Void)?>(nil)
 
@@ -83,6 +86,12 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
     public func fileWritersReleased(path: String) {
         let wasHeld = live.withLock { $0.held.remove(path) != nil }
         if wasHeld { wake() }
+    }
+
+    public func namespaceChange<T>(_ body: () throws -> T) throws -> T {
+        namespaceLock.lock()
+        defer { namespaceLock.unlock() }
+        return try body()
     }
 
     public func itemRenamed(from: String, to: String, isDirectory: Bool) throws {

@@ -30,8 +30,20 @@ extension Uploader {
         if fd < 0 {
             let code = errno
             if code == ENOENT {
-                log.notice("file vanished before upload; dropping it from the queue")
-                settle { _ = try queue.remove(path: path) }
+                // A rename or delete may be under way: decide once it has reached the queue.
+                engine.namespaceLock.lock()
+                defer { engine.namespaceLock.unlock() }
+                var st = stat()
+                let stillMissing = fstatat(engine.rootFd, path, &st, recsync_AT_SYMLINK_NOFOLLOW) != 0
+                settle {
+                    guard let current = try queue.record(path: path), current.generation == record.generation else { return }
+                    if stillMissing {
+                        log.notice("file vanished before upload; dropping it from the queue")
+                        _ = try queue.remove(path: path)
+                    } else {
+                        try queue.release(path: path, generation: record.generation)
+                    }
+                }
             } else {
                 let message = "cannot read the file: \(String(cString: strerror(code)))"
                 settle { try queue.markAttemptFailed(path: path, generation: record.generation, error: message,

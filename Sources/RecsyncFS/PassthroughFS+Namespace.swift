@@ -45,15 +45,19 @@ extension PassthroughFS {
     public func unlink(parent: UInt64, name: String) throws {
         let dir = try table.get(parent)
         let path = relativePath(parent: dir, name: name)
-        _ = try Sys.check("unlink", name) { unlinkat(dir.fd, name, 0) }
-        if let path { try hooks.itemRemoved(path: path, isDirectory: false) }
+        try hooks.namespaceChange {
+            _ = try Sys.check("unlink", name) { unlinkat(dir.fd, name, 0) }
+            if let path { try hooks.itemRemoved(path: path, isDirectory: false) }
+        }
     }
 
     public func rmdir(parent: UInt64, name: String) throws {
         let dir = try table.get(parent)
         let path = relativePath(parent: dir, name: name)
-        _ = try Sys.check("rmdir", name) { unlinkat(dir.fd, name, AT_REMOVEDIR) }
-        if let path { try hooks.itemRemoved(path: path, isDirectory: true) }
+        try hooks.namespaceChange {
+            _ = try Sys.check("rmdir", name) { unlinkat(dir.fd, name, AT_REMOVEDIR) }
+            if let path { try hooks.itemRemoved(path: path, isDirectory: true) }
+        }
     }
 
     /// Renames within the mount. RENAME_NOREPLACE is honoured; RENAME_EXCHANGE is refused
@@ -67,9 +71,11 @@ extension PassthroughFS {
         let source = try Sys.fstatat(dir.fd, name)
         let from = relativePath(parent: dir, name: name)
         let to = relativePath(parent: newDir, name: newName)
-        _ = try Sys.check("rename", name) { recsync_renameat2(dir.fd, name, newDir.fd, newName, flags) }
-        if let from, let to, from != to {
-            try hooks.itemRenamed(from: from, to: to, isDirectory: source.isDirectory)
+        try hooks.namespaceChange {
+            _ = try Sys.check("rename", name) { recsync_renameat2(dir.fd, name, newDir.fd, newName, flags) }
+            if let from, let to, from != to {
+                try hooks.itemRenamed(from: from, to: to, isDirectory: source.isDirectory)
+            }
         }
     }
 }

@@ -15,6 +15,10 @@ public protocol SyncHooks: AnyObject, Sendable {
     /// Every writer handle of the file has been released by the kernel.
     func fileWritersReleased(path: String)
 
+    /// Runs a change of names (the system call and the hook that reports it) so that nobody
+    /// sees the disk changed while the queue does not know it yet.
+    func namespaceChange<T>(_ body: () throws -> T) throws -> T
+
     /// A file or folder was renamed inside the mount.
     func itemRenamed(from: String, to: String, isDirectory: Bool) throws
 
@@ -33,4 +37,9 @@ public protocol SyncHooks: AnyObject, Sendable {
     /// A file's content started to change (its first write, truncate or creation since it was
     /// last queued). Until `fileWasWritten` it is reported as `local` and is not uploaded.
     func fileIsBeingWritten(path: String)
+}
+
+extension SyncHooks {
+    /// Without an engine to keep in step, a change of names needs no lock.
+    public func namespaceChange<T>(_ body: () throws -> T) throws -> T { try body() }
 }

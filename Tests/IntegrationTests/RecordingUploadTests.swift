@@ -32,6 +32,7 @@ final class RecordingUploadTests: XCTestCase {
         XCTAssertEqual(info.metadata["original-name"], "take1.wav")
         XCTAssertEqual(info.metadata["size"], String(local.count))
         XCTAssertEqual(info.metadata["duration"], "2.5")
+        XCTAssertEqual(info.metadata["tags"], "", "tags are sent, empty for now")
         let timestamp = try XCTUnwrap(info.metadata["timestamp"])
         XCTAssertNotNil(ISO8601DateFormatter().date(from: timestamp), "timestamp \(timestamp) is not ISO 8601")
 
@@ -128,5 +129,30 @@ final class RecordingUploadTests: XCTestCase {
         try fixture.waitForStatus("dup.raw", "synced")
         let key = try XCTUnwrap(try fixture.attribute("user.sync.s3key", of: "dup.raw"))
         XCTAssertEqual(try fixture.object(key), Data(repeating: UInt8(ascii: "a"), count: 100000) + Data(repeating: UInt8(ascii: "b"), count: 100000))
+    }
+
+    func testCopyTreeMoveAndRsyncIntoTheMount() throws {
+        let outside = fixture.root.appendingPathComponent("outside")
+        try FileManager.default.createDirectory(at: outside.appendingPathComponent("tree/day1/mics"), withIntermediateDirectories: true)
+        try Data("one".utf8).write(to: outside.appendingPathComponent("tree/day1/one.txt"))
+        try Data("two".utf8).write(to: outside.appendingPathComponent("tree/day1/mics/two.txt"))
+        try Data("moved".utf8).write(to: outside.appendingPathComponent("moved.txt"))
+        try Data((0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }).write(to: outside.appendingPathComponent("synced.bin"))
+
+        XCTAssertTrue(try Shell.run(["cp", "-r", outside.appendingPathComponent("tree").path, fixture.path("tree")]).succeeded)
+        XCTAssertTrue(try Shell.run(["mv", outside.appendingPathComponent("moved.txt").path, fixture.path("moved.txt")]).succeeded)
+        let rsync = try Shell.run(["rsync", outside.appendingPathComponent("synced.bin").path, fixture.path("synced.bin")])
+        XCTAssertTrue(rsync.succeeded, rsync.stderr)
+        let expected = ["tree/day1/one.txt": "one", "tree/day1/mics/two.txt": "two", "moved.txt": "moved"]
+        for (name, content) in expected {
+            try fixture.waitForStatus(name, "synced")
+            let key = try XCTUnwrap(try fixture.attribute("user.sync.s3key", of: name))
+            XCTAssertEqual(String(decoding: try fixture.object(key), as: UTF8.self), content, name)
+        }
+        try fixture.waitForStatus("synced.bin", "synced")
+        let key = try XCTUnwrap(try fixture.attribute("user.sync.s3key", of: "synced.bin"))
+        XCTAssertEqual(key, "anonymous/\(MountFixture.yearMonth)/synced.bin", "rsync's temporary name must not become the key")
+        XCTAssertEqual(try fixture.object(key), try Data(contentsOf: outside.appendingPathComponent("synced.bin")))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: outside.appendingPathComponent("moved.txt").path))
     }
 }
