@@ -39,10 +39,19 @@ public final class PassthroughFS: @unchecked Sendable {
     public func relativePath(of inode: Inode) -> String? {
         if inode.id == 1 { return "" }
         guard let full = try? Sys.readlink(Sys.procPath(inode.fd)) else { return nil }
-        if full.hasSuffix(" (deleted)") { return nil }
         let prefix = rootPrefix == "/" ? "/" : rootPrefix + "/"
         guard full.hasPrefix(prefix) else { return nil }
-        return String(full.dropFirst(prefix.count))
+        let relative = String(full.dropFirst(prefix.count))
+        // The kernel appends " (deleted)" to removed files, but a name may really end that way:
+        // only trust the path if it still leads to this inode.
+        if full.hasSuffix(" (deleted)") && !names(inode, relative) { return nil }
+        return relative
+    }
+
+    /// Whether `relative` (from the root) is a name of `inode` right now.
+    private func names(_ inode: Inode, _ relative: String) -> Bool {
+        guard let st = try? Sys.fstatat(table.root.fd, relative) else { return false }
+        return UInt64(st.st_dev) == inode.device && UInt64(st.st_ino) == inode.backingInode
     }
 
     func relativePath(parent: Inode, name: String) -> String? {
