@@ -45,7 +45,10 @@ let package = Package(
 
         .testTarget(name: "RecsyncS3Tests", dependencies: ["RecsyncS3"]),
         .testTarget(name: "RecsyncStoreTests", dependencies: ["RecsyncStore"]),
-        .testTarget(name: "RecsyncCoreTests", dependencies: ["RecsyncCore", "RecsyncS3", "RecsyncStore", "RecsyncFS"]),
+        .testTarget(name: "RecsyncCoreTests", dependencies: [
+            "RecsyncCore", "RecsyncS3", "RecsyncStore", "RecsyncFS",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "RecsyncFSTests", dependencies: ["RecsyncFS"]),
         .testTarget(name: "IntegrationTests", dependencies: ["recsync", "RecsyncS3"]),
     ],

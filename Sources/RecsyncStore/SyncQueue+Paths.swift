@@ -9,7 +9,8 @@ extension SyncQueue {
     ///
     /// A record already at a destination path is removed first, as `remove` does (its key is
     /// retired if it may hold an object). A moved record that was `syncing` goes back to
-    /// `pending` with `generation + 1`: the worker's result names the old path and is ignored.
+    /// `pending` with `generation + 1`: the worker's result names the old path and is ignored;
+    /// its key is retired (the upload in flight may still create that object).
     ///
     /// - Returns: the moved records with their new paths, ordered by old path.
     public func rename(from: String, to: String) throws -> [FileRecord] {
@@ -36,6 +37,9 @@ extension SyncQueue {
                 }
                 var moved: [FileRecord] = []
                 for (record, destination) in zip(moving, destinations) {
+                    // An upload in flight may still land under the old key: retire it now, so that
+                    // no later file is given that key even if this record is re-keyed.
+                    if record.status == .syncing { try releaseKey(of: record, at: nowNs) }
                     try db.run("""
                         UPDATE files SET
                             path = ?,

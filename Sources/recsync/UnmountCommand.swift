@@ -28,12 +28,21 @@ struct UnmountCommand: ParsableCommand {
         do { try unmount(path) } catch { exitWith(error) }
         guard let pid else { return }
         let deadline = Date().addingTimeInterval(timeout)
-        while kill(pid, 0) == 0 || errno == EPERM {
+        while Self.isRunning(pid) {
             if Date() > deadline {
                 exitWith(CLIError("unmounted, but the background process \(pid) is still running after \(Int(timeout)) s"))
             }
             usleep(50_000)
         }
+    }
+
+    /// Whether the process exists and has not exited (a zombie waiting for its parent counts as stopped).
+    static func isRunning(_ pid: pid_t) -> Bool {
+        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return true }
+        let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+        return state != "Z" && state != "X"
     }
 
     private func unmount(_ path: String) throws {

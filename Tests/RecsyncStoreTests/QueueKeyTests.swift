@@ -62,4 +62,17 @@ final class QueueKeyTests: QueueTestCase {
         XCTAssertEqual(try queue.add("draft.wav", key: "rec/2025/draft.wav", newKey: true).s3Key, "rec/2025/draft.wav",
                        "asking again for the key the record holds keeps it")
     }
+
+    func testRenameWhileSyncingRetiresTheOldKey() throws {
+        let queue = try openQueue()
+        try queue.add("take.wav", key: "rec/take.wav")
+        XCTAssertEqual(try queue.claim(limit: 1).first?.path, "take.wav")
+        // Renamed while its upload is in flight: that upload may still create rec/take.wav.
+        _ = try queue.rename(from: "take.wav", to: "other.wav")
+        let rekeyed = try queue.enqueue(path: "other.wav", priority: .high, size: 1, mtimeNs: 1, createdAt: Date(),
+                                        candidateKey: "rec/other.wav", newKey: true)
+        XCTAssertEqual(rekeyed.s3Key, "rec/other.wav")
+        XCTAssertEqual(try queue.add("take.wav", key: "rec/take.wav").s3Key, "rec/take-2.wav",
+                       "a new file must not get the key an in-flight upload may still write")
+    }
 }

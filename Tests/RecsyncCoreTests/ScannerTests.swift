@@ -1,0 +1,104 @@
+import Foundation
+import RecsyncS3
+import RecsyncStore
+import XCTest
+@testable import RecsyncCore
+
+/// The startup scan: files that changed while recsync was not running.
+final class ScannerTests: EngineTestCase {
+    func testNewFilesAreQueuedAtNormalPriority() throws {
+        try writeFile("a.wav", TestAudio.bytes(10, seed: 1))
+        try writeFile("day1/b.wav", TestAudio.bytes(20, seed: 2))
+        try writeFile("day1/deep/c.flac", TestAudio.bytes(30, seed: 3))
+        try FileManager.default.createDirectory(at: url("empty"), withIntermediateDirectories: true)
+        XCTAssertEqual(symlink("a.wav", url("link.wav").path), 0)
+
+        let result = Scanner(engine: engine, logger: logger).run()
+        XCTAssertEqual(result, Scanner.Result(queued: 3, removed: 0, seen: 3))
+        let records = try queue.records(under: "")
+        XCTAssertEqual(records.map(\.path), ["a.wav", "day1/b.wav", "day1/deep/c.flac"], "symbolic links are not files to upload")
+        for record in records {
+            XCTAssertEqual(record.status, .pending, record.path)
+            XCTAssertEqual(record.priority, Priority.normal.rawValue, record.path)
+            XCTAssertEqual(record.priority, 5, record.path)
+            XCTAssertEqual(record.s3Key, try expectedKey(record.path, at: record.createdAt))
+        }
+        XCTAssertEqual(try storedRecord("day1/b.wav")?.size, 20)
+
+        startUploader()
+        for record in records { try waitForStatus(record.path, .synced) }
+        XCTAssertEqual(object(try XCTUnwrap(storedRecord("day1/deep/c.flac")).s3Key)?.data, TestAudio.bytes(30, seed: 3))
+    }
+
+    func testScanRequeuesChangedFilesDropsDeletedOnesAndLeavesTheRestAlone() throws {
+        // A first run syncs four files, then stops.
+        let running = startUploader()
+        for (index, name) in ["same.wav", "grown.wav", "touched.wav", "gone.wav"].enumerated() {
+            try record(name, TestAudio.bytes(100, seed: UInt8(index)))
+        }
+        var synced: [String: FileRecord] = [:]
+        for name in ["same.wav", "grown.wav", "touched.wav", "gone.wav"] {
+            synced[name] = try XCTUnwrap(waitForStatus(name, .synced))
+        }
+        running.stop(grace: 5)
+        uploader = nil
+        let putsBefore = allPutCalls.count
+
+        // While unmounted: one file grows, one is rewritten with the same size and another
+        // time, one is deleted, and a new one appears.
+        try writeFile("grown.wav", TestAudio.bytes(250, seed: 1))
+        try writeFile("touched.wav", TestAudio.bytes(100, seed: 7))
+        try setModificationTime("touched.wav", secondsSinceEpoch: 1_500_000_000)
+        XCTAssertEqual(unlink(url("gone.wav").path), 0)
+        try writeFile("new.wav", TestAudio.bytes(40))
+
+        let result = Scanner(engine: engine, logger: logger).run()
+        XCTAssertEqual(result, Scanner.Result(queued: 3, removed: 1, seen: 4))
+
+        XCTAssertNil(try storedRecord("gone.wav"))
+        XCTAssertEqual(try status("gone.wav"), "local")
+
+        let same = try XCTUnwrap(storedRecord("same.wav"))
+        XCTAssertEqual(same, synced["same.wav"], "an unchanged synced file is not touched")
+
+        for name in ["grown.wav", "touched.wav"] {
+            let record = try XCTUnwrap(storedRecord(name))
+            let previous = try XCTUnwrap(synced[name])
+            XCTAssertEqual(record.status, .pending, name)
+            XCTAssertEqual(record.priority, 5, name)
+            XCTAssertEqual(record.generation, previous.generation + 1, name)
+            XCTAssertEqual(record.s3Key, previous.s3Key, "\(name) keeps its key")
+        }
+        XCTAssertEqual(try storedRecord("grown.wav")?.size, 250)
+        XCTAssertEqual(try storedRecord("new.wav")?.priority, 5)
+
+        startUploader()
+        for name in ["grown.wav", "touched.wav", "new.wav"] { try waitForStatus(name, .synced) }
+        XCTAssertEqual(allPutCalls.count, putsBefore + 3, "the unchanged file is not uploaded again")
+        XCTAssertEqual(object(try XCTUnwrap(synced["grown.wav"]).s3Key)?.data, TestAudio.bytes(250, seed: 1))
+        XCTAssertEqual(object(try XCTUnwrap(synced["touched.wav"]).s3Key)?.data, TestAudio.bytes(100, seed: 7))
+        XCTAssertEqual(object(try XCTUnwrap(synced["gone.wav"]).s3Key)?.data, TestAudio.bytes(100, seed: 3),
+                       "the scan never deletes objects")
+    }
+
+    func testScanLeavesQueuedAndOpenFilesAlone() throws {
+        try record("queued.wav", TestAudio.bytes(10))
+        let queued = try XCTUnwrap(storedRecord("queued.wav"))
+        engine.fileIsBeingWritten(path: "open.wav")
+        try writeFile("open.wav", TestAudio.bytes(10))
+
+        let result = Scanner(engine: engine, logger: logger).run()
+        XCTAssertEqual(result, Scanner.Result(queued: 0, removed: 0, seen: 2))
+        XCTAssertEqual(try storedRecord("queued.wav"), queued, "an already pending file keeps its place")
+        XCTAssertNil(try storedRecord("open.wav"), "a file being written is queued by its close, not by the scan")
+    }
+
+    func testSecondScanFindsNothingToDo() throws {
+        try writeFile("a.wav", TestAudio.bytes(10))
+        let scanner = Scanner(engine: engine, logger: logger)
+        XCTAssertEqual(scanner.run().queued, 1)
+        let afterFirst = try queue.records(under: "")
+        XCTAssertEqual(scanner.run(), Scanner.Result(queued: 0, removed: 0, seen: 1))
+        XCTAssertEqual(try queue.records(under: ""), afterFirst)
+    }
+}
