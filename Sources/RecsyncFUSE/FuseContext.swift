@@ -36,13 +36,19 @@ final class FuseContext: @unchecked Sendable {
         fuse_reply_err(req, fsError.errno)
     }
 
-    func replyEntry(_ req: fuse_req_t?, _ entry: Entry) {
+    /// The kernel's view of an entry: our inode number and the cache timeouts.
+    func entryParam(_ entry: Entry) -> fuse_entry_param {
         var param = fuse_entry_param()
         param.ino = fuse_ino_t(entry.inode.id)
         param.attr = entry.attributes
         param.attr.st_ino = ino_t(entry.inode.id)
         param.attr_timeout = timeout
         param.entry_timeout = timeout
+        return param
+    }
+
+    func replyEntry(_ req: fuse_req_t?, _ entry: Entry) {
+        var param = entryParam(entry)
         fuse_reply_entry(req, &param)
     }
 

@@ -25,12 +25,7 @@ enum FuseFileOperations {
                                                       writebackCache: c.options.writebackCache)
                 FuseContext.store(handle, in: fi)
                 fi.pointee.keep_cache = 1
-                var param = fuse_entry_param()
-                param.ino = fuse_ino_t(entry.inode.id)
-                param.attr = entry.attributes
-                param.attr.st_ino = ino_t(entry.inode.id)
-                param.attr_timeout = c.timeout
-                param.entry_timeout = c.timeout
+                var param = c.entryParam(entry)
                 if fuse_reply_create(req, &param, fi) != 0 { c.fs.release(FuseFileOperations.release(fi)) }
             } catch { c.fail(req, error, "create") }
         }
