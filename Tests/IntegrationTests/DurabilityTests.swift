@@ -47,7 +47,7 @@ final class DurabilityTests: XCTestCase {
         // Crash: the queue must survive kill -9.
         let pid = try XCTUnwrap(fixture.daemonPID)
         kill(pid, SIGKILL)
-        while kill(pid, 0) == 0 { usleep(10_000) }
+        while MountFixture.isAlive(pid) { usleep(10_000) }
         _ = try Shell.run(["fusermount3", "-uz", fixture.mountpoint.path])
         let recording = try fixture.backingContents("field.wav")
         XCTAssertFalse(recording.isEmpty, "the recording is a plain file where the user put it")
@@ -89,7 +89,7 @@ final class DurabilityTests: XCTestCase {
         try Shell.sh("printf 'abc' > \(Shell.quote(fixture.path("c.txt")))")
         try fixture.waitForStatus("c.txt", "synced")
         try fixture.unmount()
-        XCTAssertNotEqual(kill(pid, 0), 0, "recsync unmount returns after the daemon stopped")
+        XCTAssertFalse(MountFixture.isAlive(pid), "recsync unmount returns after the daemon stopped")
         XCTAssertFalse(fixture.isMounted)
         XCTAssertEqual(try fixture.backingContents("c.txt"), Data("abc".utf8))
     }

@@ -73,7 +73,7 @@ final class MountFixture {
             _ = try? Shell.run([Self.binary, "unmount", mountpoint.path], timeout: 60)
         }
         if isMounted { _ = try? Shell.run(["fusermount3", "-uz", mountpoint.path]) }
-        if let pid = daemonPID, kill(pid, 0) == 0 { kill(pid, SIGKILL) }
+        if let pid = daemonPID, Self.isAlive(pid) { kill(pid, SIGKILL) }
         try? FileManager.default.removeItem(at: root)
     }
 
@@ -93,6 +93,15 @@ final class MountFixture {
 
     var log: String {
         (try? String(contentsOf: stateDir.appendingPathComponent("recsync.log"), encoding: .utf8)) ?? "(no log)"
+    }
+
+    /// Whether a process still runs; one that exited but was not reaped yet by its parent does not.
+    static func isAlive(_ pid: pid_t) -> Bool {
+        guard kill(pid, 0) == 0,
+              let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+        return state != "Z" && state != "X"
     }
 
     func path(_ name: String) -> String { mountpoint.appendingPathComponent(name).path }
