@@ -14,10 +14,12 @@ swift build --build-tests
 
 cleanup() {
     # Unmount anything a failed test left behind (only our own test mounts), then stop the servers.
-    grep -o ' /[^ ]*/recsync-it-[^ ]*/Recordings ' /proc/self/mountinfo 2>/dev/null | while read -r m; do
+    local status=$?
+    { grep -o ' /[^ ]*/recsync-it-[^ ]*/Recordings ' /proc/self/mountinfo 2>/dev/null || true; } | while read -r m; do
         fusermount3 -uz "$m" || true
     done
     bash scripts/servers/stop-all.sh || true
+    exit "$status"
 }
 trap cleanup EXIT
 
