@@ -29,4 +29,16 @@ set -a
 source .servers/servers.env
 set +a
 echo "[test] running swift test"
-swift test --skip-build "$@"
+log="$(mktemp)"
+status=0
+swift test --skip-build --disable-swift-testing "$@" 2>&1 | tee "$log" || status=$?
+summary="$(grep -E 'Executed [0-9]+ tests?, with [0-9]+ failures?' "$log" | tail -1 || true)"
+rm -f "$log"
+if [[ -z "$summary" ]]; then
+    echo "[test] no XCTest summary found: the test run did not complete" >&2
+    exit 1
+fi
+total="$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")"
+failed="$(sed -E 's/.*with ([0-9]+) failures?.*/\1/' <<<"$summary")"
+echo "$((total - failed)) passed, $failed failed"
+exit "$status"
