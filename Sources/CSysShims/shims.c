@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <spawn.h>
 
@@ -32,3 +33,11 @@ int recsync_birth_time(int dirfd, const char *path, int flags, int64_t *sec, uin
 }
 
 int recsync_errno(void) { return errno; }
+
+int recsync_peer_uid(int fd, uid_t *uid) {
+    struct ucred credentials;
+    socklen_t length = sizeof credentials;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return -1;
+    *uid = credentials.uid;
+    return 0;
+}

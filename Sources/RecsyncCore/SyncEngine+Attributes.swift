@@ -70,7 +70,48 @@ extension SyncEngine {
         }
     }
 
+    /// `user.sync.request` is the only writable attribute: `now` uploads the file before anything
+    /// else (CRITICAL, ignoring any backoff), `retry` sends a failed file back to pending with its
+    /// attempts reset. Any other value is EINVAL; any other name EPERM.
     public func setSyncAttribute(path: String, name: String, value: [UInt8]) throws {
-        throw FSError(EPERM, "\(name) is maintained by recsync and cannot be set")
+        guard name == "user.sync.request" else {
+            throw FSError(EPERM, "\(name) is maintained by recsync and cannot be set")
+        }
+        let request = String(decoding: value, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines.union(.controlCharacters))
+        switch request {
+        case "now": try syncNow(path: path)
+        case "retry": _ = try retry(path: path)
+        default:
+            throw FSError(EINVAL, "user.sync.request takes 'now' or 'retry', not '\(request)'")
+        }
+    }
+
+    /// Uploads the file before anything else, ignoring any backoff wait. A file still being
+    /// written is queued CRITICAL when it is closed.
+    public func syncNow(path: String) throws {
+        let writing = live.withLock { state -> Bool in
+            let busy = state.writing.contains(path) || state.held.contains(path)
+            if busy { state.criticalOnClose.insert(path) }
+            return busy
+        }
+        if writing { return }
+        if let record = try queue.record(path: path) {
+            let previous = record.status
+            if let updated = try queue.requestNow(path: path), previous == .failed {
+                emitStatus(path: path, key: updated.s3Key, status: .pending, previous: .failed, error: nil, attempts: 0)
+            }
+        } else {
+            try enqueue(path: path, priority: .critical)
+        }
+        wake()
+    }
+
+    /// Sends a failed file back to pending with its attempts reset. Returns whether it was failed.
+    public func retry(path: String) throws -> Bool {
+        guard let record = try queue.record(path: path), record.status == .failed else { return false }
+        guard try queue.retryFailed(path: path) else { return false }
+        emitStatus(path: path, key: record.s3Key, status: .pending, previous: .failed, error: nil, attempts: 0)
+        wake()
+        return true
     }
 }

@@ -43,6 +43,8 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
     let namespaceLock = NSLock()
     /// Set by the uploader so a queued file wakes it at once.
     let wakeUploader = Mutex<(@Sendable () -> Void)?>(nil)
+    /// Receives status changes (see `setStatusHandler`).
+    let statusHandler = Mutex<(@Sendable (StatusChange) -> Void)?>(nil)
 
     struct LiveState {
         /// Files with changes not yet queued (open for writing): reported `local`, never uploaded.
@@ -54,6 +56,9 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
         var uploads: [String: UploadProgress] = [:]
         /// Files whose key could not be made (for `user.sync.error`).
         var keyErrors: [String: String] = [:]
+        /// Files the user asked to upload now while they were still being written: queued
+        /// CRITICAL when closed.
+        var criticalOnClose: Set<String> = []
     }
 
     public init(queue: SyncQueue, settings: EngineSettings, rootFd: Int32, logger: Logger) {
@@ -75,11 +80,12 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
     }
 
     public func fileWasWritten(path: String, stillOpen: Bool) throws {
-        live.withLock { state in
+        let critical = live.withLock { state -> Bool in
             state.writing.remove(path)
             if stillOpen { state.held.insert(path) } else { state.held.remove(path) }
+            return stillOpen ? state.criticalOnClose.contains(path) : state.criticalOnClose.remove(path) != nil
         }
-        try enqueue(path: path, priority: .high)
+        try enqueue(path: path, priority: critical ? .critical : .high)
         if !stillOpen { wake() }
     }
 
@@ -147,6 +153,10 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
         live.withLock { $0.keyErrors[path] = nil }
         let record = try queue.enqueue(path: path, priority: priority, size: Int64(st.st_size), mtimeNs: st.mtimeNanoseconds,
                                        createdAt: timestamp, candidateKey: key, newKey: newKey)
+        if existing?.status != .pending {
+            emitStatus(path: path, key: record.s3Key, status: .pending, previous: existing?.status ?? .local,
+                       error: nil, attempts: 0)
+        }
         logger.debug("queued", metadata: ["path": "\(path)", "key": "\(record.s3Key)", "priority": "\(record.priority)"])
     }
 

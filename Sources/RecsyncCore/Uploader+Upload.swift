@@ -7,7 +7,7 @@ import RecsyncStore
 extension Uploader {
     /// Uploads one claimed item and records the outcome. `synced` is written only when the server
     /// confirmed the upload AND the file still has exactly the bytes that were sent.
-    func upload(_ record: FileRecord) {
+    func upload(_ record: FileRecord) -> UploadOutcome {
         let path = record.path
         var log = logger
         log[metadataKey: "path"] = "\(path)"
@@ -24,44 +24,37 @@ extension Uploader {
         }
         if engine.isBeingWritten(path) {
             settle { try queue.release(path: path, generation: record.generation) }
-            return
+            return .local
         }
         let fd = openat(engine.rootFd, path, O_RDONLY | O_CLOEXEC | recsync_O_NOFOLLOW)
         if fd < 0 {
             let code = errno
             if code == ENOENT {
-                // A rename or delete may be under way: decide once it has reached the queue.
-                engine.namespaceLock.lock()
-                defer { engine.namespaceLock.unlock() }
-                var st = stat()
-                let stillMissing = fstatat(engine.rootFd, path, &st, recsync_AT_SYMLINK_NOFOLLOW) != 0
-                settle {
-                    guard let current = try queue.record(path: path), current.generation == record.generation else { return }
-                    if stillMissing {
-                        log.notice("file vanished before upload; dropping it from the queue")
-                        _ = try queue.remove(path: path)
-                    } else {
-                        try queue.release(path: path, generation: record.generation)
-                    }
-                }
+                vanished(record, log: log)
             } else {
-                let message = "cannot read the file: \(String(cString: strerror(code)))"
-                settle { try queue.markAttemptFailed(path: path, generation: record.generation, error: message,
-                                                     retryAt: Date().addingTimeInterval(Backoff.delay(afterAttempts: record.attempts)),
-                                                     countAttempt: true) }
+                let message = "cannot read the file: \(String(cString: strerror(code))); check its permissions"
+                settle { _ = try queue.markFailed(path: path, generation: record.generation, error: message) }
+                engine.emitStatus(path: path, key: record.s3Key, status: .failed, previous: .syncing, error: message,
+                                  attempts: record.attempts + 1)
             }
-            return
+            return .local
         }
         defer { close(fd) }
         var before = stat()
         guard fstat(fd, &before) == 0, (before.st_mode & S_IFMT) == S_IFREG else {
-            settle { try queue.markFailed(path: path, generation: record.generation, error: "not a regular file; only regular files are uploaded") }
-            return
+            let message = "not a regular file; only regular files are uploaded"
+            settle { _ = try queue.markFailed(path: path, generation: record.generation, error: message) }
+            return .local
+        }
+        engine.emitStatus(path: path, key: record.s3Key, status: .syncing, previous: .pending, error: nil,
+                          attempts: record.attempts)
+
+        if record.interrupted, let etag = alreadyUploaded(record, fd: fd, size: Int64(before.st_size), log: log) {
+            return complete(record, etag: etag, before: before, fd: fd, progress: progress, log: log, uploaded: false)
         }
         let name = (path as NSString).lastPathComponent
         let metadata = ObjectMetadata.build(originalName: name, size: Int64(before.st_size), timestamp: record.createdAt,
                                             duration: AudioDuration.seconds(fd: fd), tags: [])
-        let started = Date()
         do {
             let result = try s3.putObject(
                 bucket: engine.settings.bucket, key: record.s3Key,
@@ -69,45 +62,130 @@ extension Uploader {
                 contentType: ContentType.forFileName(name), metadata: metadata,
                 progress: { sent in progress.update(sent: sent) },
                 shouldCancel: { progress.isCancelled })
-            var after = stat()
-            let unchanged = fstat(fd, &after) == 0 && after.st_size == before.st_size
-                && after.st_mtim.tv_sec == before.st_mtim.tv_sec && after.st_mtim.tv_nsec == before.st_mtim.tv_nsec
-                && after.st_ctim.tv_sec == before.st_ctim.tv_sec && after.st_ctim.tv_nsec == before.st_ctim.tv_nsec
-            if !unchanged || progress.isCancelled || engine.isBeingWritten(path) {
-                log.info("file changed during upload; it will be uploaded again")
-                settle { try queue.release(path: path, generation: record.generation) }
-                return
-            }
-            var applied = false
-            settle {
-                applied = try queue.markSynced(path: path, generation: record.generation, etag: result.etag,
-                                               size: Int64(before.st_size), mtimeNs: before.mtimeNanoseconds)
-            }
-            let elapsed = Date().timeIntervalSince(started)
-            if applied {
-                log.info("synced", metadata: ["bytes": "\(before.st_size)", "seconds": "\(String(format: "%.3f", elapsed))"])
-            } else {
-                log.info("uploaded an older version; the newer one is queued")
-            }
-        } catch let error as S3Error {
-            if case .cancelled = error.kind {
-                log.info("upload cancelled; the file stays pending")
-                settle { try queue.release(path: path, generation: record.generation) }
-                return
-            }
-            // An endpoint that cannot be reached at all does not spend an attempt: recordings
-            // made offline must not end up failed.
-            let counts = !error.endpointUnreachable
-            let attempts = record.attempts + (counts ? 1 : 0)
-            let retryAt = Date().addingTimeInterval(Backoff.delay(afterAttempts: max(attempts - 1, 0)))
-            log.warning("upload failed; will retry", metadata: ["error": "\(error)", "retry_at": "\(ObjectMetadata.formatTimestamp(retryAt))"])
-            settle { try queue.markAttemptFailed(path: path, generation: record.generation, error: error.description,
-                                                 retryAt: retryAt, countAttempt: counts) }
+            return complete(record, etag: result.etag, before: before, fd: fd, progress: progress, log: log, uploaded: true)
         } catch {
-            log.warning("upload failed; will retry", metadata: ["error": "\(error)"])
-            settle { try queue.markAttemptFailed(path: path, generation: record.generation, error: "\(error)",
-                                                 retryAt: Date().addingTimeInterval(Backoff.delay(afterAttempts: record.attempts)),
-                                                 countAttempt: true) }
+            return failed(record, error: error, log: log)
+        }
+    }
+
+    /// After the server holds the bytes: `synced` only if the file did not change meanwhile.
+    private func complete(_ record: FileRecord, etag: String, before: stat, fd: Int32, progress: UploadProgress,
+                          log: Logger, uploaded: Bool) -> UploadOutcome {
+        let path = record.path
+        var after = stat()
+        let unchanged = fstat(fd, &after) == 0 && after.st_size == before.st_size
+            && after.st_mtim.tv_sec == before.st_mtim.tv_sec && after.st_mtim.tv_nsec == before.st_mtim.tv_nsec
+            && after.st_ctim.tv_sec == before.st_ctim.tv_sec && after.st_ctim.tv_nsec == before.st_ctim.tv_nsec
+        if !unchanged || progress.isCancelled || engine.isBeingWritten(path) {
+            log.info("file changed during upload; it will be uploaded again")
+            do { try engine.queue.release(path: path, generation: record.generation) } catch {
+                log.error("cannot record the upload outcome", metadata: ["error": "\(error)"])
+            }
+            return .reachedServer
+        }
+        _ = consumeCorrection(path, corrected: false)
+        var applied = false
+        do {
+            applied = try engine.queue.markSynced(path: path, generation: record.generation, etag: etag,
+                                                  size: Int64(before.st_size), mtimeNs: before.mtimeNanoseconds)
+        } catch {
+            log.error("cannot record the upload outcome", metadata: ["error": "\(error)"])
+        }
+        if applied {
+            log.info(uploaded ? "synced" : "synced: the server already held these bytes", metadata: ["bytes": "\(before.st_size)"])
+            engine.emitStatus(path: path, key: record.s3Key, status: .synced, previous: .syncing, error: nil,
+                              attempts: record.attempts, bytes: Int64(before.st_size))
+        } else {
+            log.info("uploaded an older version; the newer one is queued")
+        }
+        return .reachedServer
+    }
+
+    /// Records a failed attempt as the retry policy says.
+    private func failed(_ record: FileRecord, error: any Error, log: Logger) -> UploadOutcome {
+        let path = record.path
+        let queue = engine.queue
+        let description = (error as? S3Error)?.description ?? "\(error)"
+        func settle(_ body: () throws -> Void) {
+            do { try body() } catch { log.error("cannot record the upload outcome", metadata: ["error": "\(error)"]) }
+        }
+        var kind = RetryPolicy.classify(error)
+        if kind == .clockSkew || kind == .expiredCredentials, consumeCorrection(path, corrected: true) {
+            kind = .transient  // corrected once already and refused again: count it
+        }
+        switch kind {
+        case .cancelled, .localChange:
+            log.info("upload stopped; the file stays pending", metadata: ["reason": "\(description)"])
+            settle { try queue.release(path: path, generation: record.generation) }
+            return .local
+        case .unreachable:
+            settle { try queue.markAttemptFailed(path: path, generation: record.generation, error: description,
+                                                 retryAt: nil, countAttempt: false) }
+            return .unreachable(description)
+        case .clockSkew, .expiredCredentials:
+            log.notice("corrected \(kind == .clockSkew ? "the clock offset" : "the credentials"); retrying now")
+            settle { try queue.markAttemptFailed(path: path, generation: record.generation, error: description,
+                                                 retryAt: nil, countAttempt: false) }
+            return .reachedServer
+        case .permanent:
+            let message = "\(description) Fix the cause, then run 'recsync retry' on the file."
+            log.error("upload refused; the file is failed", metadata: ["error": "\(description)"])
+            settle { _ = try queue.markFailed(path: path, generation: record.generation, error: message) }
+            engine.emitStatus(path: path, key: record.s3Key, status: .failed, previous: .syncing, error: message,
+                              attempts: record.attempts + 1)
+            return .reachedServer
+        case .transient:
+            let failures = record.attempts + 1
+            if policy.isExhausted(failures: failures) {
+                let message = "gave up after \(failures) attempts: \(description) Fix the cause, then run 'recsync retry' on the file."
+                log.error("upload failed for good", metadata: ["error": "\(description)", "attempts": "\(failures)"])
+                settle { _ = try queue.markFailed(path: path, generation: record.generation, error: message) }
+                engine.emitStatus(path: path, key: record.s3Key, status: .failed, previous: .syncing, error: message,
+                                  attempts: failures)
+            } else {
+                let retryAt = Date().addingTimeInterval(policy.delay(afterFailures: failures))
+                log.warning("upload failed; will retry", metadata: ["error": "\(description)",
+                                                                    "retry_at": "\(ObjectMetadata.formatTimestamp(retryAt))"])
+                settle { try queue.markAttemptFailed(path: path, generation: record.generation, error: description,
+                                                     retryAt: retryAt, countAttempt: true) }
+                engine.emitStatus(path: path, key: record.s3Key, status: .pending, previous: .syncing, error: description,
+                                  attempts: failures)
+            }
+            return .reachedServer
+        }
+    }
+
+    /// An upload cut short by a crash may have reached the server: if the object there has this
+    /// file's size and MD5 (the ETag of a single-part upload), it is ours and is not sent again.
+    private func alreadyUploaded(_ record: FileRecord, fd: Int32, size: Int64, log: Logger) -> String? {
+        guard let info = try? s3.headObject(bucket: engine.settings.bucket, key: record.s3Key), info.size == size else {
+            return nil
+        }
+        let etag = info.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        guard etag.count == 32, let local = FileDigest.md5Hex(fd: fd, length: size), local == etag.lowercased() else {
+            return nil
+        }
+        log.notice("an upload interrupted by a crash had completed; not sending it again")
+        return etag
+    }
+
+    /// The file was not there when its upload started. A rename or delete may be under way:
+    /// decide once it has reached the queue.
+    private func vanished(_ record: FileRecord, log: Logger) {
+        engine.namespaceLock.lock()
+        defer { engine.namespaceLock.unlock() }
+        var st = stat()
+        let stillMissing = fstatat(engine.rootFd, record.path, &st, recsync_AT_SYMLINK_NOFOLLOW) != 0
+        do {
+            guard let current = try engine.queue.record(path: record.path), current.generation == record.generation else { return }
+            if stillMissing {
+                log.notice("file vanished before upload; dropping it from the queue")
+                _ = try engine.queue.remove(path: record.path)
+            } else {
+                try engine.queue.release(path: record.path, generation: record.generation)
+            }
+        } catch {
+            log.error("cannot record the upload outcome", metadata: ["error": "\(error)"])
         }
     }
 }

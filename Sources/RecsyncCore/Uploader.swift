@@ -3,43 +3,59 @@ import Logging
 import RecsyncS3
 import RecsyncStore
 
-/// Background workers that take due items from the queue, highest priority first, and upload them.
+/// The queue runner: one thread takes due items from the queue in batches (highest priority
+/// first, oldest first within a priority) and starts up to `maxConcurrentUploads` uploads at
+/// once. It sleeps until something is queued, an upload ends, or the earliest retry is due;
+/// nothing polls in a tight loop.
 ///
-/// Locking: `condition` guards `stopping`, `wakeCount` and `running`. Workers never hold it
-/// while talking to the queue or the network.
+/// When the endpoint cannot be reached at all, uploads pause: no attempt is spent, and the
+/// runner probes with one item at a growing interval (2 s doubling to 30 s) until the server
+/// answers, then resumes everything at once.
+///
+/// Locking: `condition` guards every `var` below. Neither the runner nor an upload holds it
+/// while talking to the queue, S3 or a hook.
 public final class Uploader: @unchecked Sendable {
     let engine: SyncEngine
     let s3: any S3Client
     let logger: Logger
-    let workerCount: Int
-    /// The longest a worker sleeps without a wake-up, as a safety net.
+    let policy: RetryPolicy
+    let maxConcurrent: Int
+    /// Items taken from the queue per claim.
+    static let batchSize = 10
+    /// The longest the runner sleeps without a reason, as a safety net.
     let idleWait: TimeInterval = 30
+    static let firstProbeDelay: TimeInterval = 2
+    static let maxProbeDelay: TimeInterval = 30
 
     private let condition = NSCondition()
     private var stopping = false
     private var wakeCount: UInt64 = 0
-    private var running = 0
+    private var inFlight = 0
+    private var runnerDone = false
+    /// Set while the endpoint is unreachable: when to try one item again, and the next interval.
+    private var offline: (nextProbe: Date, interval: TimeInterval, reason: String)?
+    /// Set by `pause(reason:)` (the network monitor): nothing starts until `resume()`.
+    private var pausedReason: String?
+    /// Paths whose last failure was corrected on the spot (clock, credentials): a second one in
+    /// a row is counted, so a server that keeps refusing cannot make us loop.
+    private var correctedOnce: Set<String> = []
 
-    public init(engine: SyncEngine, s3: any S3Client, logger: Logger) {
+    public init(engine: SyncEngine, s3: any S3Client, policy: RetryPolicy = RetryPolicy(), logger: Logger) {
         self.engine = engine
         self.s3 = s3
+        self.policy = policy
         self.logger = logger
-        self.workerCount = max(1, engine.settings.maxConcurrentUploads)
+        self.maxConcurrent = max(1, engine.settings.maxConcurrentUploads)
     }
 
     public func start() {
         engine.wakeUploader.withLock { $0 = { [weak self] in self?.wake() } }
-        condition.lock()
-        running = workerCount
-        condition.unlock()
-        for index in 0..<workerCount {
-            let thread = Thread { [self] in self.workerLoop() }
-            thread.name = "recsync-upload-\(index)"
-            thread.start()
-        }
+        let thread = Thread { [self] in self.runLoop() }
+        thread.name = "recsync-queue-runner"
+        thread.start()
     }
 
-    /// Something was queued: let an idle worker look now.
+    /// Something was queued or asked for: look now.
     public func wake() {
         condition.lock()
         wakeCount &+= 1
@@ -47,61 +63,154 @@ public final class Uploader: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Why uploads are not starting, or nil when they may.
+    public var pauseReason: String? {
+        condition.lock()
+        defer { condition.unlock() }
+        return pausedReason ?? offline?.reason
+    }
+
+    /// Stops starting uploads (uploads in flight finish) until `resume()`.
+    public func pause(reason: String) {
+        condition.lock()
+        pausedReason = reason
+        condition.unlock()
+    }
+
+    /// Lets uploads start again at once, also ending an offline pause.
+    public func resume() {
+        condition.lock()
+        pausedReason = nil
+        offline = nil
+        wakeCount &+= 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
     /// Stops taking new items and gives uploads in flight `grace` seconds to finish; then cancels
-    /// them (they go back to pending without counting an attempt) and waits for the workers.
+    /// them (they go back to pending without counting an attempt) and waits for them.
     public func stop(grace: TimeInterval) {
         condition.lock()
         stopping = true
         condition.broadcast()
         let deadline = Date().addingTimeInterval(grace)
-        while running > 0 && condition.wait(until: deadline) {}
-        let stillRunning = running
+        while (inFlight > 0 || !runnerDone) && condition.wait(until: deadline) {}
+        let remaining = inFlight
         condition.unlock()
-        if stillRunning > 0 {
-            let inFlight = engine.live.withLock { Array($0.uploads.values) }
-            logger.notice("cancelling uploads still running at shutdown; they stay pending", metadata: ["count": "\(inFlight.count)"])
-            inFlight.forEach { $0.cancel() }
+        if remaining > 0 {
+            let uploads = engine.live.withLock { Array($0.uploads.values) }
+            logger.notice("stopping: cancelling uploads still running; they stay pending", metadata: ["count": "\(uploads.count)"])
+            uploads.forEach { $0.cancel() }
             condition.lock()
             let hardDeadline = Date().addingTimeInterval(10)
-            while running > 0 && condition.wait(until: hardDeadline) {}
+            while inFlight > 0 && condition.wait(until: hardDeadline) {}
             condition.unlock()
         }
         engine.wakeUploader.withLock { $0 = nil }
     }
 
-    private func workerLoop() {
+    // MARK: The runner
+
+    private func runLoop() {
         defer {
             condition.lock()
-            running -= 1
+            runnerDone = true
             condition.broadcast()
             condition.unlock()
         }
         while true {
             condition.lock()
+            if stopping { condition.unlock(); return }
             let seen = wakeCount
-            let stop = stopping
-            condition.unlock()
-            if stop { return }
-
-            if engine.settings.autoSync, let record = claimOne() {
-                upload(record)
-                continue
+            let free = maxConcurrent - inFlight
+            let now = Date()
+            var limit = min(Self.batchSize, free)
+            var probing = false
+            if let offline {
+                if now < offline.nextProbe || inFlight > 0 { limit = 0 } else { limit = min(limit, 1); probing = true }
             }
+            // While paused by the user's policy, only what the user asked for (CRITICAL) starts.
+            let minimumPriority = (pausedReason != nil || !engine.settings.autoSync) ? Priority.critical.rawValue : 0
+            condition.unlock()
+
+            var started = 0
+            if limit > 0 {
+                for record in claim(limit: limit, minimumPriority: minimumPriority) {
+                    launch(record, probe: probing)
+                    started += 1
+                }
+            }
+            if started > 0 && started == limit { continue }
+
             let due = (try? engine.queue.earliestRetry()) ?? nil
-            let until = min(due ?? .distantFuture, Date().addingTimeInterval(idleWait))
             condition.lock()
+            var until = min(due ?? .distantFuture, Date().addingTimeInterval(idleWait))
+            if let offline, inFlight == 0 { until = min(until, offline.nextProbe) }
             if !stopping && wakeCount == seen { _ = condition.wait(until: until) }
             condition.unlock()
         }
     }
 
-    private func claimOne() -> FileRecord? {
+    private func claim(limit: Int, minimumPriority: Int) -> [FileRecord] {
         let busy = engine.live.withLock { $0.writing.union($0.held).union($0.uploads.keys) }
         do {
-            return try engine.queue.claim(limit: 1, excluding: busy).first
+            return try engine.queue.claim(limit: limit, excluding: busy, minimumPriority: minimumPriority)
         } catch {
             logger.error("cannot read the upload queue", metadata: ["error": "\(error)"])
-            return nil
+            return []
         }
     }
+
+    private func launch(_ record: FileRecord, probe: Bool) {
+        condition.lock()
+        inFlight += 1
+        condition.unlock()
+        let thread = Thread { [self] in
+            let outcome = self.upload(record)
+            self.finished(record.path, outcome: outcome)
+        }
+        thread.name = "recsync-upload"
+        thread.start()
+    }
+
+    /// Books the end of one upload and adjusts the offline state.
+    private func finished(_ path: String, outcome: UploadOutcome) {
+        condition.lock()
+        inFlight -= 1
+        switch outcome {
+        case .unreachable(let reason):
+            let interval = min((offline?.interval ?? Self.firstProbeDelay / 2) * 2, Self.maxProbeDelay)
+            if offline == nil { logger.warning("endpoint unreachable; uploads paused until it answers", metadata: ["reason": "\(reason)"]) }
+            offline = (Date().addingTimeInterval(interval), interval, "offline: \(reason)")
+        case .reachedServer:
+            if offline != nil { logger.notice("endpoint reachable again; resuming uploads") }
+            offline = nil
+        case .local:
+            break
+        }
+        wakeCount &+= 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Whether the last failure of `path` was a correction (clock, credentials); records it.
+    func consumeCorrection(_ path: String, corrected: Bool) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        if corrected {
+            return !correctedOnce.insert(path).inserted
+        }
+        correctedOnce.remove(path)
+        return false
+    }
+}
+
+/// What one upload attempt tells the runner about the endpoint.
+enum UploadOutcome {
+    /// The server answered (success or an error of its own).
+    case reachedServer
+    /// The endpoint could not be reached at all.
+    case unreachable(String)
+    /// Nothing was sent (the file changed, vanished, or the upload was cancelled before sending).
+    case local
 }

@@ -33,7 +33,7 @@ extension CurlS3Client {
         headers += metaHeaders
         var prepared = prepare(method: "PUT", bucket: bucket, key: key, headers: headers,
                                payloadHash: SigV4Signer.streamingPayload)
-        let source = AwsChunkedBodySource(body: body, layout: layout, signer: signer,
+        let source = AwsChunkedBodySource(body: body, layout: layout, signer: prepared.signer,
                                           seedSignature: prepared.signature.signature,
                                           amzDate: prepared.signature.amzDate, scope: prepared.signature.scope,
                                           shouldCancel: shouldCancel)

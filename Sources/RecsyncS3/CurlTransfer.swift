@@ -11,6 +11,10 @@ struct HTTPRequest {
     var progressMapping: ((Int64) -> Int64)?
     var progress: (@Sendable (Int64) -> Void)?
     var shouldCancel: (@Sendable () -> Bool)?
+    /// The time the request was signed with, to recognise clock-skew answers without a body.
+    var signedAt: Date?
+    /// Which credentials signed it (see `CurlS3Client.AuthState.generation`).
+    var credentialsGeneration = 0
 }
 
 struct HTTPResponse {
@@ -34,8 +38,19 @@ final class CurlTransferState {
     var lastReport = ContinuousClock.now
     var lastCancelCheck = ContinuousClock.now
     var lastReportedValue: Int64 = -1
+    /// The easy handle running the transfer, to ask whether it has connected yet.
+    var curl: UnsafeMutableRawPointer?
+    /// No byte moved for this long once connected: the transfer is stalled.
+    var stallTimeout: Duration = .seconds(30)
+    var connected = false
+    var lastActivity = ContinuousClock.now
+    var lastCounters: (download: curl_off_t, upload: curl_off_t) = (0, 0)
+    var stalled = false
 
     init() {}
+
+    /// Notes that bytes moved (a header line, body data, or upload data).
+    func noteActivity() { lastActivity = ContinuousClock.now }
 }
 
 /// Runs `HTTPRequest`s on pooled curl handles.
@@ -55,6 +70,8 @@ struct CurlTransport: Sendable {
         state.progressMapping = request.progressMapping
         state.progress = request.progress
         state.shouldCancel = request.shouldCancel
+        state.curl = curl
+        state.stallTimeout = .milliseconds(Int64(max(options.stallTimeout, 0.001) * 1000))
         // Safe: `state` outlives the transfer (released only after curl_easy_perform returns and
         // the options pointing at it are reset on the next use of the handle).
         let statePointer = Unmanaged.passUnretained(state).toOpaque()
@@ -81,6 +98,8 @@ struct CurlTransport: Sendable {
         _ = recsync_curl_setopt_long(curl, CURLOPT_NOSIGNAL, 1)
         _ = recsync_curl_setopt_long(curl, CURLOPT_TCP_KEEPALIVE, 1)
         _ = recsync_curl_setopt_long(curl, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout * 1000))
+        // curl's low-speed check averages over the last five seconds, so it fires up to ~6 s
+        // after `stallTimeout`; the progress callback enforces it exactly and this is a backstop.
         _ = recsync_curl_setopt_long(curl, CURLOPT_LOW_SPEED_LIMIT, 1)
         _ = recsync_curl_setopt_long(curl, CURLOPT_LOW_SPEED_TIME, max(1, Int(options.stallTimeout.rounded(.up))))
         _ = recsync_curl_setopt_ptr(curl, CURLOPT_ERRORBUFFER, errorBuffer)
@@ -110,9 +129,18 @@ struct CurlTransport: Sendable {
         if code != CURLE_OK {
             discard = true
             if state.cancelled { throw S3Error(.cancelled) }
+            if state.stalled {
+                throw S3Error(.transport(curlCode: Int32(CURLE_OPERATION_TIMEDOUT.rawValue),
+                                         message: "no data moved for \(options.stallTimeout) s (stall timeout)"))
+            }
             if let failure = state.source?.failure { throw failure }
             let detail = String(cString: errorBuffer)
             let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+            // curl reports a connect timeout as CURLE_OPERATION_TIMEDOUT, like a stalled
+            // transfer; a timeout before the request could be sent means the endpoint is unreachable.
+            if code == CURLE_OPERATION_TIMEDOUT && !Self.connected(curl) {
+                throw S3Error(.transport(curlCode: Int32(CURLE_COULDNT_CONNECT.rawValue), message: message))
+            }
             throw S3Error(.transport(curlCode: Int32(code.rawValue), message: message))
         }
         var status = 0
@@ -121,6 +149,15 @@ struct CurlTransport: Sendable {
             progress(mapping(source.contentLength))
         }
         return HTTPResponse(status: status, headers: state.headers, body: state.body)
+    }
+
+    /// Whether the transfer on `curl` has reached the server: it sent request bytes. This also
+    /// holds on a reused keep-alive connection, whose connect time curl reports as zero.
+    static func connected(_ curl: UnsafeMutableRawPointer) -> Bool {
+        var requestBytes = 0
+        // Safe: `&requestBytes` points at an Int (C long) that lives for the whole call.
+        _ = recsync_curl_getinfo_long(curl, CURLINFO_REQUEST_SIZE, &requestBytes)
+        return requestBytes > 0
     }
 }
 
@@ -131,6 +168,7 @@ private func curlWriteCallback(_ data: UnsafeMutablePointer<CChar>?, _ size: Int
     // Safe: userdata is the unretained CurlTransferState kept alive for the whole perform call.
     let state = Unmanaged<CurlTransferState>.fromOpaque(userdata!).takeUnretainedValue()
     let length = size * count
+    state.noteActivity()
     // Safe: curl guarantees `data` points at `length` readable bytes for this call.
     if length > 0, let data { state.body.append(UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: length) }
     return length
@@ -141,6 +179,7 @@ private func curlHeaderCallback(_ data: UnsafeMutablePointer<CChar>?, _ size: In
     // Safe: userdata is the unretained CurlTransferState kept alive for the whole perform call.
     let state = Unmanaged<CurlTransferState>.fromOpaque(userdata!).takeUnretainedValue()
     let length = size * count
+    state.noteActivity()
     guard let data, length > 0 else { return length }
     // Safe: curl guarantees `data` points at `length` readable bytes for this call.
     let bytes = UnsafeRawBufferPointer(start: data, count: length)
@@ -162,6 +201,7 @@ private func curlReadCallback(_ buffer: UnsafeMutablePointer<CChar>?, _ size: In
     // Safe: userdata is the unretained CurlTransferState kept alive for the whole perform call.
     let state = Unmanaged<CurlTransferState>.fromOpaque(userdata!).takeUnretainedValue()
     guard let buffer, let source = state.source else { return 0 }
+    state.noteActivity()
     // Safe: curl hands us `size * count` writable bytes at `buffer`.
     let destination = UnsafeMutableRawBufferPointer(start: buffer, count: size * count)
     guard let produced = source.read(into: destination) else { return Int(CURL_READFUNC_ABORT) }
@@ -173,6 +213,19 @@ private func curlProgressCallback(_ userdata: UnsafeMutableRawPointer?, _ dlTota
     // Safe: userdata is the unretained CurlTransferState kept alive for the whole perform call.
     let state = Unmanaged<CurlTransferState>.fromOpaque(userdata!).takeUnretainedValue()
     let now = ContinuousClock.now
+    if let curl = state.curl {
+        if !state.connected {
+            // The stall clock starts once the request goes out; before that CURLOPT_CONNECTTIMEOUT applies.
+            state.connected = CurlTransport.connected(curl)
+            if state.connected { state.lastActivity = now }
+        } else if (dlNow, ulNow) != state.lastCounters {
+            state.lastCounters = (dlNow, ulNow)
+            state.lastActivity = now
+        } else if now - state.lastActivity >= state.stallTimeout {
+            state.stalled = true
+            return 1
+        }
+    }
     if let shouldCancel = state.shouldCancel, now - state.lastCancelCheck >= .milliseconds(100) {
         state.lastCancelCheck = now
         if shouldCancel() {

@@ -66,13 +66,22 @@ public struct S3ErrorBody: Equatable, Sendable {
     public var code: String
     public var message: String
     public var requestId: String?
+    /// The server's clock (ISO 8601), sent with `RequestTimeTooSkewed`.
+    public var serverTime: String?
+
+    public init(code: String, message: String, requestId: String? = nil, serverTime: String? = nil) {
+        self.code = code
+        self.message = message
+        self.requestId = requestId
+        self.serverTime = serverTime
+    }
 
     /// Parses an S3 XML error document; nil if `data` is not one.
     public static func parse(_ data: Data) -> S3ErrorBody? {
         guard !data.isEmpty, let doc = S3XMLDocument(data: data), doc.rootName == "Error",
               let code = doc.first("Error/Code") else { return nil }
         return S3ErrorBody(code: code, message: doc.first("Error/Message") ?? "",
-                           requestId: doc.first("Error/RequestId"))
+                           requestId: doc.first("Error/RequestId"), serverTime: doc.first("Error/ServerTime"))
     }
 }
 

@@ -64,12 +64,15 @@ public struct FileRecord: Sendable, Equatable {
     public var createdAt: Date
     /// Orders items within a priority: oldest first.
     public var enqueuedAt: Date
+    /// An upload of this record was cut short by a crash or kill: the object may already hold
+    /// these bytes, so the next attempt checks the server first.
+    public var interrupted: Bool
 
     public init(
         path: String, status: SyncStatus, priority: Int, generation: Int64, s3Key: String,
         attempts: Int = 0, nextAttemptAt: Date? = nil, lastError: String? = nil,
         etag: String? = nil, syncedAt: Date? = nil, syncedSize: Int64? = nil, syncedMtimeNs: Int64? = nil,
-        size: Int64, mtimeNs: Int64, createdAt: Date, enqueuedAt: Date
+        size: Int64, mtimeNs: Int64, createdAt: Date, enqueuedAt: Date, interrupted: Bool = false
     ) {
         self.path = path
         self.status = status
@@ -87,6 +90,7 @@ public struct FileRecord: Sendable, Equatable {
         self.mtimeNs = mtimeNs
         self.createdAt = createdAt
         self.enqueuedAt = enqueuedAt
+        self.interrupted = interrupted
     }
 
     /// Whether an object was ever stored under `s3Key` for this record.

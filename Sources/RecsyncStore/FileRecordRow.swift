@@ -18,7 +18,7 @@ extension FileRecord {
     /// The columns `init(row:)` reads, in order.
     static let columns = """
         path, status, priority, generation, s3_key, attempts, next_attempt_at, last_error, \
-        etag, synced_at, synced_size, synced_mtime_ns, size, mtime_ns, created_at, enqueued_at
+        etag, synced_at, synced_size, synced_mtime_ns, size, mtime_ns, created_at, enqueued_at, interrupted
         """
 
     init(row: SQLRow) {
@@ -39,6 +39,7 @@ extension FileRecord {
             size: row.int64(12),
             mtimeNs: row.int64(13),
             createdAt: StoredTime.date(row.int64(14)),
-            enqueuedAt: StoredTime.date(row.int64(15)))
+            enqueuedAt: StoredTime.date(row.int64(15)),
+            interrupted: row.int(16) != 0)
     }
 }

@@ -44,6 +44,11 @@ enum Migrations {
                 retired_at INTEGER NOT NULL
             ) STRICT;
             """),
+        // Marks uploads cut short by a crash: the object may exist already, so the next attempt
+        // first asks the server whether it holds exactly these bytes.
+        Migration(name: "2026-11-add-interrupted", sql: """
+            ALTER TABLE files ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0 CHECK (interrupted IN (0, 1));
+            """),
     ]
 
     /// Creates `schema_migrations` if needed and applies every migration not yet applied.

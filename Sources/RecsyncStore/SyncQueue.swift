@@ -83,7 +83,7 @@ public final class SyncQueue: @unchecked Sendable {
         try Self.configure(db)
         try Migrations.migrate(db, now: now())
         recoveredOnOpen = try db.run(
-            "UPDATE files SET status = 'pending' WHERE status = 'syncing'",
+            "UPDATE files SET status = 'pending', interrupted = 1 WHERE status = 'syncing'",
             operation: "recover interrupted uploads")
     }
 
@@ -196,20 +196,24 @@ public final class SyncQueue: @unchecked Sendable {
 
     /// Marks up to `limit` due pending items `syncing` and returns them (in one transaction).
     ///
-    /// Due means `status == pending` and `nextAttemptAt` is nil or not after now. Items come
-    /// highest priority first, then oldest `enqueuedAt`; paths in `excluding` are skipped.
+    /// Due means `status == pending` and `nextAttemptAt` is nil or not after now; a CRITICAL item
+    /// (priority 10, the user asked for it) is due at once, whatever its backoff. Items come
+    /// highest priority first, then oldest `enqueuedAt`; paths in `excluding` and items below
+    /// `minimumPriority` are skipped.
     /// Each returned record carries the generation the worker must pass back.
-    public func claim(limit: Int, excluding: Set<String> = []) throws -> [FileRecord] {
+    public func claim(limit: Int, excluding: Set<String> = [], minimumPriority: Int = 0) throws -> [FileRecord] {
         guard limit > 0 else { return [] }
         return try locked {
             let nowNs = StoredTime.nanoseconds(now())
             return try db.transaction(operation: "claim uploads") {
                 let candidates = try db.query("""
                     SELECT \(FileRecord.columns) FROM files
-                    WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
+                    WHERE status = 'pending'
+                      AND (next_attempt_at IS NULL OR next_attempt_at <= ? OR priority >= \(Priority.critical.rawValue))
+                      AND priority >= ?
                     ORDER BY priority DESC, enqueued_at, rowid
                     LIMIT ?
-                    """, [.int(nowNs), .int(limit + excluding.count)],
+                    """, [.int(nowNs), .int(minimumPriority), .int(limit + excluding.count)],
                     operation: "claim uploads", FileRecord.init(row:))
                 var claimed: [FileRecord] = []
                 for var record in candidates where !excluding.contains(record.path) {
@@ -232,7 +236,7 @@ public final class SyncQueue: @unchecked Sendable {
     public func markSynced(path: String, generation: Int64, etag: String, size: Int64, mtimeNs: Int64) throws -> Bool {
         try finish(path, generation, operation: "mark \(path) synced", set: """
             status = 'synced', etag = ?, synced_at = ?, synced_size = ?, synced_mtime_ns = ?,
-            last_error = NULL, next_attempt_at = NULL
+            last_error = NULL, next_attempt_at = NULL, interrupted = 0
             """) { nowNs in [.text(etag), .int(nowNs), .int(size), .int(mtimeNs)] }
     }
 

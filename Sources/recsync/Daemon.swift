@@ -12,8 +12,6 @@ import RecsyncStore
 struct Daemon {
     let plan: MountPlan
     let readyFd: Int32?
-    /// How long uploads in flight may finish at shutdown before they are cancelled (they stay pending).
-    let shutdownGrace: TimeInterval = 10
 
     func run() throws {
         LoggingSystem.bootstrap { label in
@@ -41,7 +39,12 @@ struct Daemon {
         guard rootFd >= 0 else {
             throw CLIError("cannot open \(plan.mountpoint): \(String(cString: strerror(errno)))")
         }
-        let s3 = CurlS3Client(endpoint: plan.endpoint, credentials: plan.credentials, logger: logger)
+        var clientOptions = S3ClientOptions()
+        clientOptions.stallTimeout = TimeInterval(plan.config.stallTimeout)
+        let environment = ProcessInfo.processInfo.environment
+        let home = Paths.home(environment)
+        let s3 = CurlS3Client(endpoint: plan.endpoint, credentials: plan.credentials, logger: logger, options: clientOptions,
+                              credentialsProvider: { try CredentialsLoader.load(environment: environment, homeDirectory: home) })
         let settings = EngineSettings(bucket: plan.config.bucket ?? "", keyPattern: plan.keyPattern,
                                       userId: plan.config.userId, hostname: Self.hostname(),
                                       maxConcurrentUploads: plan.config.maxConcurrentUploads,
@@ -57,18 +60,43 @@ struct Daemon {
         logger.info("mounted", metadata: ["bucket": "\(settings.bucket)", "endpoint": "\(plan.endpoint.baseURL)",
                                           "state": "\(plan.stateDirectory)"])
 
-        let uploader = Uploader(engine: engine, s3: s3, logger: logger)
+        let events = try openEventLog(logger: logger)
+        engine.setStatusHandler { change in events.emit(SyncEvent(change)) }
+        let uploader = Uploader(engine: engine, s3: s3, policy: RetryPolicy(maxAttempts: plan.config.retryAttempts), logger: logger)
         uploader.start()
+        let handler = ControlHandler(engine: engine, uploader: uploader, mountpoint: plan.mountpoint,
+                                     stateDirectory: plan.stateDirectory, logger: logger)
+        let control = ControlServer(socketPath: Paths.controlSocket(for: plan.mountpoint, environment: environment),
+                                    logger: logger) { handler.handle($0) }
+        do { try control.start() } catch { logger.error("no control socket: \(error); status, sync-now and retry will not work") }
         let scanner = Scanner(engine: engine, logger: logger)
         Thread.detachNewThread { scanner.run() }
 
         mount.installSignalHandlers()
         let status = mount.run()
         logger.info("stopping", metadata: ["loop_status": "\(status)"])
+        control.stop()
         mount.close()
-        uploader.stop(grace: shutdownGrace)
+        uploader.stop(grace: TimeInterval(plan.config.shutdownGrace))
+        engine.setStatusHandler(nil)
+        events.close(timeout: 5)
         queue.close()
         logger.info("stopped")
+    }
+
+    /// The event log in the state folder, with the configured hook.
+    private func openEventLog(logger: Logger) throws -> EventLog {
+        var hook: EventHook?
+        if !plan.config.onEvent.isEmpty {
+            do { hook = try EventHook(arguments: plan.config.onEvent, mountpoint: plan.mountpoint) } catch {
+                throw CLIError("[hooks] on_event: \(error)")
+            }
+        }
+        do {
+            return try EventLog(path: plan.stateDirectory + "/events.jsonl", hook: hook, logger: logger)
+        } catch {
+            throw CLIError("\(error)")
+        }
     }
 
     private func writeRuntimeFile() {

@@ -62,6 +62,11 @@ enum Paths {
         return base + "/" + escape(mountpoint) + ".pid"
     }
 
+    /// The daemon's control socket, next to its runtime file.
+    static func controlSocket(for mountpoint: String, environment: [String: String]) -> String {
+        String(runtimeFile(for: mountpoint, environment: environment).dropLast(4)) + ".sock"
+    }
+
     static func makeDirectory(_ path: String, mode: Int = 0o700) throws {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
@@ -83,6 +88,22 @@ enum MountTable {
             if unescape(String(fields[4])) == path { return String(fields[separator + 1]) }
         }
         return nil
+    }
+
+    /// The recsync mount whose mountpoint is `path` or a parent of it (the deepest one).
+    static func recsyncMount(containing path: String) -> String? {
+        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return nil }
+        var best: String?
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count > 4, let separator = fields.firstIndex(of: "-"), separator + 1 < fields.count,
+                  fields[separator + 1] == "fuse.recsync" else { continue }
+            let point = unescape(String(fields[4]))
+            if path == point || path.hasPrefix(point == "/" ? "/" : point + "/") {
+                if best == nil || point.count > best!.count { best = point }
+            }
+        }
+        return best
     }
 
     /// mountinfo writes space, tab, newline and backslash as octal escapes.

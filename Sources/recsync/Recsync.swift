@@ -14,7 +14,8 @@ struct Recsync: ParsableCommand {
         AWS_PROFILE with ~/.aws/credentials and ~/.aws/config; never from the command line.
         """,
         version: RecsyncVersion.current,
-        subcommands: [MountCommand.self, UnmountCommand.self]
+        subcommands: [MountCommand.self, UnmountCommand.self, StatusCommand.self, SyncNowCommand.self, RetryCommand.self,
+                      ImportCommand.self, DrainCommand.self, EventsCommand.self]
     )
 }
 

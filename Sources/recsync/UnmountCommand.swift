@@ -14,6 +14,9 @@ struct UnmountCommand: ParsableCommand {
     @Option(help: ArgumentHelp("How long to wait for the background process to stop, in seconds.", valueName: "seconds"))
     var timeout: Double = 60
 
+    @Flag(help: "First wait until nothing is pending or syncing (as 'recsync drain'), then unmount.")
+    var wait = false
+
     func run() throws {
         let path = Paths.absolute(mountpoint)
         guard let type = MountTable.mountType(at: path) else {
@@ -21,6 +24,14 @@ struct UnmountCommand: ParsableCommand {
         }
         guard type.hasPrefix("fuse") else {
             exitWith(CLIError.usage("\(path) is a \(type) mount, not recsync; use umount"))
+        }
+        if wait {
+            do {
+                let failed = try Waiter.waitUntilSettled([(ControlClient(mountpoint: path), [""])])
+                if failed > 0 {
+                    FileHandle.standardError.write(Data("recsync: \(failed) file(s) failed and stay queued; see 'recsync status'\n".utf8))
+                }
+            } catch { exitWith(error) }
         }
         let runtimeFile = Paths.runtimeFile(for: path, environment: ProcessInfo.processInfo.environment)
         let pid = (try? String(contentsOfFile: runtimeFile, encoding: .utf8))

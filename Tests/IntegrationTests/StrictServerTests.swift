@@ -29,7 +29,7 @@ final class StrictServerTests: XCTestCase {
         XCTAssertEqual(info.metadata["duration"], "3")
     }
 
-    func testWrongSecretLeavesTheFilePendingWithTheServerError() throws {
+    func testWrongSecretFailsAfterOneAttemptWithTheServerError() throws {
         let server = try TestServer.moto()
         let bucket = try server.makeBucket()
         let wrong = TestServer(name: server.name, endpoint: server.endpoint, accessKey: server.accessKey,
@@ -37,11 +37,11 @@ final class StrictServerTests: XCTestCase {
         fixture = try MountFixture(server: wrong, bucket: bucket)
         try fixture.mount()
         try Shell.sh("printf 'secret recording' > \(Shell.quote(fixture.path("w.txt")))")
-        let deadline = Date().addingTimeInterval(15)
-        while Date() < deadline, (try fixture.attribute("user.sync.error", of: "w.txt")) == "" { usleep(50_000) }
+        try fixture.waitForStatus("w.txt", "failed")
         let error = try XCTUnwrap(try fixture.attribute("user.sync.error", of: "w.txt"))
         XCTAssertTrue(error.contains("SignatureDoesNotMatch"), "error: \(error)")
-        XCTAssertEqual(try fixture.status("w.txt"), "pending", "until retries land, a failed upload stays pending")
+        XCTAssertEqual(try fixture.attribute("user.sync.attempts", of: "w.txt"), "1", "a refused signature is not retried")
         XCTAssertTrue(try server.client().listObjects(bucket: bucket, prefix: "").isEmpty)
+        XCTAssertFalse(fixture.log.contains(server.secretKey), "the secret never reaches the log")
     }
 }

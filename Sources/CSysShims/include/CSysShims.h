@@ -19,4 +19,6 @@ int recsync_renameat2(int olddirfd, const char *oldpath, int newdirfd, const cha
    filesystem does not record it). */
 int recsync_birth_time(int dirfd, const char *path, int flags, int64_t *sec, uint32_t *nsec);
 int recsync_errno(void);
+/* The user id of the process at the other end of a Unix socket (SO_PEERCRED). */
+int recsync_peer_uid(int fd, uid_t *uid);
 #endif

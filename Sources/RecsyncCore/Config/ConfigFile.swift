@@ -151,7 +151,7 @@ struct ConfigInterpreter {
     }
 
     func checkTable(_ table: TOMLTableHeader) throws {
-        if table.path == [ConfigKey.syncTable] { return }
+        if table.path.count == 1, ConfigKey.tables.contains(table.path[0]) { return }
         let name = table.path.joined(separator: ".")
         if table.path.contains(where: ConfigKey.looksLikeCredential) {
             throw credentialError("[\(name)]", at: table.position)
@@ -159,8 +159,8 @@ struct ConfigInterpreter {
         if table.path.count == 1, ConfigKey(spelling: name) != nil {
             throw fail(.unknownKey, "[\(name)] in \(location(table.position)) is a setting, not a table; write it as \(name) = value at the top of the file", at: table.position)
         }
-        let suggestion = Spelling.closest(to: name, among: [ConfigKey.syncTable]).map { "did you mean [\($0)]? " } ?? ""
-        throw fail(.unknownKey, "unknown table [\(name)] in \(location(table.position)); \(suggestion)The only table is [sync]; other settings go at the top of the file", at: table.position)
+        let suggestion = Spelling.closest(to: name, among: ConfigKey.tables).map { "did you mean [\($0)]? " } ?? ""
+        throw fail(.unknownKey, "unknown table [\(name)] in \(location(table.position)); \(suggestion)The only table is [sync] for sync settings, and [hooks] for event hooks; other settings go at the top of the file", at: table.position)
     }
 
     mutating func apply(_ entry: TOMLEntry) throws {
@@ -168,18 +168,19 @@ struct ConfigInterpreter {
         let table: String?
         let name: String
         switch entry.path.count {
-        case 1 where entry.path[0] == ConfigKey.syncTable:
-            throw fail(.wrongType, "sync in \(location(position)) must be a table; write [sync] on a line of its own followed by its settings", at: position)
+        case 1 where ConfigKey.tables.contains(entry.path[0]):
+            let tableName = entry.path[0]
+            throw fail(.wrongType, "\(tableName) in \(location(position)) must be a table; write [\(tableName)] on a line of its own followed by its settings", at: position)
         case 1:
             table = nil
             name = entry.path[0]
-        case 2 where entry.path[0] == ConfigKey.syncTable:
-            table = ConfigKey.syncTable
+        case 2 where ConfigKey.tables.contains(entry.path[0]):
+            table = entry.path[0]
             name = entry.path[1]
         default:
             let dotted = entry.path.joined(separator: ".")
             if entry.path.contains(where: ConfigKey.looksLikeCredential) { throw credentialError(dotted, at: position) }
-            throw fail(.unknownKey, "unknown key \"\(dotted)\" in \(location(position)); settings are either at the top level or in [sync]. \(knownKeys(in: nil))", at: position)
+            throw fail(.unknownKey, "unknown key \"\(dotted)\" in \(location(position)); settings are at the top level, in [sync] or in [hooks]. \(knownKeys(in: nil))", at: position)
         }
         if ConfigKey.looksLikeCredential(name) { throw credentialError(name, at: position) }
         let displayName = table.map { "\($0).\(name)" } ?? name
@@ -188,14 +189,13 @@ struct ConfigInterpreter {
             let sameTable = ConfigKey.allCases.filter { $0.table == table }.flatMap { [$0.rawValue, $0.alias] }
             var hint = Spelling.closest(to: name, among: sameTable).map { "did you mean \"\(ConfigKey(spelling: $0)!.rawValue)\"? " } ?? ""
             if hint.isEmpty, let other = Spelling.closest(to: name, among: ConfigKey.allCases.filter { $0.table != table }.map(\.rawValue)) {
-                hint = "did you mean \"\(other)\"\(ConfigKey(spelling: other)!.table == nil ? " (at the top level)" : " (in [sync])")? "
+                hint = "did you mean \"\(other)\"\(ConfigKey(spelling: other)!.table.map { " (in [\($0)])" } ?? " (at the top level)")? "
             }
             throw fail(.unknownKey, "unknown key \"\(displayName)\" in \(location(position)); \(hint)\(knownKeys(in: table))", at: position)
         }
         guard key.table == table else {
-            let whereItGoes = key.table == nil
-                ? "belongs at the top level; move it above the [sync] line"
-                : "belongs in the [sync] table; move it below a [sync] line"
+            let whereItGoes = key.table.map { "belongs in the [\($0)] table; move it below a [\($0)] line" }
+                ?? "belongs at the top level; move it above the first [table] line"
             throw fail(.unknownKey, "\"\(name)\" in \(location(position)) \(whereItGoes)", at: position)
         }
         if let first = seen[key] {
@@ -206,10 +206,11 @@ struct ConfigInterpreter {
     }
 
     func knownKeys(in table: String?) -> String {
-        if table == nil {
-            return "Known keys: \(ConfigKey.names(inTable: nil).joined(separator: ", ")), and in [sync]: \(ConfigKey.names(inTable: ConfigKey.syncTable).joined(separator: ", "))"
+        guard let table else {
+            let tables = ConfigKey.tables.map { "in [\($0)]: \(ConfigKey.names(inTable: $0).joined(separator: ", "))" }
+            return "Known keys: \(ConfigKey.names(inTable: nil).joined(separator: ", ")); \(tables.joined(separator: "; "))"
         }
-        return "Known keys in [sync]: \(ConfigKey.names(inTable: table).joined(separator: ", "))"
+        return "Known keys in [\(table)]: \(ConfigKey.names(inTable: table).joined(separator: ", "))"
     }
 
     // MARK: - Typed values
@@ -277,6 +278,18 @@ struct ConfigInterpreter {
             let v = try duration(value, spelling, position)
             try check(ConfigValidation.syncIntervalProblem(v), .outOfRange)
             config.syncInterval = v
+        case .shutdownGrace:
+            let v = try duration(value, spelling, position)
+            try check(ConfigValidation.shutdownGraceProblem(v), .outOfRange)
+            config.shutdownGrace = v
+        case .stallTimeout:
+            let v = try duration(value, spelling, position)
+            try check(ConfigValidation.stallTimeoutProblem(v), .outOfRange)
+            config.stallTimeout = v
+        case .onEvent:
+            let v = try command(value, spelling, position)
+            try check(ConfigValidation.hookCommandProblem(v))
+            config.onEvent = v
         }
     }
 
@@ -337,6 +350,25 @@ struct ConfigInterpreter {
             return seconds
         default:
             throw wrongType(spelling, "an integer number of seconds or a string such as \"5m\"", value, position)
+        }
+    }
+
+    /// An argument vector: an array of strings, or one string naming a program
+    /// without arguments (never split on spaces). An empty string or array is no command.
+    func command(_ value: TOMLValue, _ spelling: String, _ position: TOMLPosition) throws -> [String] {
+        switch value {
+        case let .string(text):
+            return text.isEmpty ? [] : [text]
+        case let .array(items):
+            return try items.map { item in
+                guard case let .string(text) = item else {
+                    throw fail(.wrongType, "\(spelling) in \(location(position)) must be an array of strings, but it contains \(item.typeName); quote every argument, e.g. [\"/usr/local/bin/notify\", \"--quiet\"]", at: position)
+                }
+                return text
+            }
+        default:
+            throw wrongType(spelling, "an array of strings (the program and its arguments) or a string (the program)", value, position,
+                            hint: "; write e.g. [\"/usr/local/bin/notify\", \"--quiet\"]")
         }
     }
 

@@ -15,9 +15,16 @@ enum ConfigKey: String, CaseIterable, Sendable {
     case chunkSize = "chunk_size"
     case retryAttempts = "retry_attempts"
     case syncInterval = "sync_interval"
+    case shutdownGrace = "shutdown_grace"
+    case stallTimeout = "stall_timeout"
+    case onEvent = "on_event"
 
-    /// The only table a config file may have.
+    /// The `[sync]` table: uploads and their timing.
     static let syncTable = "sync"
+    /// The `[hooks]` table: programs run on events.
+    static let hooksTable = "hooks"
+    /// Every table a config file may have.
+    static let tables = [syncTable, hooksTable]
 
     /// The table the key belongs in; nil for the top level.
     var table: String? {
@@ -25,8 +32,10 @@ enum ConfigKey: String, CaseIterable, Sendable {
         case .bucket, .region, .endpoint, .pathStyle, .pathPattern, .userId, .stateDir, .logLevel:
             return nil
         case .autoSync, .syncOnMobileData, .syncOnMeteredConnection, .maxConcurrentUploads,
-             .chunkSize, .retryAttempts, .syncInterval:
+             .chunkSize, .retryAttempts, .syncInterval, .shutdownGrace, .stallTimeout:
             return Self.syncTable
+        case .onEvent:
+            return Self.hooksTable
         }
     }
 

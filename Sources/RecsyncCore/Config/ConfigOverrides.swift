@@ -31,6 +31,12 @@ public struct ConfigOverrides: Sendable, Equatable {
     public var retryAttempts: Int?
     /// Seconds; see ``DurationText/parse(_:)`` for strings such as `5m`.
     public var syncInterval: Int?
+    /// `[sync] shutdown_grace` in seconds, for callers that expose it as an option.
+    public var shutdownGrace: Int?
+    /// `[sync] stall_timeout` in seconds, for callers that expose it as an option.
+    public var stallTimeout: Int?
+    /// `[hooks] on_event` as an argument vector; an empty array disables the hook.
+    public var onEvent: [String]?
 
     /// Creates overrides; nil leaves the file's value (or the default) in place.
     public init(
@@ -48,7 +54,10 @@ public struct ConfigOverrides: Sendable, Equatable {
         maxConcurrentUploads: Int? = nil,
         chunkSize: Int? = nil,
         retryAttempts: Int? = nil,
-        syncInterval: Int? = nil
+        syncInterval: Int? = nil,
+        shutdownGrace: Int? = nil,
+        stallTimeout: Int? = nil,
+        onEvent: [String]? = nil
     ) {
         self.bucket = bucket
         self.region = region
@@ -65,6 +74,9 @@ public struct ConfigOverrides: Sendable, Equatable {
         self.chunkSize = chunkSize
         self.retryAttempts = retryAttempts
         self.syncInterval = syncInterval
+        self.shutdownGrace = shutdownGrace
+        self.stallTimeout = stallTimeout
+        self.onEvent = onEvent
     }
 
     /// Checks the values given as flags, so an error can name the flag.
@@ -91,5 +103,8 @@ public struct ConfigOverrides: Sendable, Equatable {
             try check(ConfigValidation.rangeProblem(v, RecsyncConfig.retryAttemptsRange), "--retry-attempts", String(v))
         }
         if let v = syncInterval { try check(ConfigValidation.syncIntervalProblem(v), "--sync-interval", String(v)) }
+        if let v = shutdownGrace { try check(ConfigValidation.shutdownGraceProblem(v), "--shutdown-grace", String(v)) }
+        if let v = stallTimeout { try check(ConfigValidation.stallTimeoutProblem(v), "--stall-timeout", String(v)) }
+        if let v = onEvent { try check(ConfigValidation.hookCommandProblem(v), "--on-event", v.joined(separator: " ")) }
     }
 }

@@ -86,6 +86,41 @@ enum ConfigValidation {
         return nil
     }
 
+    static func shutdownGraceProblem(_ seconds: Int) -> String? {
+        let range = RecsyncConfig.shutdownGraceRange
+        guard range.contains(seconds) else {
+            return "\(seconds) seconds is out of range; use from \(range.lowerBound) to \(range.upperBound) seconds (1 hour), e.g. 10 or \"30s\""
+        }
+        return nil
+    }
+
+    static func stallTimeoutProblem(_ seconds: Int) -> String? {
+        let range = RecsyncConfig.stallTimeoutRange
+        guard range.contains(seconds) else {
+            return "\(seconds) seconds is out of range; use from \(range.lowerBound) second to \(range.upperBound) seconds (1 hour), e.g. 30 or \"2m\""
+        }
+        return nil
+    }
+
+    /// Checks a hook's argument vector: empty (no hook), or a program given as
+    /// an absolute path or a bare name looked up in `PATH`, then its arguments.
+    static func hookCommandProblem(_ argv: [String]) -> String? {
+        guard let program = argv.first else { return nil }
+        if program.isEmpty {
+            return "the program name is empty; give an absolute path such as \"/usr/local/bin/notify\" or a program name found in PATH"
+        }
+        if program.contains("/") && !program.hasPrefix("/") {
+            return "\(program.debugDescription) is a relative path; give an absolute path such as \"/usr/local/bin/notify\" or a bare program name found in PATH"
+        }
+        if !program.hasPrefix("/") && program.unicodeScalars.contains(" ") {
+            return "\(program.debugDescription) is not a program name; hooks are not run through a shell, so write the program and its arguments as an array, e.g. [\"notify-send\", \"recsync\"]"
+        }
+        if argv.contains(where: { $0.unicodeScalars.contains("\0") }) {
+            return "an argument contains a NUL character, which cannot be passed to a program"
+        }
+        return nil
+    }
+
     static func isASCIIAlphanumeric(_ c: Unicode.Scalar) -> Bool {
         ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c)
     }

@@ -41,6 +41,18 @@ public struct RecsyncConfig: Sendable, Equatable {
     public var retryAttempts: Int
     /// Seconds between sync passes, 1...604800 (one week). Default 300.
     public var syncInterval: Int
+    /// Seconds that uploads in flight (and queued event hooks) get to finish
+    /// when the mount stops, 0...3600. Default 10.
+    public var shutdownGrace: Int
+    /// Seconds without progress after which an upload is considered stalled
+    /// and is retried, 1...3600. Default 30.
+    public var stallTimeout: Int
+
+    /// The program run for every sync event, as an argument vector: the first
+    /// element is an absolute path or a program name looked up in `PATH`, the
+    /// rest are its arguments, passed as they are (never through a shell).
+    /// Empty: no hook. Default empty.
+    public var onEvent: [String]
 
     /// The default value of ``region``.
     public static let defaultRegion = "us-east-1"
@@ -60,6 +72,14 @@ public struct RecsyncConfig: Sendable, Equatable {
     public static let retryAttemptsRange = 0...100
     /// The allowed range of ``syncInterval`` in seconds.
     public static let syncIntervalRange = 1...(7 * 24 * 3600)
+    /// The default value of ``shutdownGrace`` in seconds.
+    public static let defaultShutdownGrace = 10
+    /// The allowed range of ``shutdownGrace`` in seconds.
+    public static let shutdownGraceRange = 0...3600
+    /// The default value of ``stallTimeout`` in seconds.
+    public static let defaultStallTimeout = 30
+    /// The allowed range of ``stallTimeout`` in seconds.
+    public static let stallTimeoutRange = 1...3600
 
     /// Creates a configuration; every argument defaults to the documented default.
     public init(
@@ -77,7 +97,10 @@ public struct RecsyncConfig: Sendable, Equatable {
         maxConcurrentUploads: Int = 2,
         chunkSize: Int = RecsyncConfig.defaultChunkSize,
         retryAttempts: Int = 5,
-        syncInterval: Int = 300
+        syncInterval: Int = 300,
+        shutdownGrace: Int = RecsyncConfig.defaultShutdownGrace,
+        stallTimeout: Int = RecsyncConfig.defaultStallTimeout,
+        onEvent: [String] = []
     ) {
         self.bucket = bucket
         self.region = region
@@ -94,6 +117,9 @@ public struct RecsyncConfig: Sendable, Equatable {
         self.chunkSize = chunkSize
         self.retryAttempts = retryAttempts
         self.syncInterval = syncInterval
+        self.shutdownGrace = shutdownGrace
+        self.stallTimeout = stallTimeout
+        self.onEvent = onEvent
     }
 
     /// The configuration with every setting at its default.
@@ -118,6 +144,9 @@ public struct RecsyncConfig: Sendable, Equatable {
         if let v = overrides.chunkSize { result.chunkSize = v }
         if let v = overrides.retryAttempts { result.retryAttempts = v }
         if let v = overrides.syncInterval { result.syncInterval = v }
+        if let v = overrides.shutdownGrace { result.shutdownGrace = v }
+        if let v = overrides.stallTimeout { result.stallTimeout = v }
+        if let v = overrides.onEvent { result.onEvent = v }
         return result
     }
 
@@ -165,5 +194,8 @@ public struct RecsyncConfig: Sendable, Equatable {
         try check(ConfigValidation.chunkSizeProblem(chunkSize), "chunk_size")
         try check(ConfigValidation.rangeProblem(retryAttempts, Self.retryAttemptsRange), "retry_attempts")
         try check(ConfigValidation.syncIntervalProblem(syncInterval), "sync_interval")
+        try check(ConfigValidation.shutdownGraceProblem(shutdownGrace), "shutdown_grace")
+        try check(ConfigValidation.stallTimeoutProblem(stallTimeout), "stall_timeout")
+        try check(ConfigValidation.hookCommandProblem(onEvent), "on_event")
     }
 }

@@ -1,0 +1,146 @@
+import CSysShims
+import Foundation
+import Logging
+import RecsyncStore
+
+/// Answers control requests on behalf of the engine and the uploader.
+public struct ControlHandler: Sendable {
+    let engine: SyncEngine
+    let uploader: Uploader
+    let mountpoint: String
+    let stateDirectory: String
+    let logger: Logger
+
+    public init(engine: SyncEngine, uploader: Uploader, mountpoint: String, stateDirectory: String, logger: Logger) {
+        self.engine = engine
+        self.uploader = uploader
+        self.mountpoint = mountpoint
+        self.stateDirectory = stateDirectory
+        self.logger = logger
+    }
+
+    public func handle(_ request: ControlRequest) -> ControlResponse {
+        do {
+            switch request.op {
+            case .info:
+                var response = ControlResponse(ok: true)
+                response.mountpoint = mountpoint
+                response.stateDirectory = stateDirectory
+                response.pid = getpid()
+                response.paused = uploader.pauseReason
+                return response
+            case .status:
+                return try status(request.paths ?? [""])
+            case .syncNow:
+                return try syncNow(request.paths ?? [])
+            case .retry:
+                return try retry(request.paths ?? [], all: request.allFailed ?? false)
+            case .import:
+                return try ImportCopier(engine: engine, mountpoint: mountpoint, logger: logger)
+                    .run(request.paths ?? [], destination: request.destination ?? "")
+            }
+        } catch {
+            return ControlResponse(ok: false, error: "\(error)")
+        }
+    }
+
+    private func status(_ paths: [String]) throws -> ControlResponse {
+        var files: [FileStatus] = []
+        for path in paths {
+            for file in try filesOnDisk(under: path) {
+                files.append(try describe(file))
+            }
+        }
+        var response = ControlResponse(ok: true)
+        response.files = files
+        var counts = try engine.queue.counts().reduce(into: [String: Int]()) { $0[$1.key.rawValue] = $1.value }
+        counts[SyncStatus.local.rawValue] = files.filter { $0.status == SyncStatus.local.rawValue }.count
+        response.counts = counts
+        response.pendingBytes = try engine.queue.pendingBytes()
+        response.paused = uploader.pauseReason
+        return response
+    }
+
+    private func describe(_ path: String) throws -> FileStatus {
+        let attribute = { (name: String) in try engine.syncAttribute(path: path, name: "user.sync.\(name)", isDirectory: false) }
+        let record = try engine.queue.record(path: path)
+        let status = try attribute("status") ?? SyncStatus.local.rawValue
+        let retryAt = try attribute("retry_at")
+        let error = try attribute("error")
+        return FileStatus(path: path, status: status, attempts: record?.attempts ?? 0, priority: record?.priority,
+                          retryAt: retryAt?.isEmpty == false ? retryAt : nil, error: error?.isEmpty == false ? error : nil,
+                          key: record?.s3Key, progress: record?.status == .syncing ? try attribute("progress") : nil)
+    }
+
+    private func syncNow(_ paths: [String]) throws -> ControlResponse {
+        var changed = 0
+        if paths.isEmpty {
+            for record in try engine.queue.records(status: .pending) {
+                try engine.syncNow(path: record.path)
+                changed += 1
+            }
+        } else {
+            for path in paths {
+                for file in try filesOnDisk(under: path) {
+                    if try engine.queue.record(path: file)?.status == .synced { continue }
+                    try engine.syncNow(path: file)
+                    changed += 1
+                }
+            }
+        }
+        var response = ControlResponse(ok: true)
+        response.changed = changed
+        return response
+    }
+
+    private func retry(_ paths: [String], all: Bool) throws -> ControlResponse {
+        var changed = 0
+        let failed = try engine.queue.records(status: .failed).map(\.path)
+        let chosen = all ? failed : failed.filter { file in paths.contains { $0.isEmpty || file == $0 || file.hasPrefix($0 + "/") } }
+        for path in chosen where try engine.retry(path: path) { changed += 1 }
+        var response = ControlResponse(ok: true)
+        response.changed = changed
+        return response
+    }
+
+    func filesOnDisk(under path: String) throws -> [String] {
+        try Self.files(engine: engine, under: path, mountpoint: mountpoint)
+    }
+}
+
+/// Lists regular files below a folder of the backing tree, without following symlinks.
+struct FolderWalk {
+    let rootFd: Int32
+
+    func files(under folder: String) -> [String] {
+        var result: [String] = []
+        walk(folder, into: &result)
+        return result.sorted()
+    }
+
+    private func walk(_ folder: String, into result: inout [String]) {
+        let fd = openat(rootFd, folder.isEmpty ? "." : folder, O_RDONLY | recsync_O_DIRECTORY | O_CLOEXEC | recsync_O_NOFOLLOW)
+        guard fd >= 0, let stream = fdopendir(fd) else {
+            if fd >= 0 { close(fd) }
+            return
+        }
+        defer { closedir(stream) }
+        var folders: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                // Safe: d_name is a NUL-terminated array inside the dirent that readdir returned.
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name == "." || name == ".." { continue }
+            let path = folder.isEmpty ? name : folder + "/" + name
+            var st = stat()
+            guard fstatat(rootFd, path, &st, recsync_AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR: folders.append(path)
+            case S_IFREG: result.append(path)
+            default: continue
+            }
+        }
+        for child in folders { walk(child, into: &result) }
+    }
+}

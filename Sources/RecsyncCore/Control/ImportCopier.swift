@@ -1,0 +1,117 @@
+import CSysShims
+import Foundation
+import Logging
+import RecsyncStore
+
+/// `recsync import`: brings existing recordings in at LOW priority, so an old archive never
+/// pushes aside what was just recorded. Files already inside the mount are queued; files and
+/// folders outside it are copied into the mount's folder first (never over an existing file).
+struct ImportCopier {
+    let engine: SyncEngine
+    let mountpoint: String
+    let logger: Logger
+
+    func run(_ paths: [String], destination: String) throws -> ControlResponse {
+        var queued = 0
+        var copied = 0
+        var skipped: [String] = []
+        for path in paths {
+            if path == mountpoint || path.hasPrefix(mountpoint + "/") {
+                let relative = String(path.dropFirst(mountpoint.count).drop { $0 == "/" })
+                for file in try ControlHandler.files(engine: engine, under: relative, mountpoint: mountpoint) {
+                    if try engine.queue.record(path: file) != nil { skipped.append(file); continue }
+                    try engine.enqueue(path: file, priority: .low)
+                    queued += 1
+                }
+            } else {
+                let name = (path as NSString).lastPathComponent
+                let target = destination.isEmpty ? name : destination + "/" + name
+                try copy(source: path, to: target, queued: &queued, copied: &copied, skipped: &skipped)
+            }
+        }
+        if queued > 0 { engine.wake() }
+        logger.info("import", metadata: ["queued": "\(queued)", "copied": "\(copied)", "skipped": "\(skipped.count)"])
+        var response = ControlResponse(ok: true)
+        response.changed = queued
+        response.copied = copied
+        response.skipped = skipped
+        return response
+    }
+
+    private func copy(source: String, to target: String, queued: inout Int, copied: inout Int, skipped: inout [String]) throws {
+        var st = stat()
+        guard lstat(source, &st) == 0 else {
+            throw ControlError("cannot import \(source): \(String(cString: strerror(errno)))")
+        }
+        switch st.st_mode & S_IFMT {
+        case S_IFDIR:
+            if mkdirat(engine.rootFd, target, st.st_mode & 0o777) != 0 && errno != EEXIST {
+                throw ControlError("cannot create \(target) in the mount: \(String(cString: strerror(errno)))")
+            }
+            let children = (try? FileManager.default.contentsOfDirectory(atPath: source)) ?? []
+            for child in children.sorted() {
+                try copy(source: source + "/" + child, to: target + "/" + child, queued: &queued, copied: &copied, skipped: &skipped)
+            }
+        case S_IFREG:
+            guard try copyFile(source: source, stat: st, to: target) else {
+                skipped.append(target)
+                return
+            }
+            copied += 1
+            try engine.enqueue(path: target, priority: .low)
+            queued += 1
+        default:
+            skipped.append(target)
+        }
+    }
+
+    /// Copies one file; false when the target exists already (it is never overwritten).
+    private func copyFile(source: String, stat st: stat, to target: String) throws -> Bool {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw ControlError("cannot read \(source): \(String(cString: strerror(errno)))") }
+        defer { close(input) }
+        let output = openat(engine.rootFd, target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 0o777)
+        if output < 0 {
+            if errno == EEXIST { return false }
+            throw ControlError("cannot create \(target) in the mount: \(String(cString: strerror(errno)))")
+        }
+        defer { close(output) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = read(input, &buffer, buffer.count)
+            if count < 0 && errno == EINTR { continue }
+            if count < 0 { throw ControlError("cannot read \(source): \(String(cString: strerror(errno)))") }
+            if count == 0 { break }
+            var offset = 0
+            while offset < count {
+                let written = buffer.withUnsafeBytes { raw in
+                    // Safe: writes only the `count` bytes just read into the buffer.
+                    write(output, raw.baseAddress! + offset, count - offset)
+                }
+                if written < 0 && errno == EINTR { continue }
+                if written < 0 { throw ControlError("cannot write \(target): \(String(cString: strerror(errno)))") }
+                offset += written
+            }
+        }
+        if geteuid() == 0 { _ = fchown(output, st.st_uid, st.st_gid) }
+        var times = [st.st_atim, st.st_mtim]
+        _ = futimens(output, &times)
+        guard fsync(output) == 0 else { throw ControlError("cannot write \(target): \(String(cString: strerror(errno)))") }
+        return true
+    }
+}
+
+extension ControlHandler {
+    /// Regular files at or under a mount-relative path.
+    static func files(engine: SyncEngine, under path: String, mountpoint: String) throws -> [String] {
+        var st = stat()
+        if fstatat(engine.rootFd, path.isEmpty ? "." : path, &st, recsync_AT_SYMLINK_NOFOLLOW) != 0 {
+            throw ControlError("\(mountpoint)/\(path): \(String(cString: strerror(errno)))")
+        }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: return [path]
+        case S_IFDIR: return FolderWalk(rootFd: engine.rootFd).files(under: path)
+        default: return []
+        }
+    }
+}
