@@ -55,6 +55,8 @@ public final class EventLog: @unchecked Sendable {
     private var backlogStart = 0
     /// Whether a drain is scheduled or running on `hookQueue`.
     private var draining = false
+    /// Events dropped from a full backlog since the log was opened.
+    private var dropped = 0
     /// Set when `close(timeout:)` gave up waiting: the running hook is stopped.
     private var cancelHooks = false
 
@@ -101,8 +103,12 @@ public final class EventLog: @unchecked Sendable {
             backlog.append(event)
             if backlog.count - backlogStart > hookBacklogLimit {
                 backlogStart += 1
-                problems.append((.warning, "event hook backlog is full; dropped the oldest event",
-                                 ["limit": "\(hookBacklogLimit)"]))
+                dropped += 1
+                // The first drop and every hundredth after it, not one line per event.
+                if dropped % 100 == 1 {
+                    problems.append((.warning, "event hooks are falling behind; the oldest waiting events are not passed to the hook",
+                                     ["limit": "\(hookBacklogLimit)", "dropped": "\(dropped)"]))
+                }
             }
             if backlogStart > 1024, backlogStart * 2 > backlog.count {
                 backlog.removeFirst(backlogStart)
