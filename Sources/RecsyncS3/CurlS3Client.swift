@@ -64,9 +64,6 @@ public final class CurlS3Client: S3Client {
         logger.info("S3 credentials reloaded")
     }
 
-    /// The time requests are signed with: the local clock corrected by `clockOffset`.
-    func signingDate() -> Date { Date().addingTimeInterval(clockOffset) }
-
     /// A signed request ready for the transport, plus what streaming uploads need to chain
     /// chunk signatures (with the same signer that made the seed signature).
     struct PreparedRequest {

@@ -2,9 +2,11 @@ import Foundation
 
 /// Tuning for `CurlS3Client`.
 public struct S3ClientOptions: Sendable {
-    /// Maximum time to establish a TCP/TLS connection.
+    /// Maximum time to establish a TCP/TLS connection. Running out of it is reported like a
+    /// refused connection (curl 7, `S3Error.endpointUnreachable`).
     public var connectTimeout: TimeInterval
-    /// A transfer that moves no byte for this long fails with a (retryable) timeout.
+    /// Once the request is sent, a transfer that moves no byte either way for this long fails
+    /// with a retryable timeout (curl 28, not `endpointUnreachable`). Checked about once a second.
     public var stallTimeout: TimeInterval
     /// `User-Agent` header value.
     public var userAgent: String
