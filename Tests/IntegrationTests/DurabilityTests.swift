@@ -93,4 +93,25 @@ final class DurabilityTests: XCTestCase {
         XCTAssertFalse(fixture.isMounted)
         XCTAssertEqual(try fixture.backingContents("c.txt"), Data("abc".utf8))
     }
+
+    func testSigtermUnmountsCleanlyAndKeepsTheQueue() throws {
+        let server = try TestServer.moto()
+        fixture = try MountFixture(server: server)
+        var offline = fixture.mountArguments
+        offline[offline.firstIndex(of: "--endpoint")! + 1] = try deadEndpoint()
+        XCTAssertEqual(try Shell.run(offline, environment: fixture.environment).status, 0)
+        try Shell.sh("printf 'kept' > \(Shell.quote(fixture.path("kept.txt")))")
+        XCTAssertEqual(try fixture.status("kept.txt"), "pending")
+        let pid = try XCTUnwrap(fixture.daemonPID)
+        kill(pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(20)
+        while MountFixture.isAlive(pid) && Date() < deadline { usleep(20_000) }
+        XCTAssertFalse(MountFixture.isAlive(pid), "SIGTERM stops the daemon within its grace time")
+        XCTAssertFalse(fixture.isMounted, "SIGTERM unmounts")
+        XCTAssertTrue(fixture.log.contains("stopped"), fixture.log)
+        XCTAssertEqual(try fixture.backingContents("kept.txt"), Data("kept".utf8))
+
+        try fixture.mount()
+        try fixture.waitForStatus("kept.txt", "synced")
+    }
 }
