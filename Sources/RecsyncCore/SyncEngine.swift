@@ -14,15 +14,18 @@ public struct EngineSettings: Sendable {
     public var hostname: String
     public var maxConcurrentUploads: Int
     public var autoSync: Bool
+    /// Multipart part size in bytes (grown automatically so no file needs more than 10,000 parts).
+    public var chunkSize: Int
 
     public init(bucket: String, keyPattern: KeyPattern, userId: String, hostname: String,
-                maxConcurrentUploads: Int, autoSync: Bool = true) {
+                maxConcurrentUploads: Int, autoSync: Bool = true, chunkSize: Int = 8 * 1024 * 1024) {
         self.bucket = bucket
         self.keyPattern = keyPattern
         self.userId = userId
         self.hostname = hostname
         self.maxConcurrentUploads = maxConcurrentUploads
         self.autoSync = autoSync
+        self.chunkSize = chunkSize
     }
 }
 

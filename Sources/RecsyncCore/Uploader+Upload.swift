@@ -50,27 +50,64 @@ extension Uploader {
                           attempts: record.attempts)
 
         if record.interrupted, let etag = alreadyUploaded(record, fd: fd, size: Int64(before.st_size), log: log) {
-            return complete(record, etag: etag, before: before, fd: fd, progress: progress, log: log, uploaded: false)
+            return complete(record, etag: etag, checksum: Self.singlePartChecksum(etag), before: before, fd: fd,
+                            progress: progress, log: log, uploaded: false)
         }
         let name = (path as NSString).lastPathComponent
         let metadata = ObjectMetadata.build(originalName: name, size: Int64(before.st_size), timestamp: record.createdAt,
                                             duration: AudioDuration.seconds(fd: fd), tags: [])
         do {
-            let result = try s3.putObject(
-                bucket: engine.settings.bucket, key: record.s3Key,
-                body: FileBody(fd: fd, length: Int64(before.st_size)),
-                contentType: ContentType.forFileName(name), metadata: metadata,
-                progress: { sent in progress.update(sent: sent) },
-                shouldCancel: { progress.isCancelled })
-            return complete(record, etag: result.etag, before: before, fd: fd, progress: progress, log: log, uploaded: true)
+            let size = Int64(before.st_size)
+            let contentType = ContentType.forFileName(name)
+            if PartPlan.usesMultipart(fileSize: size) {
+                let result = try uploadMultipart(record, fd: fd, size: size, contentType: contentType, metadata: metadata,
+                                                 progress: progress, log: log)
+                return complete(record, etag: result.etag, checksum: result.checksum, before: before, fd: fd,
+                                progress: progress, log: log, uploaded: true)
+            }
+            transferSlots.wait()
+            defer { transferSlots.signal() }
+            // Uploads are conditional: the first one of a key expects no object, a later one the
+            // version last confirmed. So an upload cut short by a crash that lands late never
+            // overwrites newer bytes, and another recording's object is never overwritten blindly.
+            let expected: PutCondition = record.etag.map { .etag($0) } ?? .noObject
+            func put(_ condition: PutCondition?) throws -> PutObjectResult {
+                try s3.putObject(bucket: engine.settings.bucket, key: record.s3Key, body: FileBody(fd: fd, length: size),
+                                 contentType: contentType, metadata: metadata, condition: condition,
+                                 progress: { sent in progress.update(sent: sent) }, shouldCancel: { progress.isCancelled })
+            }
+            let result: PutObjectResult
+            do {
+                result = try put(expected)
+            } catch let error as S3Error where error.isPreconditionFailed || (expected != .noObject && error.isNoSuchKey) {
+                // (Some servers answer If-Match on a missing object with 404 NoSuchKey rather than 412.)
+                switch existingObject(record, fd: fd, size: size, name: name, log: log) {
+                case .same(let etag):
+                    return complete(record, etag: etag, checksum: Self.singlePartChecksum(etag), before: before, fd: fd,
+                                    progress: progress, log: log, uploaded: false)
+                case .ours:
+                    result = try put(nil)
+                case .foreign:
+                    rekey(record, log: log)
+                    return .reachedServer
+                }
+            }
+            return complete(record, etag: result.etag, checksum: Self.singlePartChecksum(result.etag), before: before, fd: fd,
+                            progress: progress, log: log, uploaded: true)
         } catch {
             return failed(record, error: error, log: log)
         }
     }
 
     /// After the server holds the bytes: `synced` only if the file did not change meanwhile.
-    private func complete(_ record: FileRecord, etag: String, before: stat, fd: Int32, progress: UploadProgress,
-                          log: Logger, uploaded: Bool) -> UploadOutcome {
+    /// A single-part upload's ETag is the MD5 of its bytes.
+    static func singlePartChecksum(_ etag: String) -> String? {
+        let plain = etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased()
+        return plain.count == 32 && plain.allSatisfy(\.isHexDigit) ? "md5:" + plain : nil
+    }
+
+    private func complete(_ record: FileRecord, etag: String, checksum: String?, before: stat, fd: Int32,
+                          progress: UploadProgress, log: Logger, uploaded: Bool) -> UploadOutcome {
         let path = record.path
         var after = stat()
         let unchanged = fstat(fd, &after) == 0 && after.st_size == before.st_size
@@ -91,6 +128,11 @@ extension Uploader {
         } catch {
             log.error("cannot record the upload outcome", metadata: ["error": "\(error)"])
         }
+        if applied, let checksum {
+            do { try engine.queue.setChecksum(path: path, generation: record.generation, checksum: checksum) } catch {
+                log.error("cannot store the checksum", metadata: ["error": "\(error)"])
+            }
+        }
         if applied {
             log.info(uploaded ? "synced" : "synced: the server already held these bytes", metadata: ["bytes": "\(before.st_size)"])
             engine.emitStatus(path: path, key: record.s3Key, status: .synced, previous: .syncing, error: nil,
@@ -110,6 +152,11 @@ extension Uploader {
             do { try body() } catch { log.error("cannot record the upload outcome", metadata: ["error": "\(error)"]) }
         }
         var kind = RetryPolicy.classify(error)
+        if kind == .permanent, let s3Error = error as? S3Error, s3Error.isSignatureMismatch, credentialsStillWork(record) {
+            // A signed request without a body goes through: the keys are right, so the body's chunk
+            // signatures failed because bytes were damaged on the way. Send it again.
+            kind = .transient
+        }
         if kind == .clockSkew || kind == .expiredCredentials, consumeCorrection(path, corrected: true) {
             kind = .transient  // corrected once already and refused again: count it
         }
@@ -130,6 +177,7 @@ extension Uploader {
         case .permanent:
             let message = "\(description) Fix the cause, then run 'recsync retry' on the file."
             log.error("upload refused; the file is failed", metadata: ["error": "\(description)"])
+            settle { try queue.abandonMultipart(path: path, generation: record.generation) }
             settle { _ = try queue.markFailed(path: path, generation: record.generation, error: message) }
             engine.emitStatus(path: path, key: record.s3Key, status: .failed, previous: .syncing, error: message,
                               attempts: record.attempts + 1)
@@ -139,6 +187,7 @@ extension Uploader {
             if policy.isExhausted(failures: failures) {
                 let message = "gave up after \(failures) attempts: \(description) Fix the cause, then run 'recsync retry' on the file."
                 log.error("upload failed for good", metadata: ["error": "\(description)", "attempts": "\(failures)"])
+                settle { try queue.abandonMultipart(path: path, generation: record.generation) }
                 settle { _ = try queue.markFailed(path: path, generation: record.generation, error: message) }
                 engine.emitStatus(path: path, key: record.s3Key, status: .failed, previous: .syncing, error: message,
                                   attempts: failures)
@@ -152,6 +201,52 @@ extension Uploader {
                                   attempts: failures)
             }
             return .reachedServer
+        }
+    }
+
+    enum ExistingObject {
+        /// The object holds exactly this file's bytes.
+        case same(etag: String)
+        /// An older upload of this same recording (its name and timestamp match): replace it.
+        case ours
+        /// Another recording's object: never overwritten.
+        case foreign
+    }
+
+    /// What the object already under the key is.
+    func existingObject(_ record: FileRecord, fd: Int32, size: Int64, name: String, log: Logger) -> ExistingObject {
+        guard let info = try? s3.headObject(bucket: engine.settings.bucket, key: record.s3Key) else { return .ours }
+        let etag = info.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        if info.size == size, etag.count == 32, FileDigest.md5Hex(fd: fd, length: size) == etag.lowercased() {
+            log.notice("the object already holds these bytes (an upload that landed after a crash); not sending it again")
+            return .same(etag: etag)
+        }
+        if info.metadata[ObjectMetadata.originalNameKey] == name,
+           info.metadata[ObjectMetadata.timestampKey] == ObjectMetadata.formatTimestamp(record.createdAt) {
+            return .ours
+        }
+        return .foreign
+    }
+
+    /// The key belongs to an object recsync did not write (for example from before the state
+    /// folder was lost): retire it and give the file the next free key.
+    func rekey(_ record: FileRecord, log: Logger) {
+        log.warning("an object recsync did not write already uses this key; the file gets the next free key")
+        do {
+            try engine.queue.retireKeyAndRequeue(path: record.path, generation: record.generation)
+        } catch {
+            log.error("cannot give the file a new key", metadata: ["error": "\(error)"])
+        }
+        engine.wake()
+    }
+
+    /// Whether a bodiless signed request with the current credentials is accepted.
+    func credentialsStillWork(_ record: FileRecord) -> Bool {
+        do {
+            _ = try s3.headObject(bucket: engine.settings.bucket, key: record.s3Key)
+            return true
+        } catch {
+            return false
         }
     }
 

@@ -27,6 +27,9 @@ public final class Uploader: @unchecked Sendable {
     static let firstProbeDelay: TimeInterval = 2
     static let maxProbeDelay: TimeInterval = 30
 
+    /// One per transfer (a PutObject or an UploadPart): all files together never run more than
+    /// `max_concurrent_uploads` transfers at once.
+    let transferSlots: DispatchSemaphore
     private let condition = NSCondition()
     private var stopping = false
     private var wakeCount: UInt64 = 0
@@ -46,6 +49,7 @@ public final class Uploader: @unchecked Sendable {
         self.policy = policy
         self.logger = logger
         self.maxConcurrent = max(1, engine.settings.maxConcurrentUploads)
+        self.transferSlots = DispatchSemaphore(value: max(1, engine.settings.maxConcurrentUploads))
     }
 
     public func start() {
@@ -142,6 +146,7 @@ public final class Uploader: @unchecked Sendable {
             }
             if started > 0 && started == limit { continue }
 
+            if started == 0 && limit > 0 && !probing { abortAbandonedUploads() }
             let due = (try? engine.queue.earliestRetry()) ?? nil
             condition.lock()
             var until = min(due ?? .distantFuture, Date().addingTimeInterval(idleWait))

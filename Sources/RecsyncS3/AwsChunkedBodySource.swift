@@ -1,12 +1,14 @@
 import Foundation
 
-/// Produces an aws-chunked body from a file descriptor as libcurl asks for data.
+/// Produces an aws-chunked body from a window of a file descriptor as libcurl asks for data.
 ///
 /// Each chunk is read with `pread` straight into the frame buffer after the space reserved for
 /// its header, hashed once, signed (chained from the previous signature), and handed to curl.
 /// Memory use is one chunk, whatever the file size. Used by the transfer's thread only.
 final class AwsChunkedBodySource: RequestBodySource {
-    private let body: FileBody
+    private let fd: Int32
+    /// Where the window starts in the file.
+    private let offset: Int64
     private let layout: AwsChunkedLayout
     private let signer: SigV4Signer
     private let amzDate: String
@@ -19,24 +21,42 @@ final class AwsChunkedBodySource: RequestBodySource {
     private let frame: UnsafeMutableRawBufferPointer
     private var frameLength = 0
     private var framePosition = 0
-    private var fileOffset: Int64 = 0
+    /// Bytes of the window read so far.
+    private var consumed: Int64 = 0
     private var sentFinalChunk = false
     private var hasher = SHA256Hasher()
+    /// SHA-256 of the whole window, fed with the same bytes as the chunk hashes when asked for.
+    private var wholeHasher = SHA256Hasher()
+    private let hashWhole: Bool
 
     private(set) var failure: S3Error?
+    /// Lowercase hex SHA-256 of every byte of the window; set once the final chunk was produced
+    /// when the source was made with `hashWhole`.
+    private(set) var wholeSHA256Hex: String?
     var contentLength: Int64 { layout.encodedLength }
 
-    init(body: FileBody, layout: AwsChunkedLayout, signer: SigV4Signer, seedSignature: String,
-         amzDate: String, scope: String, shouldCancel: (@Sendable () -> Bool)?) {
-        self.body = body
+    /// A body of the bytes `[offset, offset + layout.decodedLength)` of `fd`.
+    init(fd: Int32, offset: Int64 = 0, layout: AwsChunkedLayout, signer: SigV4Signer, seedSignature: String,
+         amzDate: String, scope: String, shouldCancel: (@Sendable () -> Bool)?, hashWhole: Bool = false) {
+        self.fd = fd
+        self.offset = offset
         self.layout = layout
         self.signer = signer
         self.previousSignature = seedSignature
         self.amzDate = amzDate
         self.scope = scope
         self.shouldCancel = shouldCancel
+        self.hashWhole = hashWhole
         let capacity = AwsChunkedLayout.frameLength(dataLength: layout.chunkSize)
         frame = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
+    }
+
+    /// A body of the whole of `body` (`layout.decodedLength` must equal `body.length`).
+    convenience init(body: FileBody, layout: AwsChunkedLayout, signer: SigV4Signer, seedSignature: String,
+                     amzDate: String, scope: String, shouldCancel: (@Sendable () -> Bool)?) {
+        precondition(layout.decodedLength == body.length, "layout and body lengths differ")
+        self.init(fd: body.fd, layout: layout, signer: signer, seedSignature: seedSignature, amzDate: amzDate,
+                  scope: scope, shouldCancel: shouldCancel)
     }
 
     deinit { frame.deallocate() }
@@ -59,27 +79,30 @@ final class AwsChunkedBodySource: RequestBodySource {
             failure = S3Error(.cancelled)
             return false
         }
-        let dataLength = Int(min(Int64(layout.chunkSize), body.length - fileOffset))
+        let length = layout.decodedLength
+        let dataLength = Int(min(Int64(layout.chunkSize), length - consumed))
         let headerLength = AwsChunkedLayout.headerLength(dataLength: dataLength)
         var filled = 0
         while filled < dataLength {
+            let position = offset + consumed + Int64(filled)
             // Safe: the destination range [headerLength + filled, headerLength + dataLength) lies in `frame`.
-            let n = pread(body.fd, frame.baseAddress! + headerLength + filled, dataLength - filled,
-                          off_t(fileOffset) + off_t(filled))
+            let n = pread(fd, frame.baseAddress! + headerLength + filled, dataLength - filled, off_t(position))
             if n < 0 {
                 if errno == EINTR { continue }
                 let code = errno
-                failure = S3Error(.io(errno: code, message: "reading the file at offset \(fileOffset + Int64(filled)) failed: \(String(cString: strerror(code)))"))
+                failure = S3Error(.io(errno: code, message: "reading the file at offset \(position) failed: \(String(cString: strerror(code)))"))
                 return false
             }
             if n == 0 {
-                failure = S3Error(.io(errno: EIO, message: "the file is shorter than the \(body.length) bytes expected (only \(fileOffset + Int64(filled)) could be read); it was truncated while uploading"))
+                failure = S3Error(.io(errno: EIO, message: "the file is shorter than the \(offset + length) bytes expected (only \(position) could be read); it was truncated while uploading"))
                 return false
             }
             filled += n
         }
-        // Safe: hashing exactly the bytes just read.
-        hasher.update(UnsafeRawBufferPointer(rebasing: frame[headerLength..<(headerLength + dataLength)]))
+        // Safe: hashing exactly the bytes just read, which lie inside `frame`.
+        let data = UnsafeRawBufferPointer(rebasing: frame[headerLength..<(headerLength + dataLength)])
+        hasher.update(data)
+        if hashWhole { wholeHasher.update(data) }
         let signature = signer.chunkSignature(previousSignature: previousSignature, chunkHash: hasher.finish(),
                                               amzDate: amzDate, scope: scope)
         previousSignature = signature
@@ -90,8 +113,11 @@ final class AwsChunkedBodySource: RequestBodySource {
         frame[headerLength + dataLength + 1] = UInt8(ascii: "\n")
         frameLength = headerLength + dataLength + 2
         framePosition = 0
-        fileOffset += Int64(dataLength)
-        if dataLength == 0 { sentFinalChunk = true }
+        consumed += Int64(dataLength)
+        if dataLength == 0 {
+            sentFinalChunk = true
+            if hashWhole { wholeSHA256Hex = Crypto.hex(wholeHasher.finish()) }
+        }
         return true
     }
 }

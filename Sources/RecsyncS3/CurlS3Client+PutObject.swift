@@ -5,23 +5,18 @@ extension CurlS3Client {
     /// is read once with `pread`, hashed once and sent; memory use is one chunk.
     public func putObject(bucket: String, key: String, body: FileBody, contentType: String, metadata: [String: String],
                           progress: (@Sendable (Int64) -> Void)?, shouldCancel: (@Sendable () -> Bool)?) throws -> PutObjectResult {
+        try putObject(bucket: bucket, key: key, body: body, contentType: contentType, metadata: metadata,
+                      condition: nil, progress: progress, shouldCancel: shouldCancel)
+    }
+
+    public func putObject(bucket: String, key: String, body: FileBody, contentType: String, metadata: [String: String],
+                          condition: PutCondition?, progress: (@Sendable (Int64) -> Void)?,
+                          shouldCancel: (@Sendable () -> Bool)?) throws -> PutObjectResult {
         let operation = "PutObject \(bucket)/\(key)"
         guard body.length >= 0 else {
             throw S3Error(.invalidRequest(message: "negative body length \(body.length)"), operation: operation)
         }
-        guard !key.isEmpty else {
-            throw S3Error(.invalidRequest(message: "the object key is empty; give a file name"), operation: operation)
-        }
-        guard !contentType.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value >= 0x7f }) else {
-            throw S3Error(.invalidRequest(message: "content type '\(contentType)' must be printable ASCII"), operation: operation)
-        }
-        let metaHeaders: [(name: String, value: String)]
-        do {
-            metaHeaders = try MetadataEncoding.headers(for: metadata)
-        } catch var error as S3Error {
-            error.operation = operation
-            throw error
-        }
+        let metaHeaders = try objectHeaders(key: key, contentType: contentType, metadata: metadata, operation: operation)
         if let shouldCancel, shouldCancel() { throw S3Error(.cancelled, operation: operation) }
 
         let layout = AwsChunkedLayout(decodedLength: body.length, chunkSize: options.chunkSize)
@@ -31,6 +26,11 @@ extension CurlS3Client {
             ("x-amz-decoded-content-length", String(body.length)),
         ]
         headers += metaHeaders
+        switch condition {
+        case .noObject?: headers.append(("If-None-Match", "*"))
+        case .etag(let etag)?: headers.append(("If-Match", "\"\(ETag.normalize(etag))\""))
+        case nil: break
+        }
         var prepared = prepare(method: "PUT", bucket: bucket, key: key, headers: headers,
                                payloadHash: SigV4Signer.streamingPayload)
         let source = AwsChunkedBodySource(body: body, layout: layout, signer: prepared.signer,
@@ -41,6 +41,7 @@ extension CurlS3Client {
         prepared.http.progress = progress
         prepared.http.shouldCancel = shouldCancel
         prepared.http.progressMapping = { layout.decodedBytes(forEncoded: $0) }
+        prepared.http.rateLimited = true
 
         let response = try send(prepared.http, operation: operation)
         guard let rawETag = response.headers["etag"], !ETag.normalize(rawETag).isEmpty else {
@@ -48,5 +49,23 @@ extension CurlS3Client {
                           operation: operation)
         }
         return PutObjectResult(etag: ETag.normalize(rawETag), versionId: response.headers["x-amz-version-id"])
+    }
+
+    /// Checks the key and content type of a new object and encodes its metadata as
+    /// `x-amz-meta-*` headers (PutObject and CreateMultipartUpload).
+    func objectHeaders(key: String, contentType: String, metadata: [String: String],
+                       operation: String) throws -> [(name: String, value: String)] {
+        guard !key.isEmpty else {
+            throw S3Error(.invalidRequest(message: "the object key is empty; give a file name"), operation: operation)
+        }
+        guard !contentType.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value >= 0x7f }) else {
+            throw S3Error(.invalidRequest(message: "content type '\(contentType)' must be printable ASCII"), operation: operation)
+        }
+        do {
+            return try MetadataEncoding.headers(for: metadata)
+        } catch var error as S3Error {
+            error.operation = operation
+            throw error
+        }
     }
 }

@@ -41,7 +41,9 @@ public final class CurlS3Client: S3Client {
         self.credentialsProvider = credentialsProvider
         self.auth = Mutex(AuthState(signer: SigV4Signer(credentials: credentials, region: endpoint.region),
                                     sessionToken: credentials.sessionToken, generation: 0, clockOffset: 0))
-        self.transport = CurlTransport(pool: CurlHandlePool(maxIdle: options.maxIdleHandles), options: options)
+        let limiter = options.maxUploadRate.flatMap { $0 > 0 ? UploadRateLimiter(bytesPerSecond: $0) : nil }
+        self.transport = CurlTransport(pool: CurlHandlePool(maxIdle: options.maxIdleHandles), options: options,
+                                       rateLimiter: limiter)
     }
 
     /// Seconds added to the local clock when signing: the server's time minus ours, as learnt

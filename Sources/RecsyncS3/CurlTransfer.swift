@@ -11,6 +11,8 @@ struct HTTPRequest {
     var progressMapping: ((Int64) -> Int64)?
     var progress: (@Sendable (Int64) -> Void)?
     var shouldCancel: (@Sendable () -> Bool)?
+    /// Whether the body counts against the client's upload rate limit (file uploads do).
+    var rateLimited = false
     /// The time the request was signed with, to recognise clock-skew answers without a body.
     var signedAt: Date?
     /// Which credentials signed it (see `CurlS3Client.AuthState.generation`).
@@ -34,6 +36,8 @@ final class CurlTransferState {
     var progressMapping: ((Int64) -> Int64)?
     var progress: (@Sendable (Int64) -> Void)?
     var shouldCancel: (@Sendable () -> Bool)?
+    /// The client's upload limiter when this transfer's body is rate limited.
+    var rateLimiter: UploadRateLimiter?
     var cancelled = false
     var lastReport = ContinuousClock.now
     var lastCancelCheck = ContinuousClock.now
@@ -57,6 +61,8 @@ final class CurlTransferState {
 struct CurlTransport: Sendable {
     let pool: CurlHandlePool
     let options: S3ClientOptions
+    /// Shared by every transfer of the client; nil when uploads are not limited.
+    var rateLimiter: UploadRateLimiter? = nil
 
     func perform(_ request: HTTPRequest) throws -> HTTPResponse {
         let handle = try pool.checkout()
@@ -65,8 +71,11 @@ struct CurlTransport: Sendable {
         let curl = handle.raw
         curl_easy_reset(curl)
 
+        // A POST always sends a body, if only an empty one, so that curl sends Content-Length: 0.
+        let body = request.body ?? (request.method == "POST" ? DataBodySource(Data()) : nil)
         let state = CurlTransferState()
-        state.source = request.body
+        state.source = body
+        state.rateLimiter = request.rateLimited ? rateLimiter : nil
         state.progressMapping = request.progressMapping
         state.progress = request.progress
         state.shouldCancel = request.shouldCancel
@@ -84,7 +93,11 @@ struct CurlTransport: Sendable {
             let line = value.isEmpty ? "\(name);" : "\(name): \(value)"
             headerList = curl_slist_append(headerList, line)
         }
-        if request.body != nil { headerList = curl_slist_append(headerList, "Expect:") }
+        if body != nil { headerList = curl_slist_append(headerList, "Expect:") }
+        if request.method == "POST", !request.headers.contains(where: { $0.name.lowercased() == "content-type" }) {
+            // Without this curl would add (unsigned) Content-Type: application/x-www-form-urlencoded.
+            headerList = curl_slist_append(headerList, "Content-Type:")
+        }
         headerList = curl_slist_append(headerList, "Accept:")
 
         // Safe: the buffer is written by curl during perform and read right after; freed by defer.
@@ -116,9 +129,14 @@ struct CurlTransport: Sendable {
             _ = recsync_curl_setopt_long(curl, CURLOPT_HTTPGET, 1)
         case "HEAD":
             _ = recsync_curl_setopt_long(curl, CURLOPT_NOBODY, 1)
-        case "PUT" where request.body != nil:
+        case "PUT" where body != nil:
             _ = recsync_curl_setopt_long(curl, CURLOPT_UPLOAD, 1)
-            _ = recsync_curl_setopt_off(curl, CURLOPT_INFILESIZE_LARGE, curl_off_t(request.body!.contentLength))
+            _ = recsync_curl_setopt_off(curl, CURLOPT_INFILESIZE_LARGE, curl_off_t(body!.contentLength))
+            _ = recsync_curl_setopt_read_cb(curl, curlReadCallback)
+            _ = recsync_curl_setopt_ptr(curl, CURLOPT_READDATA, statePointer)
+        case "POST" where body != nil:
+            _ = recsync_curl_setopt_long(curl, CURLOPT_POST, 1)
+            _ = recsync_curl_setopt_off(curl, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body!.contentLength))
             _ = recsync_curl_setopt_read_cb(curl, curlReadCallback)
             _ = recsync_curl_setopt_ptr(curl, CURLOPT_READDATA, statePointer)
         default:
@@ -203,8 +221,19 @@ private func curlReadCallback(_ buffer: UnsafeMutablePointer<CChar>?, _ size: In
     guard let buffer, let source = state.source else { return 0 }
     state.noteActivity()
     // Safe: curl hands us `size * count` writable bytes at `buffer`.
-    let destination = UnsafeMutableRawBufferPointer(start: buffer, count: size * count)
+    var destination = UnsafeMutableRawBufferPointer(start: buffer, count: size * count)
+    if let limiter = state.rateLimiter, destination.count > limiter.sliceSize {
+        // Safe: a prefix of the buffer curl handed us.
+        destination = UnsafeMutableRawBufferPointer(rebasing: destination[0..<limiter.sliceSize])
+    }
     guard let produced = source.read(into: destination) else { return Int(CURL_READFUNC_ABORT) }
+    if produced > 0, let limiter = state.rateLimiter {
+        guard limiter.waitToSend(produced, shouldCancel: state.shouldCancel) else {
+            state.cancelled = true
+            return Int(CURL_READFUNC_ABORT)
+        }
+        state.noteActivity()
+    }
     return produced
 }
 

@@ -30,3 +30,41 @@ public enum FileDigest {
         return digest.prefix(Int(size)).map { String(format: "%02x", $0) }.joined()
     }
 }
+
+extension FileDigest {
+    /// SHA-256 of `data` as lowercase hex.
+    public static func sha256Hex(_ data: Data) -> String {
+        var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
+        data.withUnsafeBytes { raw in
+            // Safe: SHA256 reads raw.count bytes of the data and writes 32 bytes into digest.
+            _ = SHA256(raw.bindMemory(to: UInt8.self).baseAddress, raw.count, &digest)
+        }
+        return digest.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The checksum recsync keeps for a multipart upload: the SHA-256 of the parts' SHA-256
+    /// digests (lowercase hex, one per line, in part order), tagged with the part size.
+    public static func compositeChecksum(partSize: Int64, partDigests: [String]) -> String {
+        "sha256-parts-\(partSize):" + sha256Hex(Data(partDigests.joined(separator: "\n").utf8))
+    }
+}
+
+extension FileDigest {
+    /// The ETag S3 gives a multipart upload: the MD5 of the parts' binary MD5s, then `-N`.
+    /// Returns nil when a part ETag is not a plain MD5.
+    public static func multipartETag(partETags: [String]) -> String? {
+        var joined = Data()
+        for etag in partETags {
+            let hex = etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased()
+            guard hex.count == 32 else { return nil }
+            var index = hex.startIndex
+            for _ in 0..<16 {
+                let next = hex.index(index, offsetBy: 2)
+                guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
+                joined.append(byte)
+                index = next
+            }
+        }
+        return Crypto.hex(Crypto.md5(joined)) + "-\(partETags.count)"
+    }
+}

@@ -4,10 +4,12 @@ import Synchronization
 /// An `S3Client` that keeps objects in memory, for unit tests of code that uploads.
 ///
 /// Uploads read the file with `pread` in 1 MiB steps like the real client, report progress and
-/// honour `shouldCancel` between steps. `failNext(_:with:)` injects errors.
+/// honour `shouldCancel` between steps. `failNext(_:with:)` injects errors. Multipart uploads
+/// are kept part by part until completed or aborted (see InMemoryS3Client+Multipart.swift).
 ///
 /// Locking rule: all mutable state lives in `state` and is only touched inside its Mutex; the
-/// lock is never held while calling the caller's `progress`/`shouldCancel` closures.
+/// lock is never held while calling the caller's `progress`/`shouldCancel` closures. (`state`
+/// and `begin` are internal, not private, for the multipart extension in its own file.)
 public final class InMemoryS3Client: S3Client {
     /// A stored object.
     public struct StoredObject: Sendable, Equatable {
@@ -18,20 +20,29 @@ public final class InMemoryS3Client: S3Client {
         public var lastModified: Date
     }
 
-    private struct State {
+    struct State {
         var buckets: Set<String> = []
         var objects: [String: [String: StoredObject]] = [:]
+        /// Open multipart uploads by upload id.
+        var uploads: [String: MultipartUploadRecord] = [:]
         var pendingFailures: [S3Error] = []
         var calls: [String] = []
     }
 
-    private let state = Mutex(State())
+    let state = Mutex(State())
     private let requireBuckets: Bool
+    /// The smallest size CompleteMultipartUpload accepts for every part but the last.
+    let minimumPartSize: Int64
 
-    /// - Parameter requireBuckets: when true, operations on a bucket not made with
-    ///   `createBucket` fail with 404 NoSuchBucket; when false (default) any bucket exists.
-    public init(requireBuckets: Bool = false) {
+    /// - Parameters:
+    ///   - requireBuckets: when true, operations on a bucket not made with `createBucket` fail
+    ///     with 404 NoSuchBucket; when false (default) any bucket exists.
+    ///   - minimumPartSize: CompleteMultipartUpload fails with `EntityTooSmall` when a part
+    ///     other than the last is smaller; 0 (default) accepts any size, S3 requires
+    ///     `MultipartLimits.minimumPartSize`.
+    public init(requireBuckets: Bool = false, minimumPartSize: Int64 = 0) {
         self.requireBuckets = requireBuckets
+        self.minimumPartSize = minimumPartSize
     }
 
     /// Makes the next `count` calls (of any operation) fail with `error`.
@@ -44,11 +55,14 @@ public final class InMemoryS3Client: S3Client {
         state.withLock { $0.objects[bucket]?[key] }
     }
 
-    /// Operations called so far, e.g. `["PutObject b/k", "HeadObject b/k"]` (failed ones included).
+    /// Operations called so far, e.g. `["PutObject b/k", "HeadObject b/k", "UploadPart b/k part 2"]`
+    /// (failed ones included). Multipart calls are named `CreateMultipartUpload b/k`,
+    /// `UploadPart b/k part N`, `CompleteMultipartUpload b/k`, `AbortMultipartUpload b/k`,
+    /// `ListParts b/k` and `ListMultipartUploads b/prefix`.
     public var calls: [String] { state.withLock { $0.calls } }
 
     /// Records the call, then throws an injected failure or a missing-bucket error if due.
-    private func begin(_ operation: String, bucket: String) throws {
+    func begin(_ operation: String, bucket: String) throws {
         let failure: S3Error? = state.withLock { state in
             state.calls.append(operation)
             if !state.pendingFailures.isEmpty { return state.pendingFailures.removeFirst() }
@@ -66,25 +80,59 @@ public final class InMemoryS3Client: S3Client {
 
     public func putObject(bucket: String, key: String, body: FileBody, contentType: String, metadata: [String: String],
                           progress: (@Sendable (Int64) -> Void)?, shouldCancel: (@Sendable () -> Bool)?) throws -> PutObjectResult {
+        try putObject(bucket: bucket, key: key, body: body, contentType: contentType, metadata: metadata,
+                      condition: nil, progress: progress, shouldCancel: shouldCancel)
+    }
+
+    public func putObject(bucket: String, key: String, body: FileBody, contentType: String, metadata: [String: String],
+                          condition: PutCondition?, progress: (@Sendable (Int64) -> Void)?,
+                          shouldCancel: (@Sendable () -> Bool)?) throws -> PutObjectResult {
         let operation = "PutObject \(bucket)/\(key)"
         try begin(operation, bucket: bucket)
+        let existing = state.withLock { $0.objects[bucket]?[key] }
+        let holds: Bool
+        switch condition {
+        case .noObject?: holds = existing == nil
+        case .etag(let etag)?: holds = existing?.etag == etag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        case nil: holds = true
+        }
+        if !holds {
+            throw S3Error(.http(status: 412, code: "PreconditionFailed",
+                                message: "At least one of the pre-conditions you specified did not hold", requestId: nil),
+                          operation: operation)
+        }
         do {
             _ = try MetadataEncoding.headers(for: metadata)
         } catch var error as S3Error {
             error.operation = operation
             throw error
         }
+        let data = try Self.read(fd: body.fd, offset: 0, length: body.length, operation: operation,
+                                 progress: progress, shouldCancel: shouldCancel)
+        let etag = Crypto.hex(Crypto.md5(data))
+        let stored = StoredObject(data: data, contentType: contentType,
+                                  metadata: Dictionary(uniqueKeysWithValues: metadata.map { ($0.key.lowercased(), $0.value) }),
+                                  etag: etag, lastModified: Date())
+        state.withLock { $0.objects[bucket, default: [:]][key] = stored }
+        return PutObjectResult(etag: etag)
+    }
+
+    /// Reads bytes `[offset, offset + length)` of `fd` in 1 MiB steps, checking `shouldCancel`
+    /// before and reporting progress after each step (at least once, also for no bytes).
+    static func read(fd: Int32, offset start: Int64, length: Int64, operation: String,
+                     progress: (@Sendable (Int64) -> Void)?, shouldCancel: (@Sendable () -> Bool)?) throws -> Data {
         let step = 1 << 20
-        var data = Data(count: Int(body.length))
+        var data = Data(count: Int(length))
         var offset = 0
         repeat {
             if let shouldCancel, shouldCancel() { throw S3Error(.cancelled, operation: operation) }
-            let want = min(step, Int(body.length) - offset)
+            let want = min(step, Int(length) - offset)
             var filled = 0
             while filled < want {
+                let position = start + Int64(offset + filled)
                 let n = data.withUnsafeMutableBytes { buffer in
                     // Safe: the range [offset + filled, offset + want) lies within `data`.
-                    pread(body.fd, buffer.baseAddress! + offset + filled, want - filled, off_t(offset + filled))
+                    pread(fd, buffer.baseAddress! + offset + filled, want - filled, off_t(position))
                 }
                 if n < 0, errno == EINTR { continue }
                 if n < 0 {
@@ -92,19 +140,14 @@ public final class InMemoryS3Client: S3Client {
                     throw S3Error(.io(errno: code, message: "reading the file failed: \(String(cString: strerror(code)))"), operation: operation)
                 }
                 if n == 0 {
-                    throw S3Error(.io(errno: EIO, message: "the file is shorter than the \(body.length) bytes expected; it was truncated while uploading"), operation: operation)
+                    throw S3Error(.io(errno: EIO, message: "the file is shorter than the \(start + length) bytes expected; it was truncated while uploading"), operation: operation)
                 }
                 filled += n
             }
             offset += want
             progress?(Int64(offset))
-        } while offset < Int(body.length)
-        let etag = Crypto.hex(Crypto.md5(data))
-        let stored = StoredObject(data: data, contentType: contentType,
-                                  metadata: Dictionary(uniqueKeysWithValues: metadata.map { ($0.key.lowercased(), $0.value) }),
-                                  etag: etag, lastModified: Date())
-        state.withLock { $0.objects[bucket, default: [:]][key] = stored }
-        return PutObjectResult(etag: etag)
+        } while offset < Int(length)
+        return data
     }
 
     public func headObject(bucket: String, key: String) throws -> ObjectInfo? {

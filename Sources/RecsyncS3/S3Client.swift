@@ -70,6 +70,12 @@ public protocol S3Client: Sendable {
     ///     true aborts the upload with `S3Error.Kind.cancelled`.
     func putObject(bucket: String, key: String, body: FileBody, contentType: String, metadata: [String: String],
                    progress: (@Sendable (Int64) -> Void)?, shouldCancel: (@Sendable () -> Bool)?) throws -> PutObjectResult
+    /// As `putObject`, but only if the object is as expected (`If-None-Match: *` for no object
+    /// yet, `If-Match: ETAG` for the version last confirmed); otherwise it fails with HTTP 412
+    /// PreconditionFailed and nothing is written.
+    func putObject(bucket: String, key: String, body: FileBody, contentType: String, metadata: [String: String],
+                   condition: PutCondition?, progress: (@Sendable (Int64) -> Void)?,
+                   shouldCancel: (@Sendable () -> Bool)?) throws -> PutObjectResult
     /// Returns the object's size, ETag, type and metadata, or nil if it does not exist.
     func headObject(bucket: String, key: String) throws -> ObjectInfo?
     /// Downloads a whole object into memory (for tests and verification of small objects).
@@ -80,4 +86,47 @@ public protocol S3Client: Sendable {
     func listObjects(bucket: String, prefix: String) throws -> [ObjectSummary]
     /// Creates a bucket; an existing bucket owned by the caller counts as success.
     func createBucket(bucket: String) throws
+
+    // Multipart uploads (see MultipartUpload.swift). A missing upload is always reported as
+    // `S3Error` with HTTP code `NoSuchUpload` (`S3Error.isNoSuchUpload`).
+
+    /// Starts a multipart upload of `bucket/key` and returns its upload id.
+    func createMultipartUpload(bucket: String, key: String, contentType: String, metadata: [String: String]) throws -> String
+    /// Sends bytes `[offset, offset + length)` of `body.fd` as part `partNumber` (1...10000),
+    /// streamed like `putObject`: read once with `pread`, hashed once, one chunk in memory.
+    /// `body.length` is not used. A file that ends before `offset + length` fails with
+    /// `S3Error.Kind.io`; nothing short is ever sent.
+    /// - Parameters:
+    ///   - progress: bytes of this part sent so far, at least once a second and at the end.
+    ///   - shouldCancel: as for `putObject`.
+    /// - Returns: the part's ETag and the SHA-256 of its bytes, computed while sending.
+    func uploadPart(bucket: String, key: String, uploadId: String, partNumber: Int, body: FileBody, offset: Int64, length: Int64,
+                    progress: (@Sendable (Int64) -> Void)?, shouldCancel: (@Sendable () -> Bool)?) throws -> UploadedPart
+    /// Assembles the object from `parts` (ascending part numbers). A failure reported inside a
+    /// 200 answer is thrown like an error status, retryable according to its code.
+    func completeMultipartUpload(bucket: String, key: String, uploadId: String, parts: [CompletedPart]) throws -> PutObjectResult
+    /// Discards an upload and its parts; an upload that no longer exists counts as success.
+    func abortMultipartUpload(bucket: String, key: String, uploadId: String) throws
+    /// The parts stored so far, in part-number order, following pagination.
+    func listParts(bucket: String, key: String, uploadId: String) throws -> [ListedPart]
+    /// Multipart uploads started and neither completed nor aborted, under `prefix`, following pagination.
+    func listMultipartUploads(bucket: String, prefix: String) throws -> [MultipartUploadSummary]
+}
+
+extension S3Client {
+    /// Clients that cannot make conditional writes upload unconditionally.
+    public func putObject(bucket: String, key: String, body: FileBody, contentType: String, metadata: [String: String],
+                          condition: PutCondition?, progress: (@Sendable (Int64) -> Void)?,
+                          shouldCancel: (@Sendable () -> Bool)?) throws -> PutObjectResult {
+        try putObject(bucket: bucket, key: key, body: body, contentType: contentType, metadata: metadata,
+                      progress: progress, shouldCancel: shouldCancel)
+    }
+}
+
+/// What a conditional write expects to find under the key.
+public enum PutCondition: Sendable, Equatable {
+    /// No object yet (`If-None-Match: *`).
+    case noObject
+    /// The object with this ETag (`If-Match`).
+    case etag(String)
 }

@@ -14,13 +14,19 @@ public struct S3ClientOptions: Sendable {
     public var chunkSize: Int
     /// How many idle curl handles (and their keep-alive connections) are kept for reuse.
     public var maxIdleHandles: Int
+    /// Upload bandwidth limit in bytes per second, shared by all uploads (PutObject and
+    /// UploadPart bodies) running on the client at the same time; nil or 0 means unlimited.
+    /// Limits below 1 KiB/s are raised to 1 KiB/s.
+    public var maxUploadRate: Int64?
 
     public init(connectTimeout: TimeInterval = 10, stallTimeout: TimeInterval = 30,
-                userAgent: String = "recsync-s3/1.0", chunkSize: Int = 1 << 20, maxIdleHandles: Int = 8) {
+                userAgent: String = "recsync-s3/1.0", chunkSize: Int = 1 << 20, maxIdleHandles: Int = 8,
+                maxUploadRate: Int64? = nil) {
         self.connectTimeout = connectTimeout
         self.stallTimeout = stallTimeout
         self.userAgent = userAgent
         self.chunkSize = max(chunkSize, 8 * 1024)
         self.maxIdleHandles = max(maxIdleHandles, 1)
+        self.maxUploadRate = maxUploadRate
     }
 }

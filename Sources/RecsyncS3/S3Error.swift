@@ -106,6 +106,24 @@ public struct S3Error: Error, CustomStringConvertible, Equatable, Sendable {
         }
     }
 
+    /// The status S3 gives `code` when it answers with an error status, for errors it reports
+    /// inside a 200 answer (CompleteMultipartUpload streams its result after the status line).
+    /// Unknown codes count as server errors (500), so that the operation is tried again.
+    static func statusForCode(_ code: String) -> Int {
+        switch code {
+        case "InternalError": return 500
+        case "ServiceUnavailable", "SlowDown": return 503
+        case "NoSuchUpload", "NoSuchBucket", "NoSuchKey": return 404
+        case "AccessDenied", "SignatureDoesNotMatch", "InvalidAccessKeyId", "RequestTimeTooSkewed": return 403
+        case "OperationAborted": return 409
+        case "RequestTimeout", "InvalidPart", "InvalidPartOrder", "EntityTooSmall", "EntityTooLarge", "MalformedXML",
+             "InvalidRequest", "InvalidArgument", "InvalidDigest", "BadDigest", "ExpiredToken", "InvalidToken",
+             "KeyTooLongError", "MetadataTooLarge":
+            return 400
+        default: return 500
+        }
+    }
+
     /// A code name for error statuses whose response carries no XML body (HEAD requests).
     static func codeForStatus(_ status: Int) -> String {
         switch status {
@@ -123,5 +141,25 @@ public struct S3Error: Error, CustomStringConvertible, Equatable, Sendable {
         case 503: return "ServiceUnavailable"
         default: return "HTTP\(status)"
         }
+    }
+}
+
+extension S3Error {
+    /// HTTP 412: a conditional request (If-None-Match) found an object already there.
+    public var isPreconditionFailed: Bool {
+        if case let .http(status, code, _, _) = kind { return status == 412 || code == "PreconditionFailed" }
+        return false
+    }
+
+    /// HTTP 404 NoSuchKey: no object under the key.
+    public var isNoSuchKey: Bool {
+        if case let .http(status, code, _, _) = kind { return code == "NoSuchKey" || (status == 404 && code != "NoSuchBucket" && code != "NoSuchUpload") }
+        return false
+    }
+
+    /// The server refused the request's signature.
+    public var isSignatureMismatch: Bool {
+        if case let .http(_, code, _, _) = kind { return code == "SignatureDoesNotMatch" }
+        return false
     }
 }

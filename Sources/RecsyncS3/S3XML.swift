@@ -13,7 +13,10 @@ struct S3XMLDocument {
 
     init?(data: Data) {
         let collector = Collector()
-        let parser = XMLParser(data: data)
+        // S3 may send whitespace before the document while it works (CompleteMultipartUpload);
+        // an XML declaration is only valid at the very start, so skip it.
+        let start = data.firstIndex { !$0.isXMLSpace } ?? data.endIndex
+        let parser = XMLParser(data: Data(data[start...]))
         parser.shouldProcessNamespaces = true
         parser.delegate = collector
         guard parser.parse() else { return nil }
@@ -59,6 +62,10 @@ struct S3XMLDocument {
             stack.removeLast()
         }
     }
+}
+
+private extension UInt8 {
+    var isXMLSpace: Bool { self == 0x20 || self == 0x09 || self == 0x0a || self == 0x0d }
 }
 
 /// The `<Error>` body S3 sends with failed requests.

@@ -49,6 +49,42 @@ enum Migrations {
         Migration(name: "2026-11-add-interrupted", sql: """
             ALTER TABLE files ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0 CHECK (interrupted IN (0, 1));
             """),
+        // Multipart uploads: the open UploadId of a file and its completed parts, kept as each part
+        // completes so an upload resumes where it stopped. An upload whose file changed, was
+        // re-keyed or removed is listed in `abandoned_uploads` until it has been aborted on the server.
+        Migration(name: "2026-11-add-multipart", sql: """
+            ALTER TABLE files ADD COLUMN upload_id TEXT;
+            ALTER TABLE files ADD COLUMN part_size INTEGER;
+            ALTER TABLE files ADD COLUMN checksum TEXT;
+            CREATE TABLE parts (
+                path        TEXT    NOT NULL REFERENCES files (path) ON UPDATE CASCADE ON DELETE CASCADE,
+                part_number INTEGER NOT NULL CHECK (part_number BETWEEN 1 AND 10000),
+                size        INTEGER NOT NULL CHECK (size >= 0),
+                etag        TEXT    NOT NULL,
+                sha256      TEXT    NOT NULL,
+                PRIMARY KEY (path, part_number)
+            ) STRICT;
+            CREATE TABLE abandoned_uploads (
+                s3_key       TEXT    NOT NULL,
+                upload_id    TEXT    NOT NULL,
+                abandoned_at INTEGER NOT NULL,
+                PRIMARY KEY (s3_key, upload_id)
+            ) STRICT;
+            CREATE TRIGGER multipart_abandon_on_change AFTER UPDATE OF generation, s3_key ON files
+            WHEN OLD.upload_id IS NOT NULL AND (NEW.generation <> OLD.generation OR NEW.s3_key <> OLD.s3_key)
+            BEGIN
+                INSERT OR IGNORE INTO abandoned_uploads (s3_key, upload_id, abandoned_at)
+                    VALUES (OLD.s3_key, OLD.upload_id, CAST((julianday('now') - 2440587.5) * 86400000000000.0 AS INTEGER));
+                UPDATE files SET upload_id = NULL, part_size = NULL WHERE path = NEW.path;
+                DELETE FROM parts WHERE path = NEW.path;
+            END;
+            CREATE TRIGGER multipart_abandon_on_delete AFTER DELETE ON files
+            WHEN OLD.upload_id IS NOT NULL
+            BEGIN
+                INSERT OR IGNORE INTO abandoned_uploads (s3_key, upload_id, abandoned_at)
+                    VALUES (OLD.s3_key, OLD.upload_id, CAST((julianday('now') - 2440587.5) * 86400000000000.0 AS INTEGER));
+            END;
+            """),
     ]
 
     /// Creates `schema_migrations` if needed and applies every migration not yet applied.

@@ -53,3 +53,25 @@ extension SyncQueue {
         }
     }
 }
+
+extension SyncQueue {
+    /// The file's key turned out to hold an object recsync did not write: retire that key (so it
+    /// is never used again) and give the claimed file the next free one, back in `pending`.
+    public func retireKeyAndRequeue(path: String, generation: Int64) throws {
+        try PathRules.validate(path)
+        try locked {
+            let nowNs = StoredTime.nanoseconds(now())
+            try db.transaction(operation: "re-key \(path)") {
+                guard let record = try fetch(path), record.generation == generation else { return }
+                try db.run("""
+                    INSERT OR IGNORE INTO retired_keys (s3_key, path, etag, retired_at) VALUES (?, ?, NULL, ?)
+                    """, [.text(record.s3Key), .text(path), .int(nowNs)], operation: "retire key \(record.s3Key)")
+                let key = try reserveKey(record.s3Key, for: path)
+                try db.run("""
+                    UPDATE files SET s3_key = ?, status = 'pending', generation = generation + 1, next_attempt_at = NULL
+                    WHERE path = ?
+                    """, [.text(key), .text(path)], operation: "re-key \(path)")
+            }
+        }
+    }
+}

@@ -236,7 +236,7 @@ public final class SyncQueue: @unchecked Sendable {
     public func markSynced(path: String, generation: Int64, etag: String, size: Int64, mtimeNs: Int64) throws -> Bool {
         try finish(path, generation, operation: "mark \(path) synced", set: """
             status = 'synced', etag = ?, synced_at = ?, synced_size = ?, synced_mtime_ns = ?,
-            last_error = NULL, next_attempt_at = NULL, interrupted = 0
+            last_error = NULL, next_attempt_at = NULL, interrupted = 0, upload_id = NULL, part_size = NULL
             """) { nowNs in [.text(etag), .int(nowNs), .int(size), .int(mtimeNs)] }
     }
 

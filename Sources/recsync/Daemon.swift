@@ -41,6 +41,7 @@ struct Daemon {
         }
         var clientOptions = S3ClientOptions()
         clientOptions.stallTimeout = TimeInterval(plan.config.stallTimeout)
+        if plan.config.maxUploadRate > 0 { clientOptions.maxUploadRate = Int64(plan.config.maxUploadRate) }
         let environment = ProcessInfo.processInfo.environment
         let home = Paths.home(environment)
         let s3 = CurlS3Client(endpoint: plan.endpoint, credentials: plan.credentials, logger: logger, options: clientOptions,
@@ -48,7 +49,7 @@ struct Daemon {
         let settings = EngineSettings(bucket: plan.config.bucket ?? "", keyPattern: plan.keyPattern,
                                       userId: plan.config.userId, hostname: Self.hostname(),
                                       maxConcurrentUploads: plan.config.maxConcurrentUploads,
-                                      autoSync: plan.config.autoSync)
+                                      autoSync: plan.config.autoSync, chunkSize: plan.config.chunkSize)
         let engine = SyncEngine(queue: queue, settings: settings, rootFd: rootFd, logger: logger)
         let fs = try PassthroughFS(rootFd: rootFd, hooks: engine, logger: logger)
         let mount = FuseMount(fs: fs, options: FuseOptions(mountpoint: plan.mountpoint), logger: logger)

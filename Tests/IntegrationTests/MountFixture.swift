@@ -11,6 +11,11 @@ final class MountFixture {
     let mountpoint: URL
     let stateDir: URL
     var extraArguments: [String]
+    /// The endpoint the mount talks to; nil: the server's own. Set it to put a proxy in between
+    /// while `object`, `head` and `keys` still read from the server directly.
+    var mountEndpoint: String?
+    /// The secret key handed to the mount; nil: the server's. Set it to mount with a wrong one.
+    var mountSecretKey: String?
     private(set) var mounted = false
 
     static var binary: String {
@@ -35,7 +40,7 @@ final class MountFixture {
     var environment: [String: String] {
         var env = ProcessInfo.processInfo.environment
         env["AWS_ACCESS_KEY_ID"] = server.accessKey
-        env["AWS_SECRET_ACCESS_KEY"] = server.secretKey
+        env["AWS_SECRET_ACCESS_KEY"] = mountSecretKey ?? server.secretKey
         env["AWS_SESSION_TOKEN"] = nil
         env["AWS_PROFILE"] = nil
         env["AWS_ENDPOINT_URL"] = nil
@@ -44,7 +49,7 @@ final class MountFixture {
     }
 
     var mountArguments: [String] {
-        [Self.binary, "mount", mountpoint.path, "--bucket", bucket, "--endpoint", server.endpoint,
+        [Self.binary, "mount", mountpoint.path, "--bucket", bucket, "--endpoint", mountEndpoint ?? server.endpoint,
          "--region", server.region, "--state-dir", stateDir.path, "--log-level", "debug"] + extraArguments
     }
 
@@ -105,6 +110,30 @@ final class MountFixture {
     }
 
     func path(_ name: String) -> String { mountpoint.appendingPathComponent(name).path }
+
+    /// Runs `recsync ARGUMENTS` with the mount's environment.
+    func recsync(_ arguments: [String]) throws -> CommandResult {
+        try Shell.run([Self.binary] + arguments, environment: environment)
+    }
+
+    /// Writes `text` to a config file in the test's folder and adds `--config FILE` to the mount arguments.
+    func useConfig(_ text: String) throws {
+        let file = root.appendingPathComponent("config.toml")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        extraArguments += ["--config", file.path]
+    }
+
+    /// Kills the daemon with SIGKILL, waits until it is gone and detaches the dead mount, the way
+    /// a crash and `fusermount3 -uz` leave it. The queue and the files stay for the next mount.
+    func killDaemon(file: StaticString = #filePath, line: UInt = #line) throws {
+        let pid = try XCTUnwrap(daemonPID, "the daemon writes its pid to \(runtimeFile)", file: file, line: line)
+        kill(pid, SIGKILL)
+        let deadline = Date().addingTimeInterval(10)
+        while Self.isAlive(pid), Date() < deadline { usleep(5_000) }
+        XCTAssertFalse(Self.isAlive(pid), "the daemon \(pid) survived SIGKILL for 10 s", file: file, line: line)
+        _ = try Shell.run(["fusermount3", "-uz", mountpoint.path])
+        mounted = false
+    }
 
     /// Reads a `user.sync.*` attribute with getfattr, as a user would; nil when it does not exist.
     func attribute(_ name: String, of file: String) throws -> String? {

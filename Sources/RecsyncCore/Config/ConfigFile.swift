@@ -286,6 +286,10 @@ struct ConfigInterpreter {
             let v = try duration(value, spelling, position)
             try check(ConfigValidation.stallTimeoutProblem(v), .outOfRange)
             config.stallTimeout = v
+        case .maxUploadRate:
+            let v = try size(value, spelling, position)
+            try check(v < 0 ? "must be 0 (no limit) or a number of bytes per second, e.g. \"2MB\"" : nil, .outOfRange)
+            config.maxUploadRate = v
         case .onEvent:
             let v = try command(value, spelling, position)
             try check(ConfigValidation.hookCommandProblem(v))

@@ -17,6 +17,7 @@ enum ConfigKey: String, CaseIterable, Sendable {
     case syncInterval = "sync_interval"
     case shutdownGrace = "shutdown_grace"
     case stallTimeout = "stall_timeout"
+    case maxUploadRate = "max_upload_rate"
     case onEvent = "on_event"
 
     /// The `[sync]` table: uploads and their timing.
@@ -32,7 +33,7 @@ enum ConfigKey: String, CaseIterable, Sendable {
         case .bucket, .region, .endpoint, .pathStyle, .pathPattern, .userId, .stateDir, .logLevel:
             return nil
         case .autoSync, .syncOnMobileData, .syncOnMeteredConnection, .maxConcurrentUploads,
-             .chunkSize, .retryAttempts, .syncInterval, .shutdownGrace, .stallTimeout:
+             .chunkSize, .retryAttempts, .syncInterval, .shutdownGrace, .stallTimeout, .maxUploadRate:
             return Self.syncTable
         case .onEvent:
             return Self.hooksTable

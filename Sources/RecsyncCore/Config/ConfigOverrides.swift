@@ -33,6 +33,8 @@ public struct ConfigOverrides: Sendable, Equatable {
     public var syncInterval: Int?
     /// `[sync] shutdown_grace` in seconds, for callers that expose it as an option.
     public var shutdownGrace: Int?
+    /// `[sync] max_upload_rate` in bytes per second (0 = no limit).
+    public var maxUploadRate: Int?
     /// `[sync] stall_timeout` in seconds, for callers that expose it as an option.
     public var stallTimeout: Int?
     /// `[hooks] on_event` as an argument vector; an empty array disables the hook.

@@ -47,6 +47,8 @@ public struct RecsyncConfig: Sendable, Equatable {
     /// Seconds without progress after which an upload is considered stalled
     /// and is retried, 1...3600. Default 30.
     public var stallTimeout: Int
+    /// Upload bandwidth cap in bytes per second across all uploads; 0 = none.
+    public var maxUploadRate: Int = 0
 
     /// The program run for every sync event, as an argument vector: the first
     /// element is an absolute path or a program name looked up in `PATH`, the
@@ -145,6 +147,7 @@ public struct RecsyncConfig: Sendable, Equatable {
         if let v = overrides.retryAttempts { result.retryAttempts = v }
         if let v = overrides.syncInterval { result.syncInterval = v }
         if let v = overrides.shutdownGrace { result.shutdownGrace = v }
+        if let v = overrides.maxUploadRate { result.maxUploadRate = v }
         if let v = overrides.stallTimeout { result.stallTimeout = v }
         if let v = overrides.onEvent { result.onEvent = v }
         return result

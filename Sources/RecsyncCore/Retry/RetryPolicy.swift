@@ -73,6 +73,9 @@ public struct RetryPolicy: Sendable, Equatable {
         case let .http(status, code, _, _):
             if code == "RequestTimeTooSkewed" { return .clockSkew }
             if code == "ExpiredToken" || code == "TokenRefreshRequired" { return .expiredCredentials }
+            // The server computed a different hash of the body than we signed: bytes were damaged
+            // on the way. Sending them again is the cure.
+            if ["XAmzContentSHA256Mismatch", "BadDigest", "InvalidDigest"].contains(code) { return .transient }
             return S3Error.isRetryable(status: status, code: code) ? .transient : .permanent
         }
     }

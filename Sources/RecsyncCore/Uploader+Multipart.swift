@@ -1,0 +1,188 @@
+import Foundation
+import Logging
+import Synchronization
+import RecsyncS3
+import RecsyncStore
+
+extension Uploader {
+    /// Uploads a large file as a multipart upload that resumes: the UploadId and every completed
+    /// part are stored in the queue as they complete; after a crash, a reboot or a retry, ListParts
+    /// confirms what the server has and only the missing parts are sent. Returns the final ETag
+    /// and the composite checksum of the parts.
+    func uploadMultipart(_ record: FileRecord, fd: Int32, size: Int64, contentType: String, metadata: [String: String],
+                         progress: UploadProgress, log: Logger) throws -> (etag: String, checksum: String) {
+        let plan = PartPlan(fileSize: size, chunkSize: Int64(engine.settings.chunkSize))
+        let bucket = engine.settings.bucket
+        let queue = engine.queue
+        if let stored = try queue.multipart(path: record.path, generation: record.generation),
+           stored.partSize == plan.partSize, stored.parts.count == plan.partCount,
+           let expected = FileDigest.multipartETag(partETags: stored.parts.map(\.etag)),
+           let info = try? s3.headObject(bucket: bucket, key: record.s3Key), info.size == size,
+           info.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased() == expected {
+            // Every part was done and CompleteMultipartUpload went through before a crash.
+            log.notice("the multipart upload had completed before the restart; not sending it again")
+            try queue.clearMultipart(path: record.path, generation: record.generation)
+            return (expected, FileDigest.compositeChecksum(partSize: plan.partSize, partDigests: stored.parts.map(\.sha256)))
+        }
+        var state = try resumableState(record, plan: plan, log: log)
+        if state == nil {
+            let uploadId = try s3.createMultipartUpload(bucket: bucket, key: record.s3Key, contentType: contentType,
+                                                        metadata: metadata)
+            guard try queue.beginMultipart(path: record.path, generation: record.generation, uploadId: uploadId,
+                                           partSize: plan.partSize) else {
+                try? s3.abortMultipartUpload(bucket: bucket, key: record.s3Key, uploadId: uploadId)
+                throw S3Error(.cancelled, operation: "CreateMultipartUpload \(record.s3Key)")
+            }
+            state = MultipartState(uploadId: uploadId, partSize: plan.partSize, parts: [])
+        }
+        guard let upload = state else { throw S3Error(.cancelled) }
+        let transfer = PartTransfer(plan: plan, done: upload.parts, progress: progress)
+        let missing = (1...plan.partCount).filter { transfer.part($0) == nil }
+        // Parts go up in parallel; each takes one of the uploader's transfer slots, so all files
+        // together never run more than max_concurrent_uploads transfers at once.
+        let workers = min(maxConcurrent, missing.count)
+        let group = DispatchGroup()
+        for _ in 0..<workers {
+            group.enter()
+            Thread.detachNewThread { [self] in
+                defer { group.leave() }
+                while let number = transfer.nextMissing(from: missing) {
+                    transferSlots.wait()
+                    defer { transferSlots.signal() }
+                    if transfer.stopped { return }
+                    let range = plan.range(of: number)
+                    do {
+                        let part = try s3.uploadPart(bucket: bucket, key: record.s3Key, uploadId: upload.uploadId, partNumber: number,
+                                                     body: FileBody(fd: fd, length: size), offset: range.offset, length: range.length,
+                                                     progress: { sent in transfer.sent(sent, part: number) },
+                                                     shouldCancel: { transfer.stopped })
+                        let stored = StoredPart(partNumber: number, size: range.length, etag: part.etag, sha256: part.sha256Hex)
+                        guard try queue.recordPart(path: record.path, generation: record.generation, uploadId: upload.uploadId,
+                                                   part: stored) else {
+                            throw S3Error(.cancelled, operation: "UploadPart \(record.s3Key)")
+                        }
+                        transfer.completed(stored)
+                        log.debug("part uploaded", metadata: ["part": "\(number)/\(plan.partCount)"])
+                    } catch {
+                        transfer.fail(error)
+                        return
+                    }
+                }
+            }
+        }
+        group.wait()
+        if let error = transfer.error { throw error }
+        if progress.isCancelled { throw S3Error(.cancelled, operation: "UploadPart \(record.s3Key)") }
+        let done = transfer.partsByNumber
+        let parts = (1...plan.partCount).compactMap { done[$0] }
+        let result: PutObjectResult
+        do {
+            result = try s3.completeMultipartUpload(bucket: bucket, key: record.s3Key, uploadId: upload.uploadId,
+                                                    parts: parts.map { CompletedPart(partNumber: $0.partNumber, etag: $0.etag) })
+        } catch let error as S3Error {
+            if case .http(_, "NoSuchUpload", _, _) = error.kind {
+                try queue.clearMultipart(path: record.path, generation: record.generation)
+            }
+            throw error
+        }
+        return (result.etag, FileDigest.compositeChecksum(partSize: plan.partSize, partDigests: parts.map(\.sha256)))
+    }
+
+    /// The stored upload, checked against the server: parts the server does not confirm (same
+    /// number, size and ETag) are sent again; an upload the server forgot starts over cleanly.
+    private func resumableState(_ record: FileRecord, plan: PartPlan, log: Logger) throws -> MultipartState? {
+        guard var state = try engine.queue.multipart(path: record.path, generation: record.generation) else { return nil }
+        guard state.partSize == plan.partSize else {
+            try engine.queue.abandonMultipart(path: record.path, generation: record.generation)
+            return nil
+        }
+        do {
+            let listed = try s3.listParts(bucket: engine.settings.bucket, key: record.s3Key, uploadId: state.uploadId)
+            let confirmed = Dictionary(listed.map { ($0.partNumber, $0) }, uniquingKeysWith: { first, _ in first })
+            state.parts = state.parts.filter { part in
+                guard let server = confirmed[part.partNumber] else { return false }
+                return server.size == part.size && server.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) == part.etag
+            }
+            log.info("resuming a multipart upload", metadata: ["parts_done": "\(state.parts.count)/\(plan.partCount)"])
+            return state
+        } catch let error as S3Error {
+            if case .http(_, "NoSuchUpload", _, _) = error.kind {
+                log.notice("the server no longer knows the multipart upload; starting over")
+                try engine.queue.clearMultipart(path: record.path, generation: record.generation)
+                return nil
+            }
+            throw error
+        }
+    }
+
+    /// Aborts uploads whose file changed, was renamed or removed, or failed for good.
+    func abortAbandonedUploads() {
+        guard let abandoned = try? engine.queue.abandonedUploads(), !abandoned.isEmpty else { return }
+        for upload in abandoned {
+            do {
+                try s3.abortMultipartUpload(bucket: engine.settings.bucket, key: upload.key, uploadId: upload.uploadId)
+                try engine.queue.forgetAbandoned(upload)
+                logger.info("aborted an abandoned multipart upload", metadata: ["key": "\(upload.key)"])
+            } catch {
+                logger.debug("could not abort an abandoned multipart upload yet", metadata: ["key": "\(upload.key)", "error": "\(error)"])
+                return
+            }
+        }
+    }
+}
+
+/// The shared state of one file's parallel part uploads. Every field is behind the mutex.
+final class PartTransfer: @unchecked Sendable {
+    private struct State {
+        var done: [Int: StoredPart] = [:]
+        var inFlight: [Int: Int64] = [:]
+        var taken: Set<Int> = []
+        var error: (any Error)?
+    }
+    private let state = Mutex(State())
+    private let progress: UploadProgress
+
+    init(plan: PartPlan, done: [StoredPart], progress: UploadProgress) {
+        self.progress = progress
+        state.withLock { $0.done = Dictionary(uniqueKeysWithValues: done.map { ($0.partNumber, $0) }) }
+        report()
+    }
+
+    func part(_ number: Int) -> StoredPart? { state.withLock { $0.done[number] } }
+    var partsByNumber: [Int: StoredPart] { state.withLock { $0.done } }
+    var error: (any Error)? { state.withLock { $0.error } }
+    /// True once a part failed or the whole upload was cancelled: the other parts stop.
+    var stopped: Bool { progress.isCancelled || state.withLock { $0.error != nil } }
+
+    func nextMissing(from missing: [Int]) -> Int? {
+        state.withLock { state in
+            guard state.error == nil, let next = missing.first(where: { !state.taken.contains($0) }) else { return nil }
+            state.taken.insert(next)
+            return next
+        }
+    }
+
+    func sent(_ bytes: Int64, part: Int) {
+        state.withLock { $0.inFlight[part] = bytes }
+        report()
+    }
+
+    func completed(_ part: StoredPart) {
+        state.withLock {
+            $0.inFlight[part.partNumber] = nil
+            $0.done[part.partNumber] = part
+        }
+        report()
+    }
+
+    func fail(_ error: any Error) {
+        state.withLock { if $0.error == nil { $0.error = error } }
+    }
+
+    private func report() {
+        let total = state.withLock { state in
+            state.done.values.reduce(Int64(0)) { $0 + $1.size } + state.inFlight.values.reduce(Int64(0), +)
+        }
+        progress.update(sent: total)
+    }
+}

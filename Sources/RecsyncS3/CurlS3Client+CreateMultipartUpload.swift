@@ -1,0 +1,17 @@
+import Foundation
+
+extension CurlS3Client {
+    /// POST `?uploads`: starts a multipart upload; the object's type and metadata are given here.
+    public func createMultipartUpload(bucket: String, key: String, contentType: String, metadata: [String: String]) throws -> String {
+        let operation = "CreateMultipartUpload \(bucket)/\(key)"
+        var headers: [(name: String, value: String)] = [("Content-Type", contentType)]
+        headers += try objectHeaders(key: key, contentType: contentType, metadata: metadata, operation: operation)
+        let prepared = prepare(method: "POST", bucket: bucket, key: key, query: [("uploads", "")], headers: headers,
+                               payloadHash: Crypto.emptySHA256Hex)
+        let response = try send(prepared.http, operation: operation)
+        guard let uploadId = MultipartXML.uploadId(from: response.body) else {
+            throw S3Error(.invalidResponse(message: "CreateMultipartUpload answer has no UploadId"), operation: operation)
+        }
+        return uploadId
+    }
+}
