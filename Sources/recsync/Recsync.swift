@@ -15,7 +15,7 @@ struct Recsync: ParsableCommand {
         """,
         version: RecsyncVersion.current,
         subcommands: [MountCommand.self, UnmountCommand.self, StatusCommand.self, SyncNowCommand.self, RetryCommand.self,
-                      ImportCommand.self, DrainCommand.self, EventsCommand.self]
+                      ImportCommand.self, DrainCommand.self, EventsCommand.self, VerifyCommand.self, DoctorCommand.self]
     )
 }
 

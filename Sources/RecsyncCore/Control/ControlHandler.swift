@@ -38,6 +38,10 @@ public struct ControlHandler: Sendable {
             case .import:
                 return try ImportCopier(engine: engine, mountpoint: mountpoint, logger: logger)
                     .run(request.paths ?? [], destination: request.destination ?? "")
+            case .verify:
+                return try verify(request.paths ?? [""], deep: request.deep ?? false)
+            case .staleUploads:
+                return try staleUploads(dryRun: request.dryRun ?? false)
             }
         } catch {
             return ControlResponse(ok: false, error: "\(error)")

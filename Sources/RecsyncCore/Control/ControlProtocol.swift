@@ -4,7 +4,7 @@ import Foundation
 /// Paths are relative to the mount root ("" is the root itself).
 public struct ControlRequest: Codable, Sendable, Equatable {
     public enum Operation: String, Codable, Sendable {
-        case info, status, syncNow, retry, `import`
+        case info, status, syncNow, retry, `import`, verify, staleUploads
     }
     public var op: Operation
     public var paths: [String]?
@@ -13,12 +13,19 @@ public struct ControlRequest: Codable, Sendable, Equatable {
     /// For `import`: absolute paths of files or folders outside the mount are copied into this
     /// mount-relative folder ("" = the root).
     public var destination: String?
+    /// For `verify`: read every object back and compare bytes.
+    public var deep: Bool?
+    /// For `staleUploads`: only list, do not abort.
+    public var dryRun: Bool?
 
-    public init(op: Operation, paths: [String]? = nil, allFailed: Bool? = nil, destination: String? = nil) {
+    public init(op: Operation, paths: [String]? = nil, allFailed: Bool? = nil, destination: String? = nil,
+                deep: Bool? = nil, dryRun: Bool? = nil) {
         self.op = op
         self.paths = paths
         self.allFailed = allFailed
         self.destination = destination
+        self.deep = deep
+        self.dryRun = dryRun
     }
 }
 
@@ -46,6 +53,10 @@ public struct ControlResponse: Codable, Sendable, Equatable {
     /// Files an import copied into the mount.
     public var copied: Int?
     public var skipped: [String]?
+    /// `verify`: one result per file.
+    public var verified: [VerifyResult]?
+    /// `staleUploads`: multipart uploads under our prefix that no queue item owns.
+    public var staleUploads: [StaleUpload]?
     public var mountpoint: String?
     public var stateDirectory: String?
     public var pid: Int32?
@@ -54,4 +65,37 @@ public struct ControlResponse: Codable, Sendable, Equatable {
         self.ok = ok
         self.error = error
     }
+}
+
+/// How a local file compares with its object.
+public struct VerifyResult: Codable, Sendable, Equatable {
+    public enum Outcome: String, Codable, Sendable {
+        /// The object holds the file's bytes (by checksum, or byte for byte with `--deep`).
+        case ok
+        /// The object or the file differs from what was uploaded.
+        case differs
+        /// No object under the key.
+        case missing
+        /// The file is not synced yet (nothing to compare).
+        case notSynced
+    }
+    public var path: String
+    public var key: String?
+    public var outcome: Outcome
+    public var detail: String?
+
+    public init(path: String, key: String?, outcome: Outcome, detail: String?) {
+        self.path = path
+        self.key = key
+        self.outcome = outcome
+        self.detail = detail
+    }
+}
+
+/// A multipart upload on the server that no queue item owns.
+public struct StaleUpload: Codable, Sendable, Equatable {
+    public var key: String
+    public var uploadId: String
+    public var initiated: String?
+    public var aborted: Bool
 }

@@ -1,0 +1,106 @@
+import CSysShims
+import Foundation
+import RecsyncS3
+import RecsyncStore
+
+/// `recsync verify` and `recsync doctor --stale-uploads`.
+extension ControlHandler {
+    func verify(_ paths: [String], deep: Bool) throws -> ControlResponse {
+        var results: [VerifyResult] = []
+        for path in paths {
+            for file in try filesOnDisk(under: path) { results.append(verifyOne(file, deep: deep)) }
+        }
+        var response = ControlResponse(ok: true)
+        response.verified = results
+        return response
+    }
+
+    private func verifyOne(_ path: String, deep: Bool) -> VerifyResult {
+        guard let record = try? engine.queue.record(path: path), record.status == .synced, let etag = record.etag else {
+            return VerifyResult(path: path, key: (try? engine.queue.record(path: path))?.s3Key, outcome: .notSynced,
+                                detail: "not synced yet; nothing to compare")
+        }
+        let key = record.s3Key
+        func result(_ outcome: VerifyResult.Outcome, _ detail: String?) -> VerifyResult {
+            VerifyResult(path: path, key: key, outcome: outcome, detail: detail)
+        }
+        let fd = openat(engine.rootFd, path, O_RDONLY | O_CLOEXEC | recsync_O_NOFOLLOW)
+        guard fd >= 0 else { return result(.differs, "cannot read the local file: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return result(.differs, "cannot stat the local file") }
+        let info: ObjectInfo?
+        do { info = try uploader.s3.headObject(bucket: engine.settings.bucket, key: key) } catch {
+            return result(.differs, "cannot read the object: \(error)")
+        }
+        guard let info else { return result(.missing, "no object under \(key)") }
+        if info.size != Int64(st.st_size) {
+            return result(.differs, "sizes differ: local \(st.st_size) bytes, object \(info.size) bytes")
+        }
+        if info.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) != etag {
+            return result(.differs, "the object was replaced on the server (ETag \(info.etag), uploaded \(etag))")
+        }
+        if let checksum = try? engine.queue.checksum(path: path), !checksum.isEmpty,
+           let local = Self.localChecksum(fd: fd, size: Int64(st.st_size), like: checksum), local != checksum {
+            return result(.differs, "the local file changed since it was uploaded (checksum \(local), uploaded \(checksum))")
+        }
+        if deep {
+            do {
+                let data = try uploader.s3.getObject(bucket: engine.settings.bucket, key: key)
+                let local = FileHandle(fileDescriptor: fd, closeOnDealloc: false)
+                try local.seek(toOffset: 0)
+                if try local.readToEnd() ?? Data() != data { return result(.differs, "the object's bytes differ from the file's") }
+            } catch {
+                return result(.differs, "cannot read the object back: \(error)")
+            }
+            return result(.ok, "bytes identical")
+        }
+        return result(.ok, "size, ETag and checksum match")
+    }
+
+    /// The local file's checksum in the same form as the stored one.
+    static func localChecksum(fd: Int32, size: Int64, like stored: String) -> String? {
+        if stored.hasPrefix("md5:") {
+            return FileDigest.md5Hex(fd: fd, length: size).map { "md5:" + $0 }
+        }
+        guard stored.hasPrefix("sha256-parts-"), let colon = stored.firstIndex(of: ":"),
+              let partSize = Int64(stored[stored.index(stored.startIndex, offsetBy: 13)..<colon]), partSize > 0 else { return nil }
+        var digests: [String] = []
+        var offset: Int64 = 0
+        while offset < size {
+            let length = min(partSize, size - offset)
+            guard let digest = FileDigest.sha256Hex(fd: fd, offset: offset, length: length) else { return nil }
+            digests.append(digest)
+            offset += length
+        }
+        return FileDigest.compositeChecksum(partSize: partSize, partDigests: digests)
+    }
+
+    func staleUploads(dryRun: Bool) throws -> ControlResponse {
+        let prefix = Self.ownedPrefix(pattern: engine.settings.keyPattern.pattern, userId: engine.settings.userId)
+        let owned = try engine.queue.ownedUploadIds()
+        let listed = try uploader.s3.listMultipartUploads(bucket: engine.settings.bucket, prefix: prefix)
+        var stale: [StaleUpload] = []
+        for upload in listed where !owned.contains(upload.uploadId) {
+            var aborted = false
+            if !dryRun {
+                try uploader.s3.abortMultipartUpload(bucket: engine.settings.bucket, key: upload.key, uploadId: upload.uploadId)
+                aborted = true
+            }
+            stale.append(StaleUpload(key: upload.key, uploadId: upload.uploadId,
+                                     initiated: upload.initiated.map(ObjectMetadata.formatTimestamp), aborted: aborted))
+        }
+        var response = ControlResponse(ok: true)
+        response.staleUploads = stale
+        return response
+    }
+
+    /// The part of every key recsync makes for this mount that is fixed: the pattern up to its first
+    /// variable other than `{user_id}`, cut back to a whole folder.
+    static func ownedPrefix(pattern: String, userId: String) -> String {
+        var text = pattern.replacingOccurrences(of: "{user_id}", with: userId)
+        if let brace = text.firstIndex(of: "{") { text = String(text[..<brace]) }
+        guard let slash = text.lastIndex(of: "/") else { return "" }
+        return String(text[...slash])
+    }
+}
