@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <spawn.h>
+#include <malloc.h>
 
 const int recsync_O_PATH = O_PATH;
 const int recsync_O_NOFOLLOW = O_NOFOLLOW;
@@ -40,4 +41,8 @@ int recsync_peer_uid(int fd, uid_t *uid) {
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return -1;
     *uid = credentials.uid;
     return 0;
+}
+
+int recsync_limit_malloc_arenas(int count) {
+    return mallopt(M_ARENA_MAX, count);
 }

@@ -25,13 +25,14 @@ final class AwsChunkedBodySource: RequestBodySource {
     private var consumed: Int64 = 0
     private var sentFinalChunk = false
     private var hasher = SHA256Hasher()
-    /// SHA-256 of the whole window, fed with the same bytes as the chunk hashes when asked for.
-    private var wholeHasher = SHA256Hasher()
+    /// The binary SHA-256 of every data chunk, in order, when asked for (`hashWhole`).
+    private var chunkDigests: [UInt8] = []
     private let hashWhole: Bool
 
     private(set) var failure: S3Error?
-    /// Lowercase hex SHA-256 of every byte of the window; set once the final chunk was produced
-    /// when the source was made with `hashWhole`.
+    /// The window's SHA-256 tree digest (see `FileDigest.treeSHA256Hex`): the SHA-256 of its chunks'
+    /// SHA-256 digests, which the chunk signatures needed anyway, so no byte is hashed twice. Set once
+    /// the final chunk was produced when the source was made with `hashWhole`.
     private(set) var wholeSHA256Hex: String?
     var contentLength: Int64 { layout.encodedLength }
 
@@ -102,8 +103,9 @@ final class AwsChunkedBodySource: RequestBodySource {
         // Safe: hashing exactly the bytes just read, which lie inside `frame`.
         let data = UnsafeRawBufferPointer(rebasing: frame[headerLength..<(headerLength + dataLength)])
         hasher.update(data)
-        if hashWhole { wholeHasher.update(data) }
-        let signature = signer.chunkSignature(previousSignature: previousSignature, chunkHash: hasher.finish(),
+        let chunkHash = hasher.finish()
+        if hashWhole && dataLength > 0 { chunkDigests += chunkHash }
+        let signature = signer.chunkSignature(previousSignature: previousSignature, chunkHash: chunkHash,
                                               amzDate: amzDate, scope: scope)
         previousSignature = signature
         let header = Array("\(String(dataLength, radix: 16));chunk-signature=\(signature)\r\n".utf8)
@@ -116,7 +118,7 @@ final class AwsChunkedBodySource: RequestBodySource {
         consumed += Int64(dataLength)
         if dataLength == 0 {
             sentFinalChunk = true
-            if hashWhole { wholeSHA256Hex = Crypto.hex(wholeHasher.finish()) }
+            if hashWhole { wholeSHA256Hex = Crypto.hex(Crypto.sha256(chunkDigests)) }
         }
         return true
     }

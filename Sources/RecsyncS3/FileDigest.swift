@@ -42,10 +42,10 @@ extension FileDigest {
         return digest.map { String(format: "%02x", $0) }.joined()
     }
 
-    /// The checksum recsync keeps for a multipart upload: the SHA-256 of the parts' SHA-256
-    /// digests (lowercase hex, one per line, in part order), tagged with the part size.
-    public static func compositeChecksum(partSize: Int64, partDigests: [String]) -> String {
-        "sha256-parts-\(partSize):" + sha256Hex(Data(partDigests.joined(separator: "\n").utf8))
+    /// The checksum recsync keeps for a multipart upload: the SHA-256 of the parts' tree digests
+    /// (lowercase hex, one per line, in part order), tagged with the part and chunk sizes.
+    public static func compositeChecksum(partSize: Int64, chunkSize: Int = defaultTreeChunkSize, partDigests: [String]) -> String {
+        "sha256-parts-\(partSize)-\(chunkSize):" + sha256Hex(Data(partDigests.joined(separator: "\n").utf8))
     }
 }
 
@@ -93,5 +93,42 @@ extension FileDigest {
         var size: UInt32 = 0
         guard EVP_DigestFinal_ex(context, &digest, &size) == 1 else { return nil }
         return digest.prefix(Int(size)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+extension FileDigest {
+    /// The chunk size of the streaming signatures by default, and so of tree digests.
+    public static let defaultTreeChunkSize = 1 << 20
+
+    /// A SHA-256 tree digest: the SHA-256 of the concatenated binary SHA-256 digests of the data's
+    /// `chunkSize`-byte chunks (the last one shorter). Uploads compute it from the chunk hashes the
+    /// streaming signatures need anyway, so no byte is hashed twice.
+    public static func treeSHA256Hex(_ data: Data, chunkSize: Int) -> String {
+        var digests: [UInt8] = []
+        var start = data.startIndex
+        while start < data.endIndex {
+            let end = data.index(start, offsetBy: min(chunkSize, data.endIndex - start))
+            digests += Crypto.sha256(data[start..<end])
+            start = end
+        }
+        return Crypto.hex(Crypto.sha256(digests))
+    }
+
+    /// The same tree digest of bytes [offset, offset+length) of `fd`, read with pread.
+    public static func treeSHA256Hex(fd: Int32, offset: Int64, length: Int64, chunkSize: Int) -> String? {
+        var digests: [UInt8] = []
+        var done: Int64 = 0
+        while done < length {
+            let size = min(Int64(chunkSize), length - done)
+            guard let chunk = sha256Hex(fd: fd, offset: offset + done, length: size) else { return nil }
+            var index = chunk.startIndex
+            while index < chunk.endIndex {
+                let next = chunk.index(index, offsetBy: 2)
+                digests.append(UInt8(chunk[index..<next], radix: 16) ?? 0)
+                index = next
+            }
+            done += size
+        }
+        return Crypto.hex(Crypto.sha256(digests))
     }
 }

@@ -8,6 +8,8 @@ public struct UploadedPart: Sendable, Equatable {
     /// Bytes in the part.
     public var size: Int64
     /// Lowercase hex SHA-256 of the part's bytes, as read and sent.
+    /// The part's SHA-256 tree digest over chunks of the client's `chunkSize` (see
+    /// `FileDigest.treeSHA256Hex`), computed from the chunk hashes the upload signed.
     public var sha256Hex: String
 
     public init(partNumber: Int, etag: String, size: Int64, sha256Hex: String) {

@@ -22,6 +22,9 @@ struct Daemon {
         var logger = Logger(label: "recsync")
         logger[metadataKey: "mount"] = "\(plan.mountpoint)"
         signal(SIGPIPE, SIG_IGN)
+        // Many short-lived threads (FUSE workers, uploads) would each get a malloc arena that is
+        // never given back; two arenas keep the daemon's memory flat.
+        _ = recsync_limit_malloc_arenas(2)
         raiseOpenFileLimit()
 
         try Paths.makeDirectory(plan.stateDirectory)

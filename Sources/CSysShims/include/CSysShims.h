@@ -21,4 +21,6 @@ int recsync_birth_time(int dirfd, const char *path, int flags, int64_t *sec, uin
 int recsync_errno(void);
 /* The user id of the process at the other end of a Unix socket (SO_PEERCRED). */
 int recsync_peer_uid(int fd, uid_t *uid);
+/* Caps the number of malloc arenas (mallopt M_ARENA_MAX). */
+int recsync_limit_malloc_arenas(int count);
 #endif

@@ -63,17 +63,21 @@ extension ControlHandler {
         if stored.hasPrefix("md5:") {
             return FileDigest.md5Hex(fd: fd, length: size).map { "md5:" + $0 }
         }
-        guard stored.hasPrefix("sha256-parts-"), let colon = stored.firstIndex(of: ":"),
-              let partSize = Int64(stored[stored.index(stored.startIndex, offsetBy: 13)..<colon]), partSize > 0 else { return nil }
+        // "sha256-parts-PARTSIZE-CHUNKSIZE:HEX"
+        guard stored.hasPrefix("sha256-parts-"), let colon = stored.firstIndex(of: ":") else { return nil }
+        let sizes = stored[stored.index(stored.startIndex, offsetBy: 13)..<colon].split(separator: "-")
+        guard sizes.count == 2, let partSize = Int64(sizes[0]), let chunkSize = Int(sizes[1]), partSize > 0, chunkSize > 0 else {
+            return nil
+        }
         var digests: [String] = []
         var offset: Int64 = 0
         while offset < size {
             let length = min(partSize, size - offset)
-            guard let digest = FileDigest.sha256Hex(fd: fd, offset: offset, length: length) else { return nil }
+            guard let digest = FileDigest.treeSHA256Hex(fd: fd, offset: offset, length: length, chunkSize: chunkSize) else { return nil }
             digests.append(digest)
             offset += length
         }
-        return FileDigest.compositeChecksum(partSize: partSize, partDigests: digests)
+        return FileDigest.compositeChecksum(partSize: partSize, chunkSize: chunkSize, partDigests: digests)
     }
 
     func staleUploads(dryRun: Bool) throws -> ControlResponse {
