@@ -19,6 +19,10 @@ extension CurlS3Client {
         let metaHeaders = try objectHeaders(key: key, contentType: contentType, metadata: metadata, operation: operation)
         if let shouldCancel, shouldCancel() { throw S3Error(.cancelled, operation: operation) }
 
+        if body.length == 0 {
+            return try putEmptyObject(bucket: bucket, key: key, contentType: contentType, metaHeaders: metaHeaders,
+                                      condition: condition, operation: operation)
+        }
         let layout = AwsChunkedLayout(decodedLength: body.length, chunkSize: options.chunkSize)
         var headers: [(name: String, value: String)] = [
             ("Content-Type", contentType),
@@ -67,5 +71,26 @@ extension CurlS3Client {
             error.operation = operation
             throw error
         }
+    }
+
+    /// An empty object: there is no chunk to sign, and strict servers refuse a streaming body made
+    /// of the final chunk alone, so the empty payload's SHA-256 is signed directly.
+    private func putEmptyObject(bucket: String, key: String, contentType: String,
+                                metaHeaders: [(name: String, value: String)], condition: PutCondition?,
+                                operation: String) throws -> PutObjectResult {
+        var headers: [(name: String, value: String)] = [("Content-Type", contentType)] + metaHeaders
+        switch condition {
+        case .noObject?: headers.append(("If-None-Match", "*"))
+        case .etag(let etag)?: headers.append(("If-Match", "\"\(ETag.normalize(etag))\""))
+        case nil: break
+        }
+        var prepared = prepare(method: "PUT", bucket: bucket, key: key, headers: headers, payloadHash: Crypto.emptySHA256Hex)
+        prepared.http.body = DataBodySource(Data())
+        let response = try send(prepared.http, operation: operation)
+        guard let rawETag = response.headers["etag"], !ETag.normalize(rawETag).isEmpty else {
+            throw S3Error(.invalidResponse(message: "PutObject answered 200 without an ETag header, so the upload cannot be confirmed"),
+                          operation: operation)
+        }
+        return PutObjectResult(etag: ETag.normalize(rawETag), versionId: response.headers["x-amz-version-id"])
     }
 }

@@ -99,6 +99,8 @@ public struct S3Error: Error, CustomStringConvertible, Equatable, Sendable {
             return "The bucket is in another region or needs another endpoint; fix the region/endpoint settings."
         case "RequestTimeTooSkewed":
             return "The local clock is wrong; synchronise it (e.g. enable NTP)."
+        case "XAmzContentSHA256Mismatch", "BadDigest", "InvalidDigest":
+            return "The server received different bytes than were sent (damaged on the way); they are sent again."
         default:
             return isRetryable(status: status, code: code)
                 ? "The server is busy or failing; it will be retried."
