@@ -116,7 +116,9 @@ mon cluster log file = $RGW_DIR/log/cluster.log
 [osd]
 osd data = $RGW_DIR/\$name
 osd objectstore = memstore
-memstore device bytes = 1073741824
+# 4 GiB of address space: memstore allocates only what objects use, and deleted data is freed
+# by radosgw's garbage collector, which runs often here so test suites do not fill the OSD.
+memstore device bytes = 4294967296
 osd max object name len = 460
 osd max object namespace len = 64
 osd memory target = 536870912
@@ -132,6 +134,8 @@ rgw enable usage log = false
 rgw keystone url =
 rgw crypt require ssl = false
 rgw init timeout = 120
+rgw gc obj min wait = 0
+rgw gc processor period = 10
 EOF
 }
 
