@@ -42,32 +42,12 @@ public struct Scanner: Sendable {
     }
 
     private func walk(folder: String, result: inout Result) {
-        let fd = openat(engine.rootFd, folder.isEmpty ? "." : folder, O_RDONLY | recsync_O_DIRECTORY | O_CLOEXEC | recsync_O_NOFOLLOW)
-        guard fd >= 0, let stream = fdopendir(fd) else {
-            if fd >= 0 { close(fd) }
-            logger.warning("scan cannot read a folder", metadata: ["folder": "\(folder)"])
-            return
-        }
-        defer { closedir(stream) }
-        var folders: [String] = []
-        while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                // Safe: d_name is a NUL-terminated array inside the dirent that readdir returned.
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
-            if name == "." || name == ".." { continue }
-            let path = folder.isEmpty ? name : folder + "/" + name
+        for path in FolderWalk(rootFd: engine.rootFd).files(under: folder) {
             var st = stat()
             guard fstatat(engine.rootFd, path, &st, recsync_AT_SYMLINK_NOFOLLOW) == 0 else { continue }
-            switch st.st_mode & S_IFMT {
-            case S_IFDIR: folders.append(path)
-            case S_IFREG:
-                result.seen += 1
-                check(path: path, stat: st, result: &result)
-            default: continue
-            }
+            result.seen += 1
+            check(path: path, stat: st, result: &result)
         }
-        for child in folders { walk(folder: child, result: &result) }
     }
 
     private func check(path: String, stat st: stat, result: inout Result) {
