@@ -49,11 +49,13 @@ extension Uploader {
         engine.emitStatus(path: path, key: record.s3Key, status: .syncing, previous: .pending, error: nil,
                           attempts: record.attempts)
 
-        if record.interrupted, let etag = alreadyUploaded(record, fd: fd, size: Int64(before.st_size), log: log) {
+        let name = (path as NSString).lastPathComponent
+        // An upload cut short by a crash may have reached the server already: check before sending.
+        if record.interrupted,
+           case .same(let etag) = existingObject(record, fd: fd, size: Int64(before.st_size), name: name, log: log) {
             return complete(record, etag: etag, checksum: Self.singlePartChecksum(etag), before: before, fd: fd,
                             progress: progress, log: log, uploaded: false)
         }
-        let name = (path as NSString).lastPathComponent
         let metadata = ObjectMetadata.build(originalName: name, size: Int64(before.st_size), timestamp: record.createdAt,
                                             duration: AudioDuration.seconds(fd: fd), tags: [])
         do {
@@ -248,20 +250,6 @@ extension Uploader {
         } catch {
             return false
         }
-    }
-
-    /// An upload cut short by a crash may have reached the server: if the object there has this
-    /// file's size and MD5 (the ETag of a single-part upload), it is ours and is not sent again.
-    private func alreadyUploaded(_ record: FileRecord, fd: Int32, size: Int64, log: Logger) -> String? {
-        guard let info = try? s3.headObject(bucket: engine.settings.bucket, key: record.s3Key), info.size == size else {
-            return nil
-        }
-        let etag = info.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-        guard etag.count == 32, let local = FileDigest.md5Hex(fd: fd, length: size), local == etag.lowercased() else {
-            return nil
-        }
-        log.notice("an upload interrupted by a crash had completed; not sending it again")
-        return etag
     }
 
     /// The file was not there when its upload started. A rename or delete may be under way:

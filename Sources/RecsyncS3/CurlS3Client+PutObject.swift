@@ -30,11 +30,7 @@ extension CurlS3Client {
             ("x-amz-decoded-content-length", String(body.length)),
         ]
         headers += metaHeaders
-        switch condition {
-        case .noObject?: headers.append(("If-None-Match", "*"))
-        case .etag(let etag)?: headers.append(("If-Match", "\"\(ETag.normalize(etag))\""))
-        case nil: break
-        }
+        headers += Self.conditionHeaders(condition)
         var prepared = prepare(method: "PUT", bucket: bucket, key: key, headers: headers,
                                payloadHash: SigV4Signer.streamingPayload)
         let source = AwsChunkedBodySource(body: body, layout: layout, signer: prepared.signer,
@@ -48,11 +44,8 @@ extension CurlS3Client {
         prepared.http.rateLimited = true
 
         let response = try send(prepared.http, operation: operation)
-        guard let rawETag = response.headers["etag"], !ETag.normalize(rawETag).isEmpty else {
-            throw S3Error(.invalidResponse(message: "PutObject answered 200 without an ETag header, so the upload cannot be confirmed"),
-                          operation: operation)
-        }
-        return PutObjectResult(etag: ETag.normalize(rawETag), versionId: response.headers["x-amz-version-id"])
+        return PutObjectResult(etag: try Self.confirmedETag(response.headers, what: "PutObject", operation: operation),
+                               versionId: response.headers["x-amz-version-id"])
     }
 
     /// Checks the key and content type of a new object and encodes its metadata as
@@ -79,18 +72,29 @@ extension CurlS3Client {
                                 metaHeaders: [(name: String, value: String)], condition: PutCondition?,
                                 operation: String) throws -> PutObjectResult {
         var headers: [(name: String, value: String)] = [("Content-Type", contentType)] + metaHeaders
-        switch condition {
-        case .noObject?: headers.append(("If-None-Match", "*"))
-        case .etag(let etag)?: headers.append(("If-Match", "\"\(ETag.normalize(etag))\""))
-        case nil: break
-        }
+        headers += Self.conditionHeaders(condition)
         var prepared = prepare(method: "PUT", bucket: bucket, key: key, headers: headers, payloadHash: Crypto.emptySHA256Hex)
         prepared.http.body = DataBodySource(Data())
         let response = try send(prepared.http, operation: operation)
-        guard let rawETag = response.headers["etag"], !ETag.normalize(rawETag).isEmpty else {
-            throw S3Error(.invalidResponse(message: "PutObject answered 200 without an ETag header, so the upload cannot be confirmed"),
+        return PutObjectResult(etag: try Self.confirmedETag(response.headers, what: "PutObject", operation: operation),
+                               versionId: response.headers["x-amz-version-id"])
+    }
+
+    /// The request headers that make a write conditional.
+    static func conditionHeaders(_ condition: PutCondition?) -> [(name: String, value: String)] {
+        switch condition {
+        case .noObject?: return [("If-None-Match", "*")]
+        case .etag(let etag)?: return [("If-Match", "\"\(ETag.normalize(etag))\"")]
+        case nil: return []
+        }
+    }
+
+    /// The ETag of a successful write; a 200 without one cannot be confirmed and is an error.
+    static func confirmedETag(_ headers: [String: String], what: String, operation: String) throws -> String {
+        guard let raw = headers["etag"], !ETag.normalize(raw).isEmpty else {
+            throw S3Error(.invalidResponse(message: "\(what) answered 200 without an ETag header, so the upload cannot be confirmed"),
                           operation: operation)
         }
-        return PutObjectResult(etag: ETag.normalize(rawETag), versionId: response.headers["x-amz-version-id"])
+        return ETag.normalize(raw)
     }
 }

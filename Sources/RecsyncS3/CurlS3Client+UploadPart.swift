@@ -42,14 +42,11 @@ extension CurlS3Client {
         prepared.http.rateLimited = true
 
         let response = try sendForUpload(prepared.http, operation: operation)
-        guard let rawETag = response.headers["etag"], !ETag.normalize(rawETag).isEmpty else {
-            throw S3Error(.invalidResponse(message: "UploadPart answered 200 without an ETag header, so the part cannot be confirmed"),
-                          operation: operation)
-        }
+        let etag = try Self.confirmedETag(response.headers, what: "UploadPart", operation: operation)
         guard let sha256Hex = source.wholeSHA256Hex else {
             // curl reported success without asking for the whole body: never trust such a part.
             throw S3Error(.invalidResponse(message: "the server answered before the whole part was sent"), operation: operation)
         }
-        return UploadedPart(partNumber: partNumber, etag: ETag.normalize(rawETag), size: length, sha256Hex: sha256Hex)
+        return UploadedPart(partNumber: partNumber, etag: etag, size: length, sha256Hex: sha256Hex)
     }
 }
