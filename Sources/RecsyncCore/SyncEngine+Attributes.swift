@@ -23,38 +23,53 @@ extension SyncEngine {
 
     public func syncAttribute(path: String, name: String, isDirectory: Bool) throws -> String? {
         guard !isDirectory else { return nil }
+        return try attributeSnapshot(path: path).value(name)
+    }
+
+    /// Everything the attributes of one file are made from, read once.
+    struct AttributeSnapshot {
+        let record: FileRecord?
+        let writing: Bool
+        let progress: UploadProgress?
+        let keyError: String?
+
+        func value(_ name: String) -> String? {
+            switch name {
+            case "user.sync.status":
+                if writing { return SyncStatus.local.rawValue }
+                return (record?.status ?? .local).rawValue
+            case "user.sync.s3key":
+                return record?.s3Key
+            case "user.sync.error":
+                return keyError ?? record?.lastError ?? ""
+            case "user.sync.etag":
+                return record?.status == .synced ? record?.etag : nil
+            case "user.sync.synced_at":
+                guard record?.status == .synced, let date = record?.syncedAt else { return nil }
+                return ObjectMetadata.formatTimestamp(date)
+            case "user.sync.attempts":
+                return record.map { String($0.attempts) }
+            case "user.sync.priority":
+                return record.map { String($0.priority) }
+            case "user.sync.retry_at":
+                guard let record else { return nil }
+                guard record.status == .pending, let date = record.nextAttemptAt else { return "" }
+                return ObjectMetadata.formatTimestamp(date)
+            case "user.sync.progress":
+                guard let record else { return nil }
+                if let progress { return "\(progress.sent)/\(progress.total)" }
+                return record.status == .synced ? "\(record.syncedSize ?? record.size)/\(record.syncedSize ?? record.size)" : "0/\(record.size)"
+            default:
+                return nil
+            }
+        }
+    }
+
+    func attributeSnapshot(path: String) throws -> AttributeSnapshot {
         let (writing, progress, keyError) = live.withLock { state in
             (state.writing.contains(path), state.uploads[path], state.keyErrors[path])
         }
-        let record = try queue.record(path: path)
-        switch name {
-        case "user.sync.status":
-            if writing { return SyncStatus.local.rawValue }
-            return (record?.status ?? .local).rawValue
-        case "user.sync.s3key":
-            return record?.s3Key
-        case "user.sync.error":
-            return keyError ?? record?.lastError ?? ""
-        case "user.sync.etag":
-            return record?.status == .synced ? record?.etag : nil
-        case "user.sync.synced_at":
-            guard record?.status == .synced, let date = record?.syncedAt else { return nil }
-            return ObjectMetadata.formatTimestamp(date)
-        case "user.sync.attempts":
-            return record.map { String($0.attempts) }
-        case "user.sync.priority":
-            return record.map { String($0.priority) }
-        case "user.sync.retry_at":
-            guard let record else { return nil }
-            guard record.status == .pending, let date = record.nextAttemptAt else { return "" }
-            return ObjectMetadata.formatTimestamp(date)
-        case "user.sync.progress":
-            guard let record else { return nil }
-            if let progress { return "\(progress.sent)/\(progress.total)" }
-            return record.status == .synced ? "\(record.syncedSize ?? record.size)/\(record.syncedSize ?? record.size)" : "0/\(record.size)"
-        default:
-            return nil
-        }
+        return AttributeSnapshot(record: try queue.record(path: path), writing: writing, progress: progress, keyError: keyError)
     }
 
     public func syncAttributeNames(path: String, isDirectory: Bool) -> [String] {

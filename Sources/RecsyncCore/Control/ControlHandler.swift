@@ -66,14 +66,14 @@ public struct ControlHandler: Sendable {
     }
 
     private func describe(_ path: String) throws -> FileStatus {
-        let attribute = { (name: String) in try engine.syncAttribute(path: path, name: "user.sync.\(name)", isDirectory: false) }
-        let record = try engine.queue.record(path: path)
-        let status = try attribute("status") ?? SyncStatus.local.rawValue
-        let retryAt = try attribute("retry_at")
-        let error = try attribute("error")
-        return FileStatus(path: path, status: status, attempts: record?.attempts ?? 0, priority: record?.priority,
+        let snapshot = try engine.attributeSnapshot(path: path)
+        let record = snapshot.record
+        let retryAt = snapshot.value("user.sync.retry_at")
+        let error = snapshot.value("user.sync.error")
+        return FileStatus(path: path, status: snapshot.value("user.sync.status") ?? SyncStatus.local.rawValue,
+                          attempts: record?.attempts ?? 0, priority: record?.priority,
                           retryAt: retryAt?.isEmpty == false ? retryAt : nil, error: error?.isEmpty == false ? error : nil,
-                          key: record?.s3Key, progress: record?.status == .syncing ? try attribute("progress") : nil)
+                          key: record?.s3Key, progress: record?.status == .syncing ? snapshot.value("user.sync.progress") : nil)
     }
 
     private func syncNow(_ paths: [String]) throws -> ControlResponse {
