@@ -8,6 +8,9 @@
 #include <unistd.h>
 #include <spawn.h>
 #include <malloc.h>
+#include <string.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 
 const int recsync_O_PATH = O_PATH;
 const int recsync_O_NOFOLLOW = O_NOFOLLOW;
@@ -45,4 +48,20 @@ int recsync_peer_uid(int fd, uid_t *uid) {
 
 int recsync_limit_malloc_arenas(int count) {
     return mallopt(M_ARENA_MAX, count);
+}
+
+int recsync_netlink_route_socket(void) {
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+    if (fd < 0) return -1;
+    struct sockaddr_nl addr;
+    memset(&addr, 0, sizeof addr);
+    addr.nl_family = AF_NETLINK;
+    addr.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE;
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
 }

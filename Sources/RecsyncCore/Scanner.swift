@@ -27,6 +27,9 @@ public struct Scanner: Sendable {
         walk(folder: "", result: &result)
         do {
             for record in try engine.queue.records(under: "") {
+                // Under the namespace lock, so a rename cannot slip between the check and the removal.
+                engine.namespaceLock.lock()
+                defer { engine.namespaceLock.unlock() }
                 var st = stat()
                 if fstatat(engine.rootFd, record.path, &st, recsync_AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT {
                     _ = try engine.queue.remove(path: record.path)

@@ -22,6 +22,7 @@ extension SyncEngine {
     ]
 
     public func syncAttribute(path: String, name: String, isDirectory: Bool) throws -> String? {
+        if isDirectory && path.isEmpty && name == Self.summaryAttribute { return try summary().json }
         guard !isDirectory else { return nil }
         return try attributeSnapshot(path: path).value(name)
     }
@@ -32,6 +33,8 @@ extension SyncEngine {
         let writing: Bool
         let progress: UploadProgress?
         let keyError: String?
+        /// Why this file would wait now if it is pending (`paused: offline`), or nil.
+        let pause: PauseReason?
 
         func value(_ name: String) -> String? {
             switch name {
@@ -41,6 +44,7 @@ extension SyncEngine {
             case "user.sync.s3key":
                 return record?.s3Key
             case "user.sync.error":
+                if !writing, record?.status == .pending, let pause { return pause.fileError }
                 return keyError ?? record?.lastError ?? ""
             case "user.sync.etag":
                 return record?.status == .synced ? record?.etag : nil
@@ -69,10 +73,16 @@ extension SyncEngine {
         let (writing, progress, keyError) = live.withLock { state in
             (state.writing.contains(path), state.uploads[path], state.keyErrors[path])
         }
-        return AttributeSnapshot(record: try queue.record(path: path), writing: writing, progress: progress, keyError: keyError)
+        let record = try queue.record(path: path)
+        var pause = gate.pauseReason
+        if let reason = pause, gate.isForced(path) || (reason.admitsCritical && (record?.priority ?? 0) >= Priority.critical.rawValue) {
+            pause = nil
+        }
+        return AttributeSnapshot(record: record, writing: writing, progress: progress, keyError: keyError, pause: pause)
     }
 
     public func syncAttributeNames(path: String, isDirectory: Bool) -> [String] {
+        if isDirectory && path.isEmpty { return [Self.summaryAttribute] }
         guard !isDirectory else { return [] }
         guard let record = try? queue.record(path: path) else {
             return ["user.sync.status", "user.sync.error"]
@@ -103,7 +113,8 @@ extension SyncEngine {
 
     /// Uploads the file before anything else, ignoring any backoff wait. A file still being
     /// written is queued CRITICAL when it is closed.
-    public func syncNow(path: String) throws {
+    public func syncNow(path: String, force: Bool = false) throws {
+        if force { gate.force(path) }
         let writing = live.withLock { state -> Bool in
             let busy = state.writing.contains(path) || state.held.contains(path)
             if busy { state.criticalOnClose.insert(path) }

@@ -14,17 +14,23 @@ public struct EngineSettings: Sendable {
     public var hostname: String
     public var maxConcurrentUploads: Int
     public var autoSync: Bool
+    /// Upload automatically on mobile data / on a metered connection (see `SyncPolicy`).
+    public var syncOnMobileData: Bool
+    public var syncOnMeteredConnection: Bool
     /// Multipart part size in bytes (grown automatically so no file needs more than 10,000 parts).
     public var chunkSize: Int
 
     public init(bucket: String, keyPattern: KeyPattern, userId: String, hostname: String,
-                maxConcurrentUploads: Int, autoSync: Bool = true, chunkSize: Int = 8 * 1024 * 1024) {
+                maxConcurrentUploads: Int, autoSync: Bool = true, syncOnMobileData: Bool = false,
+                syncOnMeteredConnection: Bool = false, chunkSize: Int = 8 * 1024 * 1024) {
         self.bucket = bucket
         self.keyPattern = keyPattern
         self.userId = userId
         self.hostname = hostname
         self.maxConcurrentUploads = maxConcurrentUploads
         self.autoSync = autoSync
+        self.syncOnMobileData = syncOnMobileData
+        self.syncOnMeteredConnection = syncOnMeteredConnection
         self.chunkSize = chunkSize
     }
 }
@@ -46,6 +52,8 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
     let namespaceLock = NSLock()
     /// Set by the uploader so a queued file wakes it at once.
     let wakeUploader = Mutex<(@Sendable () -> Void)?>(nil)
+    /// Whether uploads may start: the network and the user's policy.
+    public let gate: SyncGate
     /// Receives status changes (see `setStatusHandler`).
     let statusHandler = Mutex<(@Sendable (StatusChange) -> Void)?>(nil)
 
@@ -69,6 +77,8 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
         self.settings = settings
         self.rootFd = rootFd
         self.logger = logger
+        self.gate = SyncGate(policy: SyncPolicy(autoSync: settings.autoSync, syncOnMobileData: settings.syncOnMobileData,
+                                                syncOnMeteredConnection: settings.syncOnMeteredConnection))
     }
 
     // MARK: SyncHooks
@@ -110,6 +120,7 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
             return state.uploads.filter { Self.isSameOrInside($0.key, from) }.map(\.value)
         }
         cancelled.forEach { $0.cancel() }
+        gate.renameForced(from: from, to: to)
         let moved = try queue.rename(from: from, to: to)
         for record in moved {
             // The key follows the name: a file not yet uploaded simply takes its new key; a

@@ -50,6 +50,12 @@ extension Uploader {
                     transferSlots.wait()
                     defer { transferSlots.signal() }
                     if transfer.stopped { return }
+                    // The connection rules turned against uploading: stop here, between parts; the
+                    // upload resumes from the first missing part when they allow it again.
+                    guard engine.gate.admits(path: record.path, priority: record.priority) else {
+                        transfer.fail(S3Error(.cancelled, operation: "UploadPart \(record.s3Key): paused (\(engine.gate.policyPauseReason?.rawValue ?? "policy"))"))
+                        return
+                    }
                     let range = plan.range(of: number)
                     do {
                         let part = try s3.uploadPart(bucket: bucket, key: record.s3Key, uploadId: upload.uploadId, partNumber: number,

@@ -14,6 +14,7 @@ extension Uploader {
         log[metadataKey: "key"] = "\(record.s3Key)"
         log[metadataKey: "attempt"] = "\(record.attempts + 1)"
         let queue = engine.queue
+        let networkGeneration = engine.gate.networkGeneration
 
         let progress = UploadProgress(path: path, total: record.size)
         engine.live.withLock { $0.uploads[path] = progress }
@@ -97,7 +98,7 @@ extension Uploader {
             return complete(record, etag: result.etag, checksum: Self.singlePartChecksum(result.etag), before: before, fd: fd,
                             progress: progress, log: log, uploaded: true)
         } catch {
-            return failed(record, error: error, log: log)
+            return failed(record, error: error, networkGeneration: networkGeneration, log: log)
         }
     }
 
@@ -146,7 +147,7 @@ extension Uploader {
     }
 
     /// Records a failed attempt as the retry policy says.
-    private func failed(_ record: FileRecord, error: any Error, log: Logger) -> UploadOutcome {
+    private func failed(_ record: FileRecord, error: any Error, networkGeneration: UInt64, log: Logger) -> UploadOutcome {
         let path = record.path
         let queue = engine.queue
         let description = (error as? S3Error)?.description ?? "\(error)"
@@ -161,6 +162,15 @@ extension Uploader {
         }
         if kind == .clockSkew || kind == .expiredCredentials, consumeCorrection(path, corrected: true) {
             kind = .transient  // corrected once already and refused again: count it
+        }
+        if kind == .transient || kind == .unreachable,
+           engine.gate.networkGeneration != networkGeneration || engine.gate.policyPauseReason == .offline {
+            // The network went away or changed under the upload: that is not the file's fault.
+            // No attempt is counted and there is no backoff; the monitor resumes it.
+            log.info("upload stopped by a network change; the file stays pending", metadata: ["reason": "\(description)"])
+            settle { try queue.markAttemptFailed(path: path, generation: record.generation, error: description,
+                                                 retryAt: nil, countAttempt: false) }
+            return .local
         }
         switch kind {
         case .cancelled, .localChange:

@@ -37,8 +37,6 @@ public final class Uploader: @unchecked Sendable {
     private var runnerDone = false
     /// Set while the endpoint is unreachable: when to try one item again, and the next interval.
     private var offline: (nextProbe: Date, interval: TimeInterval, reason: String)?
-    /// Set by `pause(reason:)` (the network monitor): nothing starts until `resume()`.
-    private var pausedReason: String?
     /// Paths whose last failure was corrected on the spot (clock, credentials): a second one in
     /// a row is counted, so a server that keeps refusing cannot make us loop.
     private var correctedOnce: Set<String> = []
@@ -67,28 +65,38 @@ public final class Uploader: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Why uploads are not starting, or nil when they may.
-    public var pauseReason: String? {
-        condition.lock()
-        defer { condition.unlock() }
-        return pausedReason ?? offline?.reason
-    }
+    /// Why uploads are not starting, with its detail, or nil when they may.
+    public var pauseReason: String? { engine.gate.pauseDescription }
 
-    /// Stops starting uploads (uploads in flight finish) until `resume()`.
-    public func pause(reason: String) {
+    /// The network monitor saw a change (`SyncGate.update` gave the pause reasons before and
+    /// after). Going offline stops the uploads in flight (they stay pending, no attempt counted;
+    /// a multipart upload keeps its completed parts). A connection the policy refuses lets a
+    /// multipart upload stop after its current part and a single PutObject finish. Any change
+    /// ends an offline pause at once, and when uploads may run, every backoff wait is dropped.
+    public func networkChanged(from before: PauseReason?, to after: PauseReason?) {
+        if after == .offline {
+            let uploads = engine.live.withLock { Array($0.uploads.values) }.filter { !engine.gate.isForced($0.path) }
+            if !uploads.isEmpty {
+                logger.notice("offline: stopping uploads in flight; they stay pending", metadata: ["count": "\(uploads.count)"])
+            }
+            uploads.forEach { $0.cancel() }
+        }
+        if after == nil {
+            do {
+                let waiting = try engine.queue.clearRetryWaits()
+                if before != nil { logger.notice("uploads resume", metadata: ["was": "\(before!.rawValue)", "waiting": "\(waiting)"]) }
+            } catch {
+                logger.error("cannot update the upload queue", metadata: ["error": "\(error)"])
+            }
+        } else if after != before {
+            logger.notice("automatic uploads paused: \(engine.gate.pauseDescription ?? after!.rawValue)")
+        }
         condition.lock()
-        pausedReason = reason
-        condition.unlock()
-    }
-
-    /// Lets uploads start again at once, also ending an offline pause.
-    public func resume() {
-        condition.lock()
-        pausedReason = nil
         offline = nil
         wakeCount &+= 1
         condition.broadcast()
         condition.unlock()
+        engine.gate.setEndpointUnreachable(nil)
     }
 
     /// Stops taking new items and gives uploads in flight `grace` seconds to finish; then cancels
@@ -133,20 +141,18 @@ public final class Uploader: @unchecked Sendable {
             if let offline {
                 if now < offline.nextProbe || inFlight > 0 { limit = 0 } else { limit = min(limit, 1); probing = true }
             }
-            // While paused by the user's policy, only what the user asked for (CRITICAL) starts.
-            let minimumPriority = (pausedReason != nil || !engine.settings.autoSync) ? Priority.critical.rawValue : 0
             condition.unlock()
 
             var started = 0
             if limit > 0 {
-                for record in claim(limit: limit, minimumPriority: minimumPriority) {
+                for record in claimAdmitted(limit: limit) {
                     launch(record, probe: probing)
                     started += 1
                 }
             }
             if started > 0 && started == limit { continue }
 
-            if started == 0 && limit > 0 && !probing { abortAbandonedUploads() }
+            if started == 0 && limit > 0 && !probing && engine.gate.policyPauseReason != .offline { abortAbandonedUploads() }
             let due = (try? engine.queue.earliestRetry()) ?? nil
             condition.lock()
             var until = min(due ?? .distantFuture, Date().addingTimeInterval(idleWait))
@@ -156,10 +162,21 @@ public final class Uploader: @unchecked Sendable {
         }
     }
 
-    private func claim(limit: Int, minimumPriority: Int) -> [FileRecord] {
+    /// Claims what may start under the network and the policy: everything when uploads run;
+    /// while paused, the files forced through (`sync-now --force`), and with `auto_sync` off also
+    /// the CRITICAL ones (plain `sync-now`).
+    private func claimAdmitted(limit: Int) -> [FileRecord] {
         let busy = engine.live.withLock { $0.writing.union($0.held).union($0.uploads.keys) }
         do {
-            return try engine.queue.claim(limit: limit, excluding: busy, minimumPriority: minimumPriority)
+            guard let pause = engine.gate.policyPauseReason else {
+                return try engine.queue.claim(limit: limit, excluding: busy)
+            }
+            var records = try engine.queue.claim(paths: engine.gate.forcedPaths, limit: limit, excluding: busy)
+            if pause.admitsCritical {
+                records += try engine.queue.claim(limit: limit - records.count, excluding: busy.union(records.map(\.path)),
+                                                  minimumPriority: Priority.critical.rawValue)
+            }
+            return records
         } catch {
             logger.error("cannot read the upload queue", metadata: ["error": "\(error)"])
             return []
@@ -172,6 +189,10 @@ public final class Uploader: @unchecked Sendable {
         condition.unlock()
         let thread = Thread { [self] in
             let outcome = self.upload(record)
+            // A forced upload is forced once: it ends when the file is synced or failed.
+            if let status = try? engine.queue.record(path: record.path)?.status, status == .synced || status == .failed {
+                engine.gate.unforce(record.path)
+            }
             self.finished(record.path, outcome: outcome)
         }
         thread.name = "recsync-upload"
@@ -187,9 +208,11 @@ public final class Uploader: @unchecked Sendable {
             let interval = min((offline?.interval ?? Self.firstProbeDelay / 2) * 2, Self.maxProbeDelay)
             if offline == nil { logger.warning("endpoint unreachable; uploads paused until it answers", metadata: ["reason": "\(reason)"]) }
             offline = (Date().addingTimeInterval(interval), interval, "offline: \(reason)")
+            engine.gate.setEndpointUnreachable(reason)
         case .reachedServer:
             if offline != nil { logger.notice("endpoint reachable again; resuming uploads") }
             offline = nil
+            engine.gate.setEndpointUnreachable(nil)
         case .local:
             break
         }

@@ -52,7 +52,9 @@ struct Daemon {
         let settings = EngineSettings(bucket: plan.config.bucket ?? "", keyPattern: plan.keyPattern,
                                       userId: plan.config.userId, hostname: Self.hostname(),
                                       maxConcurrentUploads: plan.config.maxConcurrentUploads,
-                                      autoSync: plan.config.autoSync, chunkSize: plan.config.chunkSize)
+                                      autoSync: plan.config.autoSync, syncOnMobileData: plan.config.syncOnMobileData,
+                                      syncOnMeteredConnection: plan.config.syncOnMeteredConnection,
+                                      chunkSize: plan.config.chunkSize)
         let engine = SyncEngine(queue: queue, settings: settings, rootFd: rootFd, logger: logger)
         let fs = try PassthroughFS(rootFd: rootFd, hooks: engine, logger: logger)
         let mount = FuseMount(fs: fs, options: FuseOptions(mountpoint: plan.mountpoint), logger: logger)
@@ -67,25 +69,61 @@ struct Daemon {
         let events = try openEventLog(logger: logger)
         engine.setStatusHandler { change in events.emit(SyncEvent(change)) }
         let uploader = Uploader(engine: engine, s3: s3, policy: RetryPolicy(maxAttempts: plan.config.retryAttempts), logger: logger)
+        let scanner = Scanner(engine: engine, logger: logger)
+        let monitor = makeNetworkMonitor(s3: s3, bucket: settings.bucket, logger: logger)
+        monitor.start(onChange: { _, new in
+            let (before, after) = engine.gate.update(network: new)
+            uploader.networkChanged(from: before, to: after)
+        }, onTick: {
+            // The safety net: look for files changed behind our back and wake the runner.
+            scanner.run()
+            uploader.wake()
+        })
+        engine.gate.update(network: monitor.state)
         uploader.start()
         let handler = ControlHandler(engine: engine, uploader: uploader, mountpoint: plan.mountpoint,
                                      stateDirectory: plan.stateDirectory, logger: logger)
         let control = ControlServer(socketPath: Paths.controlSocket(for: plan.mountpoint, environment: environment),
                                     logger: logger) { handler.handle($0) }
         do { try control.start() } catch { logger.error("no control socket: \(error); status, sync-now and retry will not work") }
-        let scanner = Scanner(engine: engine, logger: logger)
         Thread.detachNewThread { scanner.run() }
 
         mount.installSignalHandlers()
         let status = mount.run()
         logger.info("stopping", metadata: ["loop_status": "\(status)"])
         control.stop()
+        monitor.stop()
         mount.close()
         uploader.stop(grace: TimeInterval(plan.config.shutdownGrace))
         engine.setStatusHandler(nil)
         events.close(timeout: 5)
         queue.close()
         logger.info("stopped")
+    }
+
+    /// The network monitor: rtnetlink events, the `[network]` settings, and with `check_endpoint`
+    /// a HEAD request to the bucket as the "endpoint answers" test.
+    private func makeNetworkMonitor(s3: CurlS3Client, bucket: String, logger: Logger) -> NetworkMonitor {
+        let addresses = EndpointAddresses(host: plan.endpoint.host)
+        var probe: (@Sendable () -> String?)?
+        if plan.config.network.checkEndpoint {
+            probe = { @Sendable () -> String? in
+                do {
+                    _ = try s3.headObject(bucket: bucket, key: ".recsync-network-check")
+                    return nil
+                } catch let error as S3Error {
+                    if case .transport = error.kind { return error.description }
+                    return nil  // the server answered, if only with an error
+                } catch {
+                    return nil
+                }
+            }
+        }
+        let inspector = NetworkInspector(settings: plan.config.network, endpointAddresses: { addresses.current() }, probe: probe)
+        let monitor = NetworkMonitor(inspector: inspector, events: RtnetlinkEventSource(),
+                                     interval: TimeInterval(plan.config.syncInterval), logger: logger)
+        addresses.refresh { [weak monitor] in monitor?.changed() }
+        return monitor
     }
 
     /// The event log in the state folder, with the configured hook.

@@ -49,6 +49,10 @@ struct StatusCommand: ParsableCommand {
         }
         if let paused = response.paused { tail += "; uploads paused (\(paused))" }
         lines.append(tail)
+        if let summary = response.summary {
+            let all = order.map { "\(summary.counts[$0] ?? 0) \($0)" }.joined(separator: ", ")
+            lines.append("mount: \(all); network: \(summary.network.summary)")
+        }
         return lines.joined(separator: "\n")
     }
 

@@ -6,7 +6,11 @@ struct SyncNowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync-now",
         abstract: "Upload files now, before anything else and without waiting for a retry time.",
-        discussion: "With no PATH, every pending file of the mount holding the current folder starts now."
+        discussion: """
+        With no PATH, every pending file of the mount holding the current folder starts now. \
+        The connection rules still hold (no uploads on mobile data or a metered connection unless \
+        the config allows them); --force uploads the named files on this connection anyway, once.
+        """
     )
 
     @Argument(help: ArgumentHelp("Files or folders inside a recsync mount.", valueName: "path"))
@@ -15,12 +19,20 @@ struct SyncNowCommand: ParsableCommand {
     @Flag(help: "Wait until the files are synced (exit 1 if one fails).")
     var wait = false
 
+    @Flag(help: "Upload even on mobile data or a metered connection (for these files, once).")
+    var force = false
+
     func run() throws {
         do {
             let groups = try groupByMount(paths.isEmpty ? ["."] : paths)
             for (client, relatives) in groups {
-                let response = try client.send(ControlRequest(op: .syncNow, paths: paths.isEmpty ? [] : relatives))
-                if !wait { print("\(response.changed ?? 0) file(s) started in \(client.mountpoint)") }
+                let response = try client.send(ControlRequest(op: .syncNow, paths: paths.isEmpty ? [] : relatives,
+                                                              force: force ? true : nil))
+                if let paused = response.paused {
+                    print("\(response.changed ?? 0) file(s) queued first in \(client.mountpoint); they wait: uploads are paused (\(paused))")
+                } else if !wait {
+                    print("\(response.changed ?? 0) file(s) started in \(client.mountpoint)")
+                }
             }
             if wait {
                 let failed = try Waiter.waitUntilSettled(groups.map { ($0.0, paths.isEmpty ? [""] : $0.1) })

@@ -23,4 +23,7 @@ int recsync_errno(void);
 int recsync_peer_uid(int fd, uid_t *uid);
 /* Caps the number of malloc arenas (mallopt M_ARENA_MAX). */
 int recsync_limit_malloc_arenas(int count);
+/* A non-blocking rtnetlink socket subscribed to link, address and route changes (IPv4 and IPv6);
+   returns the descriptor, or -1 with errno set. */
+int recsync_netlink_route_socket(void);
 #endif

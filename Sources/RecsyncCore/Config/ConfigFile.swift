@@ -160,7 +160,7 @@ struct ConfigInterpreter {
             throw fail(.unknownKey, "[\(name)] in \(location(table.position)) is a setting, not a table; write it as \(name) = value at the top of the file", at: table.position)
         }
         let suggestion = Spelling.closest(to: name, among: ConfigKey.tables).map { "did you mean [\($0)]? " } ?? ""
-        throw fail(.unknownKey, "unknown table [\(name)] in \(location(table.position)); \(suggestion)The only table is [sync] for sync settings, and [hooks] for event hooks; other settings go at the top of the file", at: table.position)
+        throw fail(.unknownKey, "unknown table [\(name)] in \(location(table.position)); \(suggestion)The tables are [sync] for sync settings, [hooks] for event hooks and [network] for connection rules; other settings go at the top of the file", at: table.position)
     }
 
     mutating func apply(_ entry: TOMLEntry) throws {
@@ -180,7 +180,7 @@ struct ConfigInterpreter {
         default:
             let dotted = entry.path.joined(separator: ".")
             if entry.path.contains(where: ConfigKey.looksLikeCredential) { throw credentialError(dotted, at: position) }
-            throw fail(.unknownKey, "unknown key \"\(dotted)\" in \(location(position)); settings are at the top level, in [sync] or in [hooks]. \(knownKeys(in: nil))", at: position)
+            throw fail(.unknownKey, "unknown key \"\(dotted)\" in \(location(position)); settings are at the top level, in [sync], [hooks] or [network]. \(knownKeys(in: nil))", at: position)
         }
         if ConfigKey.looksLikeCredential(name) { throw credentialError(name, at: position) }
         let displayName = table.map { "\($0).\(name)" } ?? name
@@ -294,6 +294,28 @@ struct ConfigInterpreter {
             let v = try command(value, spelling, position)
             try check(ConfigValidation.hookCommandProblem(v))
             config.onEvent = v
+        case .checkEndpoint:
+            config.network.checkEndpoint = try bool(value, spelling, position)
+        case .mobileIsMetered:
+            config.network.mobileIsMetered = try bool(value, spelling, position)
+        case .meteredInterfaces:
+            config.network.meteredInterfaces = try interfaceNames(value, spelling, position)
+        case .unmeteredInterfaces:
+            config.network.unmeteredInterfaces = try interfaceNames(value, spelling, position)
+        case .mobileInterfaces:
+            config.network.mobileInterfaces = try interfaceNames(value, spelling, position)
+        case .wifiInterfaces:
+            config.network.wifiInterfaces = try interfaceNames(value, spelling, position)
+        case .ethernetInterfaces:
+            config.network.ethernetInterfaces = try interfaceNames(value, spelling, position)
+        case .sysfsRoot:
+            let v = try string(value, spelling, position)
+            try check(v.hasPrefix("/") ? nil : "must be an absolute path, such as \"/sys\"")
+            config.network.sysfsRoot = v
+        case .procRoot:
+            let v = try string(value, spelling, position)
+            try check(v.hasPrefix("/") ? nil : "must be an absolute path, such as \"/proc\"")
+            config.network.procRoot = v
         }
     }
 
@@ -373,6 +395,20 @@ struct ConfigInterpreter {
         default:
             throw wrongType(spelling, "an array of strings (the program and its arguments) or a string (the program)", value, position,
                             hint: "; write e.g. [\"/usr/local/bin/notify\", \"--quiet\"]")
+        }
+    }
+
+    /// Interface names or shell patterns (`usb*`), as an array of strings.
+    func interfaceNames(_ value: TOMLValue, _ spelling: String, _ position: TOMLPosition) throws -> [String] {
+        let example = "; write e.g. [\"usb0\", \"wwan*\"]"
+        guard case let .array(items) = value else {
+            throw wrongType(spelling, "an array of interface names", value, position, hint: example)
+        }
+        return try items.map { item in
+            guard case let .string(name) = item, !name.isEmpty, name.count <= 64, !name.contains("/"), !name.contains(" ") else {
+                throw fail(.invalidValue, "\(spelling) in \(location(position)) must list interface names (such as \"wlan0\") or patterns (such as \"usb*\")\(example)", at: position)
+            }
+            return name
         }
     }
 

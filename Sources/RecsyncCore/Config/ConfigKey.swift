@@ -19,13 +19,24 @@ enum ConfigKey: String, CaseIterable, Sendable {
     case stallTimeout = "stall_timeout"
     case maxUploadRate = "max_upload_rate"
     case onEvent = "on_event"
+    case checkEndpoint = "check_endpoint"
+    case mobileIsMetered = "mobile_is_metered"
+    case meteredInterfaces = "metered_interfaces"
+    case unmeteredInterfaces = "unmetered_interfaces"
+    case mobileInterfaces = "mobile_interfaces"
+    case wifiInterfaces = "wifi_interfaces"
+    case ethernetInterfaces = "ethernet_interfaces"
+    case sysfsRoot = "sysfs_root"
+    case procRoot = "proc_root"
 
     /// The `[sync]` table: uploads and their timing.
     static let syncTable = "sync"
     /// The `[hooks]` table: programs run on events.
     static let hooksTable = "hooks"
+    /// The `[network]` table: how connections are classified.
+    static let networkTable = "network"
     /// Every table a config file may have.
-    static let tables = [syncTable, hooksTable]
+    static let tables = [syncTable, hooksTable, networkTable]
 
     /// The table the key belongs in; nil for the top level.
     var table: String? {
@@ -37,6 +48,9 @@ enum ConfigKey: String, CaseIterable, Sendable {
             return Self.syncTable
         case .onEvent:
             return Self.hooksTable
+        case .checkEndpoint, .mobileIsMetered, .meteredInterfaces, .unmeteredInterfaces, .mobileInterfaces,
+             .wifiInterfaces, .ethernetInterfaces, .sysfsRoot, .procRoot:
+            return Self.networkTable
         }
     }
 

@@ -50,6 +50,9 @@ public struct RecsyncConfig: Sendable, Equatable {
     /// Upload bandwidth cap in bytes per second across all uploads; 0 = none.
     public var maxUploadRate: Int = 0
 
+    /// The `[network]` settings: connection types and metered interfaces.
+    public var network = NetworkSettings()
+
     /// The program run for every sync event, as an argument vector: the first
     /// element is an absolute path or a program name looked up in `PATH`, the
     /// rest are its arguments, passed as they are (never through a shell).

@@ -32,7 +32,7 @@ public struct ControlHandler: Sendable {
             case .status:
                 return try status(request.paths ?? [""])
             case .syncNow:
-                return try syncNow(request.paths ?? [])
+                return try syncNow(request.paths ?? [], force: request.force ?? false)
             case .retry:
                 return try retry(request.paths ?? [], all: request.allFailed ?? false)
             case .import:
@@ -62,6 +62,7 @@ public struct ControlHandler: Sendable {
         response.counts = counts
         response.pendingBytes = try engine.queue.pendingBytes()
         response.paused = uploader.pauseReason
+        response.summary = try engine.summary()
         return response
     }
 
@@ -76,24 +77,28 @@ public struct ControlHandler: Sendable {
                           key: record?.s3Key, progress: record?.status == .syncing ? snapshot.value("user.sync.progress") : nil)
     }
 
-    private func syncNow(_ paths: [String]) throws -> ControlResponse {
+    private func syncNow(_ paths: [String], force: Bool) throws -> ControlResponse {
         var changed = 0
         if paths.isEmpty {
             for record in try engine.queue.records(status: .pending) {
-                try engine.syncNow(path: record.path)
+                try engine.syncNow(path: record.path, force: force)
                 changed += 1
             }
         } else {
             for path in paths {
                 for file in try filesOnDisk(under: path) {
                     if try engine.queue.record(path: file)?.status == .synced { continue }
-                    try engine.syncNow(path: file)
+                    try engine.syncNow(path: file, force: force)
                     changed += 1
                 }
             }
         }
         var response = ControlResponse(ok: true)
         response.changed = changed
+        // Say why the files wait, unless the request gets them through anyway.
+        if let reason = engine.gate.pauseReason, !(force || reason.admitsCritical) {
+            response.paused = uploader.pauseReason
+        }
         return response
     }
 

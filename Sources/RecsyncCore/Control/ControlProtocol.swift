@@ -17,15 +17,18 @@ public struct ControlRequest: Codable, Sendable, Equatable {
     public var deep: Bool?
     /// For `staleUploads`: only list, do not abort.
     public var dryRun: Bool?
+    /// For `syncNow`: upload even on a connection the policy refuses (metered, mobile data).
+    public var force: Bool?
 
     public init(op: Operation, paths: [String]? = nil, allFailed: Bool? = nil, destination: String? = nil,
-                deep: Bool? = nil, dryRun: Bool? = nil) {
+                deep: Bool? = nil, dryRun: Bool? = nil, force: Bool? = nil) {
         self.op = op
         self.paths = paths
         self.allFailed = allFailed
         self.destination = destination
         self.deep = deep
         self.dryRun = dryRun
+        self.force = force
     }
 }
 
@@ -48,6 +51,8 @@ public struct ControlResponse: Codable, Sendable, Equatable {
     public var counts: [String: Int]?
     public var pendingBytes: Int64?
     public var paused: String?
+    /// `status`: the whole mount (counts, bytes waiting, network, why uploads are paused).
+    public var summary: SyncSummary?
     /// Files a request changed (sync-now, retry, import).
     public var changed: Int?
     /// Files an import copied into the mount.

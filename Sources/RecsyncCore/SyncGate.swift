@@ -1,0 +1,100 @@
+import Foundation
+import Synchronization
+
+/// Whether uploads may start now, and why not: the network monitor's last state under the user's
+/// policy, the uploader's own finding that the endpoint does not answer, and the files the user
+/// forced through (`sync-now --force`). Read by the queue runner before each claim, by the
+/// attributes (`user.sync.error` says `paused: ...`) and by `recsync status`.
+///
+/// Safe to share: every field is behind the mutex; nothing is called with it held.
+public final class SyncGate: Sendable {
+    struct State {
+        var network: NetworkState = .assumedOnline
+        var policy: SyncPolicy
+        /// Set while the endpoint could not be reached at all (the uploader's probes).
+        var endpointUnreachable: String?
+        /// Files whose next upload ignores the connection rules, once.
+        var forced: Set<String> = []
+        /// Bumped on every network change, so an upload can tell that the network changed under it.
+        var networkGeneration: UInt64 = 0
+    }
+    private let state: Mutex<State>
+
+    public init(policy: SyncPolicy) {
+        state = Mutex(State(policy: policy))
+    }
+
+    public var policy: SyncPolicy { state.withLock { $0.policy } }
+    public var network: NetworkState { state.withLock { $0.network } }
+    public var networkGeneration: UInt64 { state.withLock { $0.networkGeneration } }
+
+    /// Why automatic uploads do not run now; nil when they do.
+    public var pauseReason: PauseReason? {
+        state.withLock { state in
+            state.endpointUnreachable != nil ? .offline : state.policy.pauseReason(state.network)
+        }
+    }
+
+    /// The network and policy part of `pauseReason`, without the uploader's own probes (the
+    /// runner handles those itself).
+    var policyPauseReason: PauseReason? {
+        state.withLock { $0.policy.pauseReason($0.network) }
+    }
+
+    /// The reason with its detail, for logs and `recsync status`: `offline: no default route`,
+    /// `metered connection (wlan0, metered by networkmanager)`.
+    public var pauseDescription: String? {
+        state.withLock { state in
+            if let unreachable = state.endpointUnreachable { return "offline: \(unreachable)" }
+            guard let reason = state.policy.pauseReason(state.network) else { return nil }
+            let network = state.network
+            switch reason {
+            case .offline: return "offline: \(network.offlineReason ?? "no route")"
+            case .mobileData: return "mobile data (\(network.interface ?? "?")); set sync_on_mobile_data = true or use sync-now --force"
+            case .metered:
+                return "metered connection (\(network.interface ?? "?"), metered by \(network.meteredBy ?? "?")); set sync_on_metered_connection = true or use sync-now --force"
+            case .autoSyncOff: return "auto sync is off; use sync-now"
+            }
+        }
+    }
+
+    /// Records a new network state; returns the pause reasons before and after.
+    @discardableResult
+    public func update(network: NetworkState) -> (before: PauseReason?, after: PauseReason?) {
+        state.withLock { state in
+            let before = state.endpointUnreachable != nil ? .offline : state.policy.pauseReason(state.network)
+            if state.network != network {
+                state.networkGeneration &+= 1
+                // A new network is worth a new try: forget what the probes found on the old one.
+                if network.online { state.endpointUnreachable = nil }
+            }
+            state.network = network
+            let after = state.endpointUnreachable != nil ? .offline : state.policy.pauseReason(network)
+            return (before, after)
+        }
+    }
+
+    func setEndpointUnreachable(_ reason: String?) {
+        state.withLock { $0.endpointUnreachable = reason }
+    }
+
+    func force(_ path: String) { _ = state.withLock { $0.forced.insert(path) } }
+    func isForced(_ path: String) -> Bool { state.withLock { $0.forced.contains(path) } }
+    var forcedPaths: Set<String> { state.withLock { $0.forced } }
+    func unforce(_ path: String) { _ = state.withLock { $0.forced.remove(path) } }
+
+    func renameForced(from: String, to: String) {
+        state.withLock { state in
+            state.forced = Set(state.forced.map { SyncEngine.rebase($0, from: from, to: to) })
+        }
+    }
+
+    /// Whether an upload of `path` at `priority` that is running may go on to its next part.
+    func admits(path: String, priority: Int) -> Bool {
+        state.withLock { state in
+            if state.forced.contains(path) { return true }
+            guard let reason = state.policy.pauseReason(state.network) else { return true }
+            return reason.admitsCritical && priority >= 10
+        }
+    }
+}
