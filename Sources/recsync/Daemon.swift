@@ -71,15 +71,8 @@ struct Daemon {
         let uploader = Uploader(engine: engine, s3: s3, policy: RetryPolicy(maxAttempts: plan.config.retryAttempts), logger: logger)
         let scanner = Scanner(engine: engine, logger: logger)
         let monitor = makeNetworkMonitor(s3: s3, bucket: settings.bucket, logger: logger)
-        monitor.start(onChange: { _, new in
-            let (before, after) = engine.gate.update(network: new)
-            uploader.networkChanged(from: before, to: after)
-        }, onTick: {
-            // The safety net: look for files changed behind our back and wake the runner.
-            scanner.run()
-            uploader.wake()
-        })
-        engine.gate.update(network: monitor.state)
+        // The safety net every sync_interval: look for files changed behind our back.
+        uploader.follow(monitor, onTick: { scanner.run() })
         uploader.start()
         let handler = ControlHandler(engine: engine, uploader: uploader, mountpoint: plan.mountpoint,
                                      stateDirectory: plan.stateDirectory, logger: logger)
