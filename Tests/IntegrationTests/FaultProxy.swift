@@ -69,18 +69,25 @@ final class FaultProxy {
     let port: Int
     let controlPort: Int
     let logFile: URL
+    /// The address it listens on (inside `netns` when one was given).
+    let listenHost: String
     private let directory: URL
     private var stopped = false
 
-    var endpoint: String { "http://127.0.0.1:\(port)" }
+    var endpoint: String { "http://\(listenHost):\(port)" }
 
     static var script: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("tools/faultproxy.py").path
     }
 
-    init(upstream: String, rules: [FaultRule] = [], file: StaticString = #filePath, line: UInt = #line) throws {
+    /// With `netns`, the proxy listens on `listenHost` inside that network namespace (the test's
+    /// client reaches the server only over the namespace's links) and connects upstream from the
+    /// test's own namespace.
+    init(upstream: String, rules: [FaultRule] = [], listenHost: String = "127.0.0.1", netns: String? = nil,
+         file: StaticString = #filePath, line: UInt = #line) throws {
         self.upstream = upstream
+        self.listenHost = listenHost
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("faultproxy-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         logFile = directory.appendingPathComponent("requests.jsonl")
@@ -93,7 +100,8 @@ final class FaultProxy {
         }
         let rulesJSON = String(decoding: try JSONSerialization.data(withJSONObject: rules.map(\.json)), as: UTF8.self)
         let arguments = ["/usr/bin/env", "python3", "-u", Self.script, "--upstream", upstream,
-                         "--log", logFile.path, "--rules", rulesJSON]
+                         "--log", logFile.path, "--rules", rulesJSON, "--listen", listenHost]
+            + (netns.map { ["--netns", $0] } ?? [])
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)

@@ -16,6 +16,9 @@ final class MountFixture {
     var mountEndpoint: String?
     /// The secret key handed to the mount; nil: the server's. Set it to mount with a wrong one.
     var mountSecretKey: String?
+    /// Put before the mount command, e.g. `nsenter --net=/run/netns/NAME --` to run the daemon
+    /// inside a network namespace.
+    var launcher: [String] = []
     private(set) var mounted = false
 
     static var binary: String {
@@ -54,7 +57,7 @@ final class MountFixture {
     }
 
     func mount(file: StaticString = #filePath, line: UInt = #line) throws {
-        let result = try Shell.run(mountArguments, environment: environment)
+        let result = try Shell.run(launcher + mountArguments, environment: environment)
         guard result.succeeded else {
             XCTFail("recsync mount failed (\(result.status)): \(result.stderr)\n\(log)", file: file, line: line)
             throw TestFailure("mount failed")
@@ -120,7 +123,7 @@ final class MountFixture {
     func useConfig(_ text: String) throws {
         let file = root.appendingPathComponent("config.toml")
         try text.write(to: file, atomically: true, encoding: .utf8)
-        extraArguments += ["--config", file.path]
+        if !extraArguments.contains(file.path) { extraArguments += ["--config", file.path] }
     }
 
     /// Kills the daemon with SIGKILL, waits until it is gone and detaches the dead mount, the way

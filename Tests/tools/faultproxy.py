@@ -10,7 +10,8 @@ Usage
     faultproxy.py --upstream http://127.0.0.1:9000 [--port 0] [--control-port 0]
                   [--log requests.jsonl] [--rules '{"mode": "503", "count": 2}']
 
-The proxy listens on 127.0.0.1:PORT (0 picks a free port) and forwards every
+The proxy listens on 127.0.0.1:PORT (0 picks a free port; `--listen ADDRESS`
+and `--netns NAME` put it on an address inside a network namespace) and forwards every
 request to the upstream endpoint byte for byte: the request line, the headers
 (Host included, so SigV4 signatures made for the proxy's address still verify)
 and the body, streamed in pieces (Content-Length, `Transfer-Encoding: chunked`
@@ -91,6 +92,7 @@ SIGTERM or SIGINT closes every connection and ends the proxy with status 0.
 """
 
 import argparse
+import os
 import itertools
 import json
 import re
@@ -801,6 +803,41 @@ def control_handler(proxy):
     return Handler
 
 
+def listen_socket(host, port, netns):
+    """A listening TCP socket; with `netns`, created inside that network namespace.
+
+    A socket belongs to the namespace it was created in, so the proxy switches this thread into
+    the namespace (setns), creates and binds the socket, and switches back before any other
+    thread starts: the test's client then reaches the server only over the namespace's links.
+    """
+    if not netns:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(128)
+        return listener
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    clone_newnet = 0x40000000
+    own = os.open("/proc/self/ns/net", os.O_RDONLY)
+    target = os.open(f"/run/netns/{netns}", os.O_RDONLY)
+    try:
+        if libc.setns(target, clone_newnet) != 0:
+            raise SystemExit(f"faultproxy: cannot enter network namespace {netns}: {os.strerror(ctypes.get_errno())}")
+        try:
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((host, port))
+            listener.listen(128)
+        finally:
+            if libc.setns(own, clone_newnet) != 0:
+                raise SystemExit(f"faultproxy: cannot return to its own network namespace: {os.strerror(ctypes.get_errno())}")
+    finally:
+        os.close(own)
+        os.close(target)
+    return listener
+
+
 def main():
     parser = argparse.ArgumentParser(description="HTTP proxy for an S3 endpoint that injects faults.")
     parser.add_argument("--upstream", required=True, help="upstream endpoint, http://HOST:PORT")
@@ -808,6 +845,11 @@ def main():
     parser.add_argument("--control-port", type=int, default=0, help="control port on 127.0.0.1 (0: a free port)")
     parser.add_argument("--log", help="append one JSON line per request to this file")
     parser.add_argument("--rules", help="initial rules, JSON (same forms as PUT /rules)")
+    parser.add_argument("--listen", default="127.0.0.1",
+                        help="address the proxy listens on (default 127.0.0.1; the control port is always on 127.0.0.1)")
+    parser.add_argument("--netns",
+                        help="listen inside this network namespace (/run/netns/NAME), while the control port "
+                             "and the upstream connections stay in the proxy's own")
     args = parser.parse_args()
 
     proxy = FaultProxy(args.upstream, args.log)
@@ -817,10 +859,7 @@ def main():
         except (ValueError, re.error) as error:
             raise SystemExit(f"faultproxy: bad --rules: {error}")
 
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", args.port))
-    listener.listen(128)
+    listener = listen_socket(args.listen, args.port, args.netns)
     control = ThreadingHTTPServer(("127.0.0.1", args.control_port), control_handler(proxy))
     control.daemon_threads = True
     threading.Thread(target=control.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
