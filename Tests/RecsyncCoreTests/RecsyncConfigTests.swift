@@ -131,7 +131,7 @@ final class RecsyncConfigTests: XCTestCase {
     func testUnknownTables() {
         assertConfigError("[synk]\nauto_sync = true", kind: .unknownKey, line: 1,
                           contains: ["unknown table [synk]", "did you mean [sync]?"])
-        assertConfigError("[s3]", kind: .unknownKey, line: 1, contains: ["unknown table [s3]", "The only table is [sync]"])
+        assertConfigError("[s3]", kind: .unknownKey, line: 1, contains: ["unknown table [s3]", "The tables are [sync]", "[network]"])
         assertConfigError("[bucket]", kind: .unknownKey, line: 1, contains: ["is a setting, not a table"])
         assertConfigError("sync = true", kind: .wrongType, line: 1, contains: ["must be a table"])
     }
