@@ -42,6 +42,8 @@ APT_PACKAGES=(
     procps
     uuid-runtime
     util-linux
+    # network namespaces, veth links and tc for the network-awareness tests
+    iproute2
 )
 
 missing=()

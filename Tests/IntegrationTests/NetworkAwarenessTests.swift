@@ -66,6 +66,7 @@ final class NetworkAwarenessTests: ProxiedMountTestCase {
 
         try eventually("the file is pending again", timeout: 5) { try fixture.status("session.wav") == "pending" }
         XCTAssertLessThan(Date().timeIntervalSince(downAt), 3, "the daemon noticed the link going down at once")
+        XCTAssertTrue(fixture.log.contains("network changed: offline"), "a kernel event told the monitor:\n\(fixture.log.suffix(2000))")
         XCTAssertEqual(try fixture.attribute("user.sync.error", of: "session.wav"), "paused: offline")
         let offline = try summary()
         XCTAssertEqual(offline["paused"] as? String, "offline")
