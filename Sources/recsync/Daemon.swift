@@ -112,10 +112,15 @@ struct Daemon {
                 }
             }
         }
-        let inspector = NetworkInspector(settings: plan.config.network, endpointAddresses: { addresses.current() }, probe: probe)
+        // A name is resolved again at each look (in the background; a new answer means another look).
+        let lookAgain = MonitorReference()
+        let inspector = NetworkInspector(settings: plan.config.network, endpointAddresses: {
+            addresses.refresh { lookAgain.monitor?.changed() }
+            return addresses.current()
+        }, probe: probe)
         let monitor = NetworkMonitor(inspector: inspector, events: RtnetlinkEventSource(),
                                      interval: TimeInterval(plan.config.syncInterval), logger: logger)
-        addresses.refresh { [weak monitor] in monitor?.changed() }
+        lookAgain.monitor = monitor
         return monitor
     }
 
@@ -154,5 +159,15 @@ struct Daemon {
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
         let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
         return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// Lets the endpoint resolver reach the monitor it feeds without keeping it alive.
+private final class MonitorReference: @unchecked Sendable {
+    private let lock = NSLock()
+    private weak var stored: NetworkMonitor?
+    var monitor: NetworkMonitor? {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
     }
 }

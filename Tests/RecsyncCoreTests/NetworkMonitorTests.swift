@@ -64,3 +64,31 @@ final class NetworkMonitorTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(started), 1)
     }
 }
+
+/// The helper-program runner the daemon uses for nmcli and mmcli.
+final class ProcessRunnerTests: XCTestCase {
+    func testRunsAProgramAndReturnsItsOutput() {
+        let started = Date()
+        XCTAssertEqual(ProcessRunner().run(["echo", "GENERAL.METERED:yes"], timeout: 2), "GENERAL.METERED:yes\n")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 1)
+    }
+
+    func testMissingProgramOrFailureIsNil() {
+        XCTAssertNil(ProcessRunner().run(["recsync-no-such-program"], timeout: 2))
+        XCTAssertNil(ProcessRunner().run(["false"], timeout: 2))
+    }
+
+    func testAProgramThatHangsIsGivenUpOn() {
+        let started = Date()
+        XCTAssertNil(ProcessRunner().run(["sleep", "10"], timeout: 0.5))
+        XCTAssertLessThan(Date().timeIntervalSince(started), 3)
+    }
+
+    func testTheProgramGetsNoCredentials() {
+        setenv("AWS_SECRET_ACCESS_KEY", "do-not-leak", 1)
+        defer { unsetenv("AWS_SECRET_ACCESS_KEY") }
+        let environment = ProcessRunner().run(["env"], timeout: 2) ?? ""
+        XCTAssertFalse(environment.contains("do-not-leak"))
+        XCTAssertTrue(environment.contains("LC_ALL=C"))
+    }
+}

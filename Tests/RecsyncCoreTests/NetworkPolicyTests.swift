@@ -30,12 +30,12 @@ final class NetworkPolicyTests: EngineTestCase {
 
     /// Starts the monitor over the fake machine (endpoint on the internet) and the uploader.
     @discardableResult
-    func startWatched(_ change: (inout NetworkSettings) -> Void = { _ in }) -> Uploader {
+    func startWatched(client: (any S3Client)? = nil, _ change: (inout NetworkSettings) -> Void = { _ in }) -> Uploader {
         let inspector = NetworkInspector(settings: machine.settings(change), endpointAddresses: { [[198, 51, 100, 7]] },
                                          runner: runner)
         let watching = NetworkMonitor(inspector: inspector, events: events, interval: 3600, logger: logger)
         monitor = watching
-        let started = Uploader(engine: engine, s3: s3, logger: logger)
+        let started = Uploader(engine: engine, s3: client ?? s3, logger: logger)
         uploader = started
         started.follow(watching)
         started.start()
@@ -142,13 +142,7 @@ final class NetworkPolicyTests: EngineTestCase {
 
     func testGoingOfflineStopsAnUploadWithoutCountingIt() throws {
         let gated = GatedS3Client(inner: s3, stage: .beforeSending)
-        let inspector = NetworkInspector(settings: machine.settings(), endpointAddresses: { [[198, 51, 100, 7]] }, runner: runner)
-        let watching = NetworkMonitor(inspector: inspector, events: events, interval: 3600, logger: logger)
-        monitor = watching
-        let started = Uploader(engine: engine, s3: gated, logger: logger)
-        uploader = started
-        started.follow(watching)
-        started.start()
+        startWatched(client: gated)
         try record("take1.wav", TestAudio.wav(seconds: 0.2))
         try waitUntil("the upload is in flight") { gated.arrivals.count == 1 }
         try machine.removeRoutes()
@@ -163,16 +157,24 @@ final class NetworkPolicyTests: EngineTestCase {
         XCTAssertEqual(synced?.attempts, 0)
     }
 
+    func testSmallPutObjectInFlightFinishesWhenTheConnectionBecomesMetered() throws {
+        let gated = GatedS3Client(inner: s3, stage: .beforeSending)
+        startWatched(client: gated)
+        try record("take1.wav", TestAudio.wav(seconds: 0.2))
+        try waitUntil("the upload is in flight") { gated.arrivals.count == 1 }
+        runner.networkManager("wlan0", metered: "yes")
+        networkChanged()
+        try waitUntil("the policy pauses uploads") { engine.gate.pauseReason == .metered }
+        gated.open()
+        try waitForStatus("take1.wav", .synced)
+        try record("take2.wav", TestAudio.wav(seconds: 0.2))
+        try assertStays("the next file waits", for: 0.5) { try storedRecord("take2.wav")?.status == .pending }
+    }
+
     func testMultipartUploadStopsAfterItsCurrentPartWhenTheConnectionBecomesMetered() throws {
         try makeEngine(workers: 1, chunkSize: 5 * 1024 * 1024)
         let slow = SlowPartsS3Client(inner: s3, delay: 0.3)
-        let inspector = NetworkInspector(settings: machine.settings(), endpointAddresses: { [[198, 51, 100, 7]] }, runner: runner)
-        let watching = NetworkMonitor(inspector: inspector, events: events, interval: 3600, logger: logger)
-        monitor = watching
-        let started = Uploader(engine: engine, s3: slow, logger: logger)
-        uploader = started
-        started.follow(watching)
-        started.start()
+        startWatched(client: slow)
         let data = TestAudio.bytes(5 * 5 * 1024 * 1024 + 17)  // 6 parts
         try record("session.wav", data)
         try waitUntil("the second part is in flight") { slow.partsStarted >= 2 }
