@@ -111,9 +111,26 @@ public protocol S3Client: Sendable {
     func listParts(bucket: String, key: String, uploadId: String) throws -> [ListedPart]
     /// Multipart uploads started and neither completed nor aborted, under `prefix`, following pagination.
     func listMultipartUploads(bucket: String, prefix: String) throws -> [MultipartUploadSummary]
+
+    /// Copies `sourceKey` (of `size` bytes) to `key` on the server, with new type and metadata;
+    /// only while the source has `sourceETag` when given (else HTTP 412). Above
+    /// `singleCopyLimit` bytes the copy is a multipart upload of `partSize`-byte UploadPartCopy
+    /// ranges. Clients without server-side copy throw `invalidRequest` (callers then upload).
+    func copyObject(bucket: String, sourceKey: String, key: String, size: Int64, sourceETag: String?,
+                    contentType: String, metadata: [String: String], partSize: Int64,
+                    singleCopyLimit: Int64) throws -> PutObjectResult
 }
 
+/// S3's largest single CopyObject: above it, a copy must be multipart.
+public let maximumSingleCopySize: Int64 = 5 * 1024 * 1024 * 1024
+
 extension S3Client {
+    public func copyObject(bucket: String, sourceKey: String, key: String, size: Int64, sourceETag: String?,
+                           contentType: String, metadata: [String: String], partSize: Int64,
+                           singleCopyLimit: Int64) throws -> PutObjectResult {
+        throw S3Error(.invalidRequest(message: "this client cannot copy on the server"), operation: "CopyObject \(bucket)/\(key)")
+    }
+
     /// Clients that cannot make conditional writes upload unconditionally.
     public func putObject(bucket: String, key: String, body: FileBody, contentType: String, metadata: [String: String],
                           condition: PutCondition?, progress: (@Sendable (Int64) -> Void)?,

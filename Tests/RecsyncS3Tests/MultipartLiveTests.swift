@@ -33,6 +33,9 @@ final class MotoMultipartTests: XCTestCase {
     func testListUploadsAcrossPages() throws { try scenarios.listUploadsAcrossPages() }
     func testPartBeyondEndOfFileFails() throws { try scenarios.partBeyondEndOfFileFails() }
     func testCompleteWithWrongETagFails() throws { try scenarios.completeWithWrongETagFails() }
+    func testCopyKeepsTheBytesAndReplacesTheMetadata() throws { try scenarios.copyKeepsTheBytesAndReplacesTheMetadata() }
+    func testCopyOfAChangedOrMissingSourceIsRefused() throws { try scenarios.copyOfAChangedOrMissingSourceIsRefused() }
+    func testMultipartCopyOfALargeObject() throws { try scenarios.multipartCopyOfALargeObject() }
 }
 
 /// The same against a Ceph RADOS Gateway given through RECSYNC_TEST_RGW_ENDPOINT,
@@ -66,4 +69,7 @@ final class RadosGatewayMultipartTests: XCTestCase {
     func testListUploadsAcrossPages() throws { try scenarios.listUploadsAcrossPages() }
     func testPartBeyondEndOfFileFails() throws { try scenarios.partBeyondEndOfFileFails() }
     func testCompleteWithWrongETagFails() throws { try scenarios.completeWithWrongETagFails() }
+    func testCopyKeepsTheBytesAndReplacesTheMetadata() throws { try scenarios.copyKeepsTheBytesAndReplacesTheMetadata() }
+    func testCopyOfAChangedOrMissingSourceIsRefused() throws { try scenarios.copyOfAChangedOrMissingSourceIsRefused() }
+    func testMultipartCopyOfALargeObject() throws { try scenarios.multipartCopyOfALargeObject() }
 }
