@@ -23,7 +23,7 @@ extension SyncEngine {
 
     public func syncAttribute(path: String, name: String, isDirectory: Bool) throws -> String? {
         if isDirectory && path.isEmpty && name == Self.summaryAttribute { return try summary().json }
-        guard !isDirectory else { return nil }
+        if isDirectory { return name == "user.sync.status" ? try folderStatus(path).rawValue : nil }
         return try attributeSnapshot(path: path).value(name)
     }
 
@@ -82,8 +82,7 @@ extension SyncEngine {
     }
 
     public func syncAttributeNames(path: String, isDirectory: Bool) -> [String] {
-        if isDirectory && path.isEmpty { return [Self.summaryAttribute] }
-        guard !isDirectory else { return [] }
+        if isDirectory { return path.isEmpty ? ["user.sync.status", Self.summaryAttribute] : ["user.sync.status"] }
         guard let record = try? queue.record(path: path) else {
             return ["user.sync.status", "user.sync.error"]
         }

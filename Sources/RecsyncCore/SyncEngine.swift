@@ -19,6 +19,12 @@ public struct EngineSettings: Sendable {
     public var syncOnMeteredConnection: Bool
     /// Multipart part size in bytes (grown automatically so no file needs more than 10,000 parts).
     public var chunkSize: Int
+    /// Seconds a closed file waits before it may upload.
+    public var settleDelay: TimeInterval = 0
+    /// Delete objects of deleted files, and old objects of renamed files once the new one is there.
+    public var mirrorDeletes = false
+    /// File name patterns that are never uploaded (see `IgnoreRules`).
+    public var ignorePatterns: [String] = []
 
     public init(bucket: String, keyPattern: KeyPattern, userId: String, hostname: String,
                 maxConcurrentUploads: Int, autoSync: Bool = true, syncOnMobileData: Bool = false,
@@ -54,6 +60,8 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
     let wakeUploader = Mutex<(@Sendable () -> Void)?>(nil)
     /// Whether uploads may start: the network and the user's policy.
     public let gate: SyncGate
+    /// Scratch and temporary file names that are never uploaded.
+    let ignoreRules: IgnoreRules
     /// Receives status changes (see `setStatusHandler`).
     let statusHandler = Mutex<(@Sendable (StatusChange) -> Void)?>(nil)
 
@@ -77,6 +85,7 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
         self.settings = settings
         self.rootFd = rootFd
         self.logger = logger
+        self.ignoreRules = IgnoreRules(patterns: settings.ignorePatterns)
         self.gate = SyncGate(policy: SyncPolicy(autoSync: settings.autoSync, syncOnMobileData: settings.syncOnMobileData,
                                                 syncOnMeteredConnection: settings.syncOnMeteredConnection))
     }
@@ -98,8 +107,24 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
             if stillOpen { state.held.insert(path) } else { state.held.remove(path) }
             return stillOpen ? state.criticalOnClose.contains(path) : state.criticalOnClose.remove(path) != nil
         }
-        try enqueue(path: path, priority: critical ? .critical : .high)
+        // The settle delay absorbs close-and-reopen (a recorder patching its header, an editor's
+        // second pass): the upload may start only once the file has been left alone that long.
+        let due = critical || settings.settleDelay <= 0 ? nil : Date().addingTimeInterval(settings.settleDelay)
+        try enqueue(path: path, priority: critical ? .critical : .high, dueAt: due)
         if !stillOpen { wake() }
+    }
+
+    public func fileOpenedForWriting(path: String) {
+        // Until its writers are released the file may change: hold it, and stop an upload in
+        // flight (it goes back to pending; the close or the release lets it go again).
+        let progress = live.withLock { state -> UploadProgress? in
+            state.held.insert(path)
+            return state.uploads[path]
+        }
+        if let progress {
+            logger.info("file reopened for writing during its upload; it will be uploaded when it is closed", metadata: ["path": "\(path)"])
+            progress.cancel()
+        }
     }
 
     public func fileWritersReleased(path: String) {
@@ -122,14 +147,27 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
         cancelled.forEach { $0.cancel() }
         gate.renameForced(from: from, to: to)
         let moved = try queue.rename(from: from, to: to)
+        var queued = false
         for record in moved {
+            if ignoreRules.ignores(record.path) {
+                // Renamed to a scratch name: it leaves the bucket's set, as if deleted.
+                try forget(try queue.remove(path: record.path))
+                continue
+            }
             // The key follows the name: a file not yet uploaded simply takes its new key; a
-            // synced one is uploaded again under the new key (its old object stays as a backup).
+            // synced one gets the new key too, and its object is copied there on the server.
             let priority = Priority(rawValue: record.priority) ?? .high
             try enqueue(path: record.path, priority: record.status == .synced ? .high : priority, newKey: true,
                         createdAt: record.createdAt)
+            queued = true
         }
-        if !moved.isEmpty { wake() }
+        if !isDirectory && moved.isEmpty && ignoreRules.ignores(from) && !ignoreRules.ignores(to) && !isBeingWritten(to) {
+            // A temporary file renamed to its final name (rsync, editors, gio copy, a browser's
+            // .part file): only now is it a recording.
+            try enqueue(path: to, priority: .high)
+            queued = true
+        }
+        if queued { wake() }
     }
 
     public func itemRemoved(path: String, isDirectory: Bool) throws {
@@ -140,13 +178,27 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
             return state.uploads.filter { Self.isSameOrInside($0.key, path) }.map(\.value)
         }
         cancelled.forEach { $0.cancel() }
-        _ = try queue.remove(path: path)
+        try forget(try queue.remove(path: path))
+    }
+
+    /// Files gone from the mount: with `mirror_deletes`, their objects (and the object a
+    /// renamed file had under its old key) are deleted on the server by the queue runner.
+    func forget(_ removed: [FileRecord]) throws {
+        guard settings.mirrorDeletes else { return }
+        let keys = removed.filter(\.wasEverUploaded).map(\.s3Key) + removed.compactMap(\.renamedFrom)
+        guard !keys.isEmpty else { return }
+        try queue.queueDeletes(keys)
+        wake()
     }
 
     // MARK: Queueing
 
     /// Queues the file at `path` with its current size and time, in one durable transaction.
-    func enqueue(path: String, priority: Priority, newKey: Bool = false, createdAt: Date? = nil) throws {
+    func enqueue(path: String, priority: Priority, newKey: Bool = false, createdAt: Date? = nil, dueAt: Date? = nil) throws {
+        if ignoreRules.ignores(path) {
+            logger.debug("not queued: the name matches an ignore pattern", metadata: ["path": "\(path)"])
+            return
+        }
         let st: stat
         do { st = try Self.stat(rootFd, path) } catch {
             logger.warning("cannot queue a file that vanished", metadata: ["path": "\(path)"])
@@ -166,7 +218,7 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
         }
         live.withLock { $0.keyErrors[path] = nil }
         let record = try queue.enqueue(path: path, priority: priority, size: Int64(st.st_size), mtimeNs: st.mtimeNanoseconds,
-                                       createdAt: timestamp, candidateKey: key, newKey: newKey)
+                                       createdAt: timestamp, candidateKey: key, newKey: newKey, dueAt: dueAt)
         if existing?.status != .pending {
             emitStatus(path: path, key: record.s3Key, status: .pending, previous: existing?.status ?? .local,
                        error: nil, attempts: 0)

@@ -121,6 +121,22 @@ extension Uploader {
         }
     }
 
+    /// With `mirror_deletes`: deletes the objects of files deleted in the mount (and the old
+    /// objects of renamed ones). A failure leaves the rest for the next idle moment.
+    func deleteMirroredObjects() {
+        guard let keys = try? engine.queue.pendingDeletes(), !keys.isEmpty else { return }
+        for key in keys {
+            do {
+                try s3.deleteObject(bucket: engine.settings.bucket, key: key)
+                try engine.queue.forgetDelete(key)
+                logger.info("deleted the object of a file deleted or renamed in the mount", metadata: ["key": "\(key)"])
+            } catch {
+                logger.debug("could not delete an object yet", metadata: ["key": "\(key)", "error": "\(error)"])
+                return
+            }
+        }
+    }
+
     /// Aborts uploads whose file changed, was renamed or removed, or failed for good.
     func abortAbandonedUploads() {
         guard let abandoned = try? engine.queue.abandonedUploads(), !abandoned.isEmpty else { return }

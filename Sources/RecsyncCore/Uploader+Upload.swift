@@ -62,6 +62,10 @@ extension Uploader {
         do {
             let size = Int64(before.st_size)
             let contentType = ContentType.forFileName(name)
+            if let copied = try copyRenamed(record, size: size, before: before, contentType: contentType, metadata: metadata, log: log) {
+                return complete(record, etag: copied.etag, checksum: copied.checksum, before: before, fd: fd,
+                                progress: progress, log: log, uploaded: true)
+            }
             if PartPlan.usesMultipart(fileSize: size) {
                 let result = try uploadMultipart(record, fd: fd, size: size, contentType: contentType, metadata: metadata,
                                                  progress: progress, log: log)
@@ -73,7 +77,8 @@ extension Uploader {
             // Uploads are conditional: the first one of a key expects no object, a later one the
             // version last confirmed. So an upload cut short by a crash that lands late never
             // overwrites newer bytes, and another recording's object is never overwritten blindly.
-            let expected: PutCondition = record.etag.map { .etag($0) } ?? .noObject
+            // (A renamed file's ETag belongs to its old key; nothing is expected under the new one.)
+            let expected: PutCondition = (record.renamedFrom == nil ? record.etag : nil).map { .etag($0) } ?? .noObject
             func put(_ condition: PutCondition?) throws -> PutObjectResult {
                 try s3.putObject(bucket: engine.settings.bucket, key: record.s3Key, body: FileBody(fd: fd, length: size),
                                  contentType: contentType, metadata: metadata, condition: condition,
@@ -134,6 +139,13 @@ extension Uploader {
         if applied, let checksum {
             do { try engine.queue.setChecksum(path: path, generation: record.generation, checksum: checksum) } catch {
                 log.error("cannot store the checksum", metadata: ["error": "\(error)"])
+            }
+        }
+        if applied, engine.settings.mirrorDeletes, let old = record.renamedFrom, old != record.s3Key {
+            // Deletes are mirrored: the object under the name the file had before goes now that
+            // the new one is there.
+            do { try engine.queue.queueDeletes([old]) } catch {
+                log.error("cannot queue the old object for deletion", metadata: ["error": "\(error)"])
             }
         }
         if applied {
@@ -259,6 +271,30 @@ extension Uploader {
             return true
         } catch {
             return false
+        }
+    }
+
+    /// A synced file that was renamed, unchanged since: its object is copied to the new key on
+    /// the server (CopyObject; a multipart copy above 5 GiB) instead of being uploaded again.
+    /// Nil when there is nothing to copy, or the old object is gone or changed (then the file is
+    /// uploaded as usual, and the copy is not tried again).
+    func copyRenamed(_ record: FileRecord, size: Int64, before: stat, contentType: String, metadata: [String: String],
+                     log: Logger) throws -> (etag: String, checksum: String?)? {
+        guard let source = record.renamedFrom, let sourceETag = record.renamedFromETag, !sourceETag.isEmpty,
+              source != record.s3Key, record.syncedSize == size, record.syncedMtimeNs == before.mtimeNanoseconds else { return nil }
+        let plan = PartPlan(fileSize: size, chunkSize: Int64(engine.settings.chunkSize))
+        do {
+            let result = try s3.copyObject(bucket: engine.settings.bucket, sourceKey: source, key: record.s3Key, size: size,
+                                           sourceETag: sourceETag, contentType: contentType, metadata: metadata,
+                                           partSize: plan.partSize, singleCopyLimit: maximumSingleCopySize)
+            log.info("renamed: the object was copied on the server", metadata: ["from": "\(source)"])
+            let stored = try? engine.queue.checksum(path: record.path)
+            return (result.etag, stored ?? Self.singlePartChecksum(result.etag))
+        } catch let error as S3Error where error.isNoSuchKey || error.isPreconditionFailed || error.isInvalidRequest {
+            log.notice("cannot copy the old object (gone, changed, or no server-side copy); uploading the file instead",
+                       metadata: ["from": "\(source)", "error": "\(error)"])
+            try engine.queue.abandonCopy(path: record.path, generation: record.generation)
+            return nil
         }
     }
 

@@ -152,7 +152,10 @@ public final class Uploader: @unchecked Sendable {
             }
             if started > 0 && started == limit { continue }
 
-            if started == 0 && limit > 0 && !probing && engine.gate.policyPauseReason != .offline { abortAbandonedUploads() }
+            if started == 0 && limit > 0 && !probing && engine.gate.policyPauseReason != .offline {
+                abortAbandonedUploads()
+                deleteMirroredObjects()
+            }
             let due = (try? engine.queue.earliestRetry()) ?? nil
             condition.lock()
             var until = min(due ?? .distantFuture, Date().addingTimeInterval(idleWait))

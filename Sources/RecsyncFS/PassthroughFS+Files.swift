@@ -24,7 +24,10 @@ extension PassthroughFS {
         if inode.isDirectory { throw FSError(EISDIR, "cannot open a folder as a file") }
         let fd = try Sys.openat(AT_FDCWD, Sys.procPath(inode.fd), backingOpenFlags(flags, writebackCache: writebackCache))
         let handle = OpenFile(inode: inode, fd: fd, isWriter: Self.isWriteOpen(flags))
-        if handle.isWriter { registerWriter(inode) }
+        if handle.isWriter {
+            registerWriter(inode)
+            if let path = relativePath(of: inode) { hooks.fileOpenedForWriting(path: path) }
+        }
         if (flags & O_TRUNC) != 0 { markChanged(inode) }
         return handle
     }

@@ -37,9 +37,15 @@ public protocol SyncHooks: AnyObject, Sendable {
     /// A file's content started to change (its first write, truncate or creation since it was
     /// last queued). Until `fileWasWritten` it is reported as `local` and is not uploaded.
     func fileIsBeingWritten(path: String)
+
+    /// A file was opened for writing (an existing file reopened: a recorder patching its header,
+    /// an editor saving in place). It may change at any moment until its writers are released.
+    func fileOpenedForWriting(path: String)
 }
 
 extension SyncHooks {
+    public func fileOpenedForWriting(path: String) {}
+
     /// Without an engine to keep in step, a change of names needs no lock.
     public func namespaceChange<T>(_ body: () throws -> T) throws -> T { try body() }
 }

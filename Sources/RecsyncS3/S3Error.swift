@@ -154,6 +154,12 @@ extension S3Error {
     }
 
     /// HTTP 404 NoSuchKey: no object under the key.
+    /// The request was refused before it was sent.
+    public var isInvalidRequest: Bool {
+        if case .invalidRequest = kind { return true }
+        return false
+    }
+
     public var isNoSuchKey: Bool {
         if case let .http(status, code, _, _) = kind { return code == "NoSuchKey" || (status == 404 && code != "NoSuchBucket" && code != "NoSuchUpload") }
         return false

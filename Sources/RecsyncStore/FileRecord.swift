@@ -67,12 +67,18 @@ public struct FileRecord: Sendable, Equatable {
     /// An upload of this record was cut short by a crash or kill: the object may already hold
     /// these bytes, so the next attempt checks the server first.
     public var interrupted: Bool
+    /// The key this file's object had before a rename (with that object's ETag), until the file
+    /// is synced under its new key: the object may be copied on the server instead of uploaded,
+    /// and is deleted afterwards when deletes are mirrored.
+    public var renamedFrom: String?
+    public var renamedFromETag: String?
 
     public init(
         path: String, status: SyncStatus, priority: Int, generation: Int64, s3Key: String,
         attempts: Int = 0, nextAttemptAt: Date? = nil, lastError: String? = nil,
         etag: String? = nil, syncedAt: Date? = nil, syncedSize: Int64? = nil, syncedMtimeNs: Int64? = nil,
-        size: Int64, mtimeNs: Int64, createdAt: Date, enqueuedAt: Date, interrupted: Bool = false
+        size: Int64, mtimeNs: Int64, createdAt: Date, enqueuedAt: Date, interrupted: Bool = false,
+        renamedFrom: String? = nil, renamedFromETag: String? = nil
     ) {
         self.path = path
         self.status = status
@@ -91,6 +97,8 @@ public struct FileRecord: Sendable, Equatable {
         self.createdAt = createdAt
         self.enqueuedAt = enqueuedAt
         self.interrupted = interrupted
+        self.renamedFrom = renamedFrom
+        self.renamedFromETag = renamedFromETag
     }
 
     /// Whether an object was ever stored under `s3Key` for this record.

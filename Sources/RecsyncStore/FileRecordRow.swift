@@ -18,7 +18,8 @@ extension FileRecord {
     /// The columns `init(row:)` reads, in order.
     static let columns = """
         path, status, priority, generation, s3_key, attempts, next_attempt_at, last_error, \
-        etag, synced_at, synced_size, synced_mtime_ns, size, mtime_ns, created_at, enqueued_at, interrupted
+        etag, synced_at, synced_size, synced_mtime_ns, size, mtime_ns, created_at, enqueued_at, interrupted, \
+        renamed_from, renamed_from_etag
         """
 
     init(row: SQLRow) {
@@ -40,6 +41,8 @@ extension FileRecord {
             mtimeNs: row.int64(13),
             createdAt: StoredTime.date(row.int64(14)),
             enqueuedAt: StoredTime.date(row.int64(15)),
-            interrupted: row.int(16) != 0)
+            interrupted: row.int(16) != 0,
+            renamedFrom: row.optionalText(17),
+            renamedFromETag: row.optionalText(18))
     }
 }

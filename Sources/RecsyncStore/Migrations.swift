@@ -85,6 +85,18 @@ enum Migrations {
                     VALUES (OLD.s3_key, OLD.upload_id, CAST((julianday('now') - 2440587.5) * 86400000000000.0 AS INTEGER));
             END;
             """),
+        // Renames of uploaded files: the key the file's object had before (`renamed_from`, with its
+        // ETag), so the object can be copied on the server instead of uploaded again, and deleted
+        // afterwards when deletes are mirrored. Objects waiting to be deleted on the server
+        // (mirror_deletes) are listed in `pending_deletes` until the server confirmed it.
+        Migration(name: "2026-12-add-renamed-from-and-deletes", sql: """
+            ALTER TABLE files ADD COLUMN renamed_from TEXT;
+            ALTER TABLE files ADD COLUMN renamed_from_etag TEXT;
+            CREATE TABLE pending_deletes (
+                s3_key    TEXT    NOT NULL PRIMARY KEY,
+                queued_at INTEGER NOT NULL
+            ) STRICT;
+            """),
     ]
 
     /// Creates `schema_migrations` if needed and applies every migration not yet applied.

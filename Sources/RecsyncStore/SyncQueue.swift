@@ -133,12 +133,17 @@ public final class SyncQueue: @unchecked Sendable {
     /// Key: an existing record keeps its key unless `newKey` is true. Otherwise
     /// `candidateKey` is reserved; if another record holds it or it is retired, the first free
     /// of `-2`, `-3`, ... is inserted before the extension of its last segment. With
-    /// `newKey`, the old key is retired if it may hold an object, else released.
+    /// `newKey`, the old key is retired if it may hold an object, else released; a record with
+    /// an uploaded version then remembers it as `renamedFrom` (with its ETag) until it is synced
+    /// again.
+    ///
+    /// `dueAt` (the settle delay after a close) makes the item claimable only from then on;
+    /// nil means at once.
     ///
     /// - Returns: the record as stored.
     public func enqueue(
         path: String, priority: Priority, size: Int64, mtimeNs: Int64, createdAt: Date,
-        candidateKey: String, newKey: Bool = false
+        candidateKey: String, newKey: Bool = false, dueAt: Date? = nil
     ) throws -> FileRecord {
         try PathRules.validate(path)
         guard !candidateKey.isEmpty else {
@@ -147,12 +152,20 @@ public final class SyncQueue: @unchecked Sendable {
         return try locked {
             let nowNs = StoredTime.nanoseconds(now())
             return try db.transaction(operation: "enqueue \(path)") {
+                let due: SQLValue = dueAt.map { .int(StoredTime.nanoseconds($0)) } ?? .null
                 if let existing = try fetch(path) {
                     var key = existing.s3Key
+                    // A synced file taking a new key (renamed) remembers its object's old key;
+                    // one renamed again before it was synced keeps the first.
+                    var renamedFrom: (key: String, etag: String)? = existing.renamedFrom.map { ($0, existing.renamedFromETag ?? "") }
                     if newKey {
+                        if renamedFrom == nil, let etag = existing.etag { renamedFrom = (existing.s3Key, etag) }
                         try releaseKey(of: existing, at: nowNs)
                         key = try reserveKey(candidateKey, for: path)
                     }
+                    try db.run("UPDATE files SET renamed_from = ?, renamed_from_etag = ? WHERE path = ?",
+                               [renamedFrom.map { .text($0.key) } ?? .null, renamedFrom.map { .text($0.etag) } ?? .null,
+                                .text(path)], operation: "enqueue \(path)")
                     try db.run("""
                         UPDATE files SET
                             priority = CASE WHEN status IN ('pending', 'syncing')
@@ -163,23 +176,23 @@ public final class SyncQueue: @unchecked Sendable {
                             generation = generation + 1,
                             s3_key = ?3,
                             attempts = 0,
-                            next_attempt_at = NULL,
+                            next_attempt_at = ?7,
                             last_error = NULL,
                             size = ?4,
                             mtime_ns = ?5
                         WHERE path = ?6
                         """,
-                        [.int(priority.rawValue), .int(nowNs), .text(key), .int(size), .int(mtimeNs), .text(path)],
+                        [.int(priority.rawValue), .int(nowNs), .text(key), .int(size), .int(mtimeNs), .text(path), due],
                         operation: "enqueue \(path)")
                 } else {
                     let key = try reserveKey(candidateKey, for: path)
                     try db.run("""
                         INSERT INTO files (path, status, priority, generation, s3_key, attempts,
-                                           size, mtime_ns, created_at, enqueued_at)
-                        VALUES (?, 'pending', ?, 1, ?, 0, ?, ?, ?, ?)
+                                           size, mtime_ns, created_at, enqueued_at, next_attempt_at)
+                        VALUES (?, 'pending', ?, 1, ?, 0, ?, ?, ?, ?, ?)
                         """,
                         [.text(path), .int(priority.rawValue), .text(key), .int(size), .int(mtimeNs),
-                         .int(StoredTime.nanoseconds(createdAt)), .int(nowNs)],
+                         .int(StoredTime.nanoseconds(createdAt)), .int(nowNs), due],
                         operation: "enqueue \(path)")
                 }
                 guard let stored = try fetch(path) else {
@@ -236,7 +249,8 @@ public final class SyncQueue: @unchecked Sendable {
     public func markSynced(path: String, generation: Int64, etag: String, size: Int64, mtimeNs: Int64) throws -> Bool {
         try finish(path, generation, operation: "mark \(path) synced", set: """
             status = 'synced', etag = ?, synced_at = ?, synced_size = ?, synced_mtime_ns = ?,
-            last_error = NULL, next_attempt_at = NULL, interrupted = 0, upload_id = NULL, part_size = NULL
+            last_error = NULL, next_attempt_at = NULL, interrupted = 0, upload_id = NULL, part_size = NULL,
+            renamed_from = NULL, renamed_from_etag = NULL
             """) { nowNs in [.text(etag), .int(nowNs), .int(size), .int(mtimeNs)] }
     }
 

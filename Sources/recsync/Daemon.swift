@@ -49,12 +49,15 @@ struct Daemon {
         let home = Paths.home(environment)
         let s3 = CurlS3Client(endpoint: plan.endpoint, credentials: plan.credentials, logger: logger, options: clientOptions,
                               credentialsProvider: { try CredentialsLoader.load(environment: environment, homeDirectory: home) })
-        let settings = EngineSettings(bucket: plan.config.bucket ?? "", keyPattern: plan.keyPattern,
+        var settings = EngineSettings(bucket: plan.config.bucket ?? "", keyPattern: plan.keyPattern,
                                       userId: plan.config.userId, hostname: Self.hostname(),
                                       maxConcurrentUploads: plan.config.maxConcurrentUploads,
                                       autoSync: plan.config.autoSync, syncOnMobileData: plan.config.syncOnMobileData,
                                       syncOnMeteredConnection: plan.config.syncOnMeteredConnection,
                                       chunkSize: plan.config.chunkSize)
+        settings.settleDelay = TimeInterval(plan.config.settleDelay)
+        settings.mirrorDeletes = plan.config.mirrorDeletes
+        settings.ignorePatterns = plan.config.ignorePatterns
         let engine = SyncEngine(queue: queue, settings: settings, rootFd: rootFd, logger: logger)
         let fs = try PassthroughFS(rootFd: rootFd, hooks: engine, logger: logger)
         let mount = FuseMount(fs: fs, options: FuseOptions(mountpoint: plan.mountpoint), logger: logger)

@@ -55,11 +55,13 @@ class EngineTestCase: XCTestCase {
     /// Replaces the engine (same queue and folder), e.g. to use another key pattern.
     /// Call before starting the uploader.
     func makeEngine(pattern: String = KeyPattern.defaultPattern, workers: Int = 2, autoSync: Bool = true,
-                    syncOnMobileData: Bool = false, syncOnMeteredConnection: Bool = false, chunkSize: Int = 8 * 1024 * 1024) throws {
-        let settings = EngineSettings(bucket: Self.bucket, keyPattern: try KeyPattern(pattern), userId: Self.userId,
+                    syncOnMobileData: Bool = false, syncOnMeteredConnection: Bool = false, chunkSize: Int = 8 * 1024 * 1024,
+                    configure: (inout EngineSettings) -> Void = { _ in }) throws {
+        var settings = EngineSettings(bucket: Self.bucket, keyPattern: try KeyPattern(pattern), userId: Self.userId,
                                       hostname: Self.hostname, maxConcurrentUploads: workers, autoSync: autoSync,
                                       syncOnMobileData: syncOnMobileData, syncOnMeteredConnection: syncOnMeteredConnection,
                                       chunkSize: chunkSize)
+        configure(&settings)
         engine = SyncEngine(queue: queue, settings: settings, rootFd: rootFd, logger: logger)
     }
 

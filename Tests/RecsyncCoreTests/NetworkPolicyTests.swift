@@ -218,7 +218,7 @@ final class NetworkPolicyTests: EngineTestCase {
         XCTAssertEqual(network["type"] as? String, "wifi")
         XCTAssertEqual(network["interface"] as? String, "wlan0")
         XCTAssertEqual(network["metered"] as? Bool, true)
-        XCTAssertEqual(engine.syncAttributeNames(path: "", isDirectory: true), ["user.sync.summary"])
+        XCTAssertEqual(engine.syncAttributeNames(path: "", isDirectory: true), ["user.sync.status", "user.sync.summary"])
         XCTAssertNil(try engine.syncAttribute(path: "sub", name: "user.sync.summary", isDirectory: true))
     }
 }

@@ -294,6 +294,14 @@ struct ConfigInterpreter {
             let v = try command(value, spelling, position)
             try check(ConfigValidation.hookCommandProblem(v))
             config.onEvent = v
+        case .settleDelay:
+            let v = try duration(value, spelling, position)
+            try check(RecsyncConfig.settleDelayRange.contains(v) ? nil : "must be 0 to 3600 seconds, e.g. \"1s\"", .outOfRange)
+            config.settleDelay = v
+        case .mirrorDeletes:
+            config.mirrorDeletes = try bool(value, spelling, position)
+        case .ignorePatterns:
+            config.ignorePatterns = try filePatterns(value, spelling, position)
         case .checkEndpoint:
             config.network.checkEndpoint = try bool(value, spelling, position)
         case .mobileIsMetered:
@@ -395,6 +403,20 @@ struct ConfigInterpreter {
         default:
             throw wrongType(spelling, "an array of strings (the program and its arguments) or a string (the program)", value, position,
                             hint: "; write e.g. [\"/usr/local/bin/notify\", \"--quiet\"]")
+        }
+    }
+
+    /// File name patterns (`*.part`, `.~lock.*#`), as an array of strings.
+    func filePatterns(_ value: TOMLValue, _ spelling: String, _ position: TOMLPosition) throws -> [String] {
+        let example = "; write e.g. [\"*.part\", \".*.swp\"]"
+        guard case let .array(items) = value else {
+            throw wrongType(spelling, "an array of file name patterns", value, position, hint: example)
+        }
+        return try items.map { item in
+            guard case let .string(pattern) = item, !pattern.isEmpty, !pattern.contains("/") else {
+                throw fail(.invalidValue, "\(spelling) in \(location(position)) must list file name patterns without \"/\" (they match the last part of a path)\(example)", at: position)
+            }
+            return pattern
         }
     }
 

@@ -19,6 +19,9 @@ enum ConfigKey: String, CaseIterable, Sendable {
     case stallTimeout = "stall_timeout"
     case maxUploadRate = "max_upload_rate"
     case onEvent = "on_event"
+    case settleDelay = "settle_delay"
+    case mirrorDeletes = "mirror_deletes"
+    case ignorePatterns = "ignore_patterns"
     case checkEndpoint = "check_endpoint"
     case mobileIsMetered = "mobile_is_metered"
     case meteredInterfaces = "metered_interfaces"
@@ -44,7 +47,8 @@ enum ConfigKey: String, CaseIterable, Sendable {
         case .bucket, .region, .endpoint, .pathStyle, .pathPattern, .userId, .stateDir, .logLevel:
             return nil
         case .autoSync, .syncOnMobileData, .syncOnMeteredConnection, .maxConcurrentUploads,
-             .chunkSize, .retryAttempts, .syncInterval, .shutdownGrace, .stallTimeout, .maxUploadRate:
+             .chunkSize, .retryAttempts, .syncInterval, .shutdownGrace, .stallTimeout, .maxUploadRate,
+             .settleDelay, .mirrorDeletes, .ignorePatterns:
             return Self.syncTable
         case .onEvent:
             return Self.hooksTable

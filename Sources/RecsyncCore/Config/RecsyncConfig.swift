@@ -50,6 +50,24 @@ public struct RecsyncConfig: Sendable, Equatable {
     /// Upload bandwidth cap in bytes per second across all uploads; 0 = none.
     public var maxUploadRate: Int = 0
 
+    /// Seconds a closed file waits before its upload starts, absorbing close-and-reopen
+    /// patterns of recorders and editors, 0...3600. Default 1.
+    public var settleDelay: Int = 1
+    /// Delete objects when their files are deleted, and the old object of a renamed file once
+    /// the new one is there. Default false: the bucket is a backup.
+    public var mirrorDeletes: Bool = false
+    /// File names (shell patterns on the last path part) that are never uploaded: scratch and
+    /// temporary files of editors, browsers and file managers. They stay `local`.
+    public var ignorePatterns: [String] = RecsyncConfig.defaultIgnorePatterns
+
+    /// The default of ``ignorePatterns``.
+    public static let defaultIgnorePatterns = [
+        ".*.swp", ".*.swx", "*.part", "*.partial", "*.crdownload", "*.tmp", ".goutputstream-*", "~$*", ".#*",
+        ".~lock.*#", ".DS_Store", "._*", ".fuse_hidden*",
+    ]
+    /// The allowed range of ``settleDelay`` in seconds.
+    public static let settleDelayRange = 0...3600
+
     /// The `[network]` settings: connection types and metered interfaces.
     public var network = NetworkSettings()
 
