@@ -157,7 +157,9 @@ log "S3 server at $ENDPOINT (pid ${SERVER_PID:-?})"
 python3 "$BENCH_DIR/bench.py" create-bucket --endpoint "$ENDPOINT" --bucket "$BUCKET" || die "cannot create the bucket"
 
 # ------------------------------------------------------------------ mount
-: >"$WORK/recsync.toml" # empty config: defaults only, whatever the machine has in /etc or ~/.config
+# Defaults only, whatever the machine has in /etc or ~/.config; except the settle delay (1 s by
+# default, on purpose), which would otherwise be all that close -> visible measures.
+printf '[sync]\nsettle_delay = 0\n' >"$WORK/recsync.toml"
 log "mounting recsync over $MNT"
 "$BIN" mount "$MNT" --bucket "$BUCKET" --endpoint "$ENDPOINT" --state-dir "$STATE" \
     --config "$WORK/recsync.toml" || die "recsync mount failed; log: $(tail -n 20 "$STATE/recsync.log" 2>/dev/null)"

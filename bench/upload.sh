@@ -224,9 +224,11 @@ TRANSFER_DESC="part size ${CHUNK_MIB} MiB for both; recsync defaults otherwise; 
 
 # ------------------------------------------------------------------ mount
 cat >"$WORK/recsync.toml" <<EOF
-# Defaults, except the part size, which is spelled out (aws uses the same).
+# Defaults, except the part size, which is spelled out (aws uses the same), and the settle
+# delay (1 s by default, a deliberate wait after close, not upload work).
 [sync]
 chunk_size = "${CHUNK_MIB}MiB"
+settle_delay = 0
 EOF
 if [[ -n "${BENCH_RECSYNC_CONCURRENCY:-}" ]]; then
     [[ "$BENCH_RECSYNC_CONCURRENCY" =~ ^[1-9][0-9]*$ ]] || die "BENCH_RECSYNC_CONCURRENCY must be a positive number"

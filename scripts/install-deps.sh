@@ -33,6 +33,8 @@ APT_PACKAGES=(
     sox
     ffmpeg
     rsync
+    libglib2.0-bin
+    tar
     # local S3 servers (scripts/servers/)
     radosgw
     ceph-mon

@@ -114,6 +114,13 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
         if !stillOpen { wake() }
     }
 
+    public func fileLinked(path: String) throws {
+        guard !isBeingWritten(path) else { return }
+        let due = settings.settleDelay <= 0 ? nil : Date().addingTimeInterval(settings.settleDelay)
+        try enqueue(path: path, priority: .high, dueAt: due)
+        wake()
+    }
+
     public func fileOpenedForWriting(path: String) {
         // Until its writers are released the file may change: hold it, and stop an upload in
         // flight (it goes back to pending; the close or the release lets it go again).
@@ -140,9 +147,13 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
 
     public func itemRenamed(from: String, to: String, isDirectory: Bool) throws {
         let cancelled = live.withLock { state -> [UploadProgress] in
+            // Whatever stood at the destination was replaced: its writers write to a file that
+            // no longer has a name (gio save opens the old file, then renames its new one over it).
+            state.writing = state.writing.filter { !Self.isSameOrInside($0, to) }
+            state.held = state.held.filter { !Self.isSameOrInside($0, to) }
             state.writing = Set(state.writing.map { Self.rebase($0, from: from, to: to) })
             state.held = Set(state.held.map { Self.rebase($0, from: from, to: to) })
-            return state.uploads.filter { Self.isSameOrInside($0.key, from) }.map(\.value)
+            return state.uploads.filter { Self.isSameOrInside($0.key, from) || Self.isSameOrInside($0.key, to) }.map(\.value)
         }
         cancelled.forEach { $0.cancel() }
         gate.renameForced(from: from, to: to)

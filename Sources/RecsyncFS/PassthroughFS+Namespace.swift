@@ -39,7 +39,9 @@ extension PassthroughFS {
         _ = try Sys.check("link", newName) {
             linkat(AT_FDCWD, Sys.procPath(inode.fd), dir.fd, newName, AT_SYMLINK_FOLLOW)
         }
-        return try lookup(in: dir, name: newName)
+        let entry = try lookup(in: dir, name: newName)
+        if !inode.isDirectory, let path = relativePath(parent: dir, name: newName) { try hooks.fileLinked(path: path) }
+        return entry
     }
 
     public func unlink(parent: UInt64, name: String) throws {

@@ -41,10 +41,14 @@ public protocol SyncHooks: AnyObject, Sendable {
     /// A file was opened for writing (an existing file reopened: a recorder patching its header,
     /// an editor saving in place). It may change at any moment until its writers are released.
     func fileOpenedForWriting(path: String)
+
+    /// A hard link gave an existing file another name: a name the bucket should have too.
+    func fileLinked(path: String) throws
 }
 
 extension SyncHooks {
     public func fileOpenedForWriting(path: String) {}
+    public func fileLinked(path: String) throws {}
 
     /// Without an engine to keep in step, a change of names needs no lock.
     public func namespaceChange<T>(_ body: () throws -> T) throws -> T { try body() }
