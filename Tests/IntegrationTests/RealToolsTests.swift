@@ -115,6 +115,46 @@ final class RealToolsTests: ProxiedMountTestCase {
         XCTAssertTrue(m4a.prefix(4096).range(of: Data("moov".utf8)) != nil, "+faststart put the index first")
     }
 
+    func testARecorderThatWritesForLongAndPatchesItsHeaderIsUploadedOnceWhenDone() throws {
+        try mountThroughProxy(server: try TestServer.moto())
+        let path = fixture.path("session.wav")
+        // Writes and flushes for a while, seeks back to patch the header, closes, and comes back
+        // 0.3 s later to patch it once more (as some recorders do when they finalise a take).
+        let recorder = #"""
+            import os, sys, time
+            path = sys.argv[1]
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.write(fd, b"RIFF\0\0\0\0WAVE")
+            for i in range(15):
+                os.write(fd, bytes([i]) * 65536)
+                os.fsync(fd)
+                time.sleep(0.1)
+            os.pwrite(fd, b"RIFF\x01\x02\x03\x04", 0)
+            os.close(fd)
+            time.sleep(0.3)
+            fd = os.open(path, os.O_WRONLY)
+            os.pwrite(fd, b"WAVE", 8)
+            os.close(fd)
+            """#
+        let finished = Shared<Bool?>(nil)
+        Thread.detachNewThread {
+            finished.value = (try? Shell.run(["python3", "-c", recorder, path]))?.succeeded ?? false
+        }
+        var during: [String] = []
+        while finished.value == nil {
+            during.append((try? fixture.status("session.wav")) ?? "none")
+            usleep(100_000)
+        }
+        XCTAssertEqual(finished.value, true, "the recorder ran")
+        XCTAssertTrue(during.contains("local"), "local while it is being written: \(during)")
+        XCTAssertFalse(during.contains("syncing") || during.contains("synced"),
+                       "no upload while the recorder is at work, nor between its close and its last patch: \(during)")
+        try assertSyncedByteForByte(["session.wav"])
+        let key = base + "session.wav"
+        XCTAssertEqual(try transfers(key).uploads, 1, "uploaded once, after the last patch:\n  \(timeline(key))")
+        XCTAssertEqual(try fixture.object(key).prefix(8), Data("RIFF\u{01}\u{02}\u{03}\u{04}".utf8))
+    }
+
     func testMirrorDeletesFollowsRenamesAndDeletesOfFilesAndFolders() throws {
         try mountThroughProxy(server: try TestServer.moto(), config: "[sync]\nmirror_deletes = true\n")
         let m = fixture.mountpoint.path
