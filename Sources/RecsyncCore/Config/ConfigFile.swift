@@ -408,29 +408,29 @@ struct ConfigInterpreter {
 
     /// File name patterns (`*.part`, `.~lock.*#`), as an array of strings.
     func filePatterns(_ value: TOMLValue, _ spelling: String, _ position: TOMLPosition) throws -> [String] {
-        let example = "; write e.g. [\"*.part\", \".*.swp\"]"
-        guard case let .array(items) = value else {
-            throw wrongType(spelling, "an array of file name patterns", value, position, hint: example)
-        }
-        return try items.map { item in
-            guard case let .string(pattern) = item, !pattern.isEmpty, !pattern.contains("/") else {
-                throw fail(.invalidValue, "\(spelling) in \(location(position)) must list file name patterns without \"/\" (they match the last part of a path)\(example)", at: position)
-            }
-            return pattern
-        }
+        try stringList(value, spelling, position, of: "file name patterns", example: "[\"*.part\", \".*.swp\"]",
+                       rule: "file name patterns without \"/\" (they match the last part of a path)") { !$0.contains("/") }
     }
 
     /// Interface names or shell patterns (`usb*`), as an array of strings.
     func interfaceNames(_ value: TOMLValue, _ spelling: String, _ position: TOMLPosition) throws -> [String] {
-        let example = "; write e.g. [\"usb0\", \"wwan*\"]"
+        try stringList(value, spelling, position, of: "interface names", example: "[\"usb0\", \"wwan*\"]",
+                       rule: "interface names (such as \"wlan0\") or patterns (such as \"usb*\")") {
+            $0.count <= 64 && !$0.contains("/") && !$0.contains(" ")
+        }
+    }
+
+    /// An array of non-empty strings that each pass `valid`.
+    func stringList(_ value: TOMLValue, _ spelling: String, _ position: TOMLPosition, of what: String, example: String,
+                    rule: String, valid: (String) -> Bool) throws -> [String] {
         guard case let .array(items) = value else {
-            throw wrongType(spelling, "an array of interface names", value, position, hint: example)
+            throw wrongType(spelling, "an array of \(what)", value, position, hint: "; write e.g. \(example)")
         }
         return try items.map { item in
-            guard case let .string(name) = item, !name.isEmpty, name.count <= 64, !name.contains("/"), !name.contains(" ") else {
-                throw fail(.invalidValue, "\(spelling) in \(location(position)) must list interface names (such as \"wlan0\") or patterns (such as \"usb*\")\(example)", at: position)
+            guard case let .string(text) = item, !text.isEmpty, valid(text) else {
+                throw fail(.invalidValue, "\(spelling) in \(location(position)) must list \(rule); write e.g. \(example)", at: position)
             }
-            return name
+            return text
         }
     }
 
