@@ -157,6 +157,7 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
         }
         cancelled.forEach { $0.cancel() }
         gate.renameForced(from: from, to: to)
+        let replaced = isDirectory ? nil : try queue.record(path: to)
         let moved = try queue.rename(from: from, to: to)
         var queued = false
         for record in moved {
@@ -168,7 +169,9 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
             // The key follows the name: a file not yet uploaded simply takes its new key; a
             // synced one gets the new key too, and its object is copied there on the server.
             let priority = Priority(rawValue: record.priority) ?? .high
-            try enqueue(path: record.path, priority: record.status == .synced ? .high : priority, newKey: true,
+            // Renamed over a queued file: the new bytes replace that file's object under its key.
+            let overwrite = replaced != nil && record.path == to && record.s3Key == replaced?.s3Key
+            try enqueue(path: record.path, priority: record.status == .synced ? .high : priority, newKey: !overwrite,
                         createdAt: record.createdAt)
             queued = true
         }

@@ -8,7 +8,9 @@ extension SyncQueue {
     /// place under `to`, in one transaction. Keys are kept.
     ///
     /// A record already at a destination path is removed first, as `remove` does (its key is
-    /// retired if it may hold an object). A moved record that was `syncing` goes back to
+    /// retired if it may hold an object); except when one file is renamed over another that has a
+    /// record: then the moving record goes and the replaced one stays (with its key, bumped to a
+    /// new generation) for the caller to queue again with the new content. A moved record that was `syncing` goes back to
     /// `pending` with `generation + 1`: the worker's result names the old path and is ignored;
     /// its key is retired (the upload in flight may still create that object).
     ///
@@ -29,6 +31,19 @@ extension SyncQueue {
             let nowNs = StoredTime.nanoseconds(now())
             return try db.transaction(operation: "rename \(from) to \(to)") {
                 let moving = try fetchTree(from)
+                if moving.count == 1, moving[0].path == from, let replaced = try fetch(to) {
+                    // A file renamed over another (rsync's and editors' temporary file moved onto
+                    // the real name): the new content takes the replaced file's place, and its key,
+                    // so the object under the name is updated rather than joined by a second one.
+                    try delete(moving[0], at: nowNs)
+                    if replaced.status == .syncing { try releaseKey(of: replaced, at: nowNs) }
+                    try db.run("""
+                        UPDATE files SET generation = generation + 1,
+                            status = CASE WHEN status = 'syncing' THEN 'pending' ELSE status END
+                        WHERE path = ?
+                        """, [.text(to)], operation: "rename \(from) over \(to)")
+                    return try fetch(to).map { [$0] } ?? []
+                }
                 let destinations = moving.map { to + $0.path.dropFirst(from.count) }
                 for destination in destinations {
                     if let occupant = try fetch(destination) {

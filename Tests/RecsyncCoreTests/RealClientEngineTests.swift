@@ -97,6 +97,22 @@ final class RealClientEngineTests: EngineTestCase {
         XCTAssertTrue(allPutCalls[0].hasSuffix("/take1.wav"), "\(allPutCalls)")
     }
 
+    func testTempFileRenamedOverASyncedFileUpdatesItsObject() throws {
+        try makeEngine { $0.settleDelay = 0.3 }
+        startUploader()
+        try record("take1.wav", TestAudio.wav(seconds: 0.2))
+        let first = try XCTUnwrap(waitForStatus("take1.wav", .synced))
+        // rsync updating the file: a temporary copy, then a rename over the real name.
+        let second = TestAudio.wav(seconds: 0.5)
+        try record(".take1.wav.Xa81Kq", second)
+        try rename(".take1.wav.Xa81Kq", "take1.wav")
+        let updated = try XCTUnwrap(waitForStatus("take1.wav", .synced))
+        XCTAssertEqual(updated.s3Key, first.s3Key, "the name's object is updated, not joined by take1-2.wav")
+        XCTAssertEqual(object(first.s3Key)?.data, second)
+        XCTAssertEqual(try s3.listObjects(bucket: Self.bucket, prefix: "").count, 1)
+        XCTAssertNil(try storedRecord(".take1.wav.Xa81Kq"))
+    }
+
     // MARK: Renames of uploaded files
 
     func testRenamedSyncedFileIsCopiedOnTheServerAndTheOldObjectStays() throws {

@@ -32,16 +32,31 @@ final class QueuePathTests: QueueTestCase {
         XCTAssertEqual(try queue.records(under: "sub2").map(\.path), ["sub2/x.wav"])
     }
 
-    func testRenameOntoExistingRecordReplacesIt() throws {
+    func testRenameOfAFileOntoAnotherKeepsTheReplacedFilesKey() throws {
         let queue = try openQueue()
         try queue.add("old.wav", key: "rec/old.wav")
         try queue.upload("old.wav")
+        let before = try XCTUnwrap(queue.record(path: "old.wav"))
         try queue.add("new.wav", key: "rec/new.wav")
         let moved = try queue.rename(from: "new.wav", to: "old.wav")
-        XCTAssertEqual(moved.map(\.s3Key), ["rec/new.wav"])
+        // The new content takes the name's place and key (its object is updated in place).
+        XCTAssertEqual(moved.map(\.s3Key), ["rec/old.wav"])
+        XCTAssertEqual(moved.first?.generation, before.generation + 1, "an upload in flight of the old content is ignored")
         XCTAssertEqual(try queue.records(under: "").map(\.path), ["old.wav"])
-        // The replaced record had been uploaded: its key is retired, not reused.
         XCTAssertEqual(try queue.add("other.wav", key: "rec/old.wav").s3Key, "rec/old-2.wav")
+        XCTAssertEqual(try queue.add("fresh.wav", key: "rec/new.wav").s3Key, "rec/new.wav",
+                       "the temporary file's key was never uploaded: it is free again")
+    }
+
+    func testRenameOfAFolderOntoRecordsReplacesThem() throws {
+        let queue = try openQueue()
+        try queue.add("b/take.wav", key: "rec/b-take.wav")
+        try queue.upload("b/take.wav")
+        try queue.add("a/take.wav", key: "rec/a-take.wav")
+        let moved = try queue.rename(from: "a", to: "b")
+        XCTAssertEqual(moved.map(\.s3Key), ["rec/a-take.wav"])
+        XCTAssertEqual(try queue.records(under: "").map(\.path), ["b/take.wav"])
+        XCTAssertEqual(try queue.add("other.wav", key: "rec/b-take.wav").s3Key, "rec/b-take-2.wav", "an uploaded key is retired")
     }
 
     func testRenameOfSyncingRecordDropsTheWorkersResult() throws {
