@@ -59,6 +59,7 @@ final class RealToolsTests: ProxiedMountTestCase {
         try run(["cp", "-r", outside.appendingPathComponent("tree").path, "\(m)/tree"])
         try run(["mv", outside.appendingPathComponent("moved.txt").path, "\(m)/moved.txt"])
         try run(["rsync", outside.appendingPathComponent("rs.bin").path, "\(m)/rs.bin"])
+        try run(["rsync", outside.appendingPathComponent("cp.bin").path, "\(m)/upd.bin"])
         try run(["gio", "copy", outside.appendingPathComponent("g.txt").path, "\(m)/g.txt"])
         try sh("echo 'saved once' | gio save \(Shell.quote("\(m)/saved.txt"))")
         try sh("echo first > \(Shell.quote("\(m)/shell.txt")) && echo second >> \(Shell.quote("\(m)/shell.txt"))")
@@ -66,19 +67,21 @@ final class RealToolsTests: ProxiedMountTestCase {
         try run(["tar", "-xf", outside.appendingPathComponent("archive.tar").path, "-C", "\(m)/tarred"])
 
         let firstRound = ["sox.wav", "sox.flac", "ff.wav", "ff.flac", "ff.m4a", "cp.bin", "tree/day1/one.txt",
-                          "tree/day1/mics/two.txt", "moved.txt", "rs.bin", "g.txt", "saved.txt", "shell.txt",
+                          "tree/day1/mics/two.txt", "moved.txt", "rs.bin", "upd.bin", "g.txt", "saved.txt", "shell.txt",
                           "tarred/session/a.txt", "tarred/session/b.txt"]
         try assertSyncedByteForByte(firstRound, timeout: 60)
 
         // Second round: changes to synced files, and renames.
         try sh("printf 'PATCH' | dd of=\(Shell.quote("\(m)/cp.bin")) bs=1 seek=10 conv=notrunc status=none")
         try run(["truncate", "-s", "1000", "\(m)/rs.bin"])
+        // rsync updating a synced file: a temporary copy renamed over it.
+        try run(["rsync", outside.appendingPathComponent("rs.bin").path, "\(m)/upd.bin"])
         try sh("echo 'saved twice' | gio save \(Shell.quote("\(m)/saved.txt"))")  // a temporary file renamed over it
         try run(["mv", "\(m)/sox.wav", "\(m)/interview.wav"])
         try run(["gio", "move", "\(m)/g.txt", "\(m)/g-moved.txt"])
         let current = firstRound.filter { $0 != "sox.wav" && $0 != "g.txt" } + ["interview.wav", "g-moved.txt"]
         let deadline = Date().addingTimeInterval(30)
-        for (name, expected) in [("cp.bin", Int64(300_000)), ("rs.bin", Int64(1000))] {
+        for (name, expected) in [("cp.bin", Int64(300_000)), ("rs.bin", Int64(1000)), ("upd.bin", Int64(200_000))] {
             while Date() < deadline, try fixture.head(base + name)?.size != expected || fixture.status(name) != "synced" { usleep(50_000) }
         }
         while Date() < deadline, try fixture.object(base + "saved.txt") != Data("saved twice\n".utf8) { usleep(50_000) }
@@ -99,7 +102,7 @@ final class RealToolsTests: ProxiedMountTestCase {
             let key = try XCTUnwrap(try fixture.attribute("user.sync.s3key", of: name))
             let (uploads, copies) = try transfers(key)
             switch name {
-            case "cp.bin", "rs.bin", "saved.txt": XCTAssertEqual(uploads, 2, "\(name):\n  \(timeline(key))")
+            case "cp.bin", "rs.bin", "saved.txt", "upd.bin": XCTAssertEqual(uploads, 2, "\(name):\n  \(timeline(key))")
             case "interview.wav", "g-moved.txt":
                 XCTAssertEqual(uploads, 0, "\(name) was renamed after it was synced: no byte uploaded again\n  \(timeline(key))")
                 XCTAssertEqual(copies, 1, "\(name): copied on the server\n  \(timeline(key))")
