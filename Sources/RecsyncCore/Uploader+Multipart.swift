@@ -22,7 +22,7 @@ extension Uploader {
             // Every part was done and CompleteMultipartUpload went through before a crash.
             log.notice("the multipart upload had completed before the restart; not sending it again")
             try queue.clearMultipart(path: record.path, generation: record.generation)
-            return (expected, FileDigest.compositeChecksum(partSize: plan.partSize, partDigests: stored.parts.map(\.sha256)))
+            return (expected, Self.multipartChecksum(stored))
         }
         var state = try resumableState(record, plan: plan, log: log)
         if state == nil {
@@ -33,7 +33,7 @@ extension Uploader {
                 try? s3.abortMultipartUpload(bucket: bucket, key: record.s3Key, uploadId: uploadId)
                 throw S3Error(.cancelled, operation: "CreateMultipartUpload \(record.s3Key)")
             }
-            state = MultipartState(uploadId: uploadId, partSize: plan.partSize, parts: [])
+            state = MultipartState(uploadId: uploadId, partSize: plan.partSize, parts: [], partDigest: MultipartState.sha256PartDigest)
         }
         guard let upload = state else { throw S3Error(.cancelled) }
         let transfer = PartTransfer(plan: plan, done: upload.parts, progress: progress)
@@ -78,7 +78,7 @@ extension Uploader {
         let result: PutObjectResult
         do {
             result = try s3.completeMultipartUpload(bucket: bucket, key: record.s3Key, uploadId: upload.uploadId,
-                                                    parts: parts.map { CompletedPart(partNumber: $0.partNumber, etag: $0.etag) })
+                                                    parts: parts.map { CompletedPart(partNumber: $0.partNumber, etag: $0.etag, sha256Hex: $0.sha256) })
         } catch let error as S3Error {
             if case .http(_, "NoSuchUpload", _, _) = error.kind {
                 try queue.clearMultipart(path: record.path, generation: record.generation)
@@ -88,11 +88,27 @@ extension Uploader {
         return (result.etag, FileDigest.compositeChecksum(partSize: plan.partSize, partDigests: parts.map(\.sha256)))
     }
 
+    /// The checksum kept for a completed upload, of the kind its stored part digests are.
+    static func multipartChecksum(_ state: MultipartState) -> String {
+        let digests = state.parts.map(\.sha256)
+        if state.partDigest == MultipartState.sha256PartDigest {
+            return FileDigest.compositeChecksum(partSize: state.partSize, partDigests: digests)
+        }
+        return FileDigest.treeCompositeChecksum(partSize: state.partSize, partDigests: digests)
+    }
+
     /// The stored upload, checked against the server: parts the server does not confirm (same
     /// number, size and ETag) are sent again; an upload the server forgot starts over cleanly.
     private func resumableState(_ record: FileRecord, plan: PartPlan, log: Logger) throws -> MultipartState? {
         guard var state = try engine.queue.multipart(path: record.path, generation: record.generation) else { return nil }
         guard state.partSize == plan.partSize else {
+            try engine.queue.abandonMultipart(path: record.path, generation: record.generation)
+            return nil
+        }
+        guard state.partDigest == MultipartState.sha256PartDigest else {
+            // Begun by an older version: no checksum algorithm declared and tree digests stored,
+            // which the parts sent now could not be mixed with. Start over; the old one is aborted.
+            log.notice("a multipart upload begun by an older version is started over")
             try engine.queue.abandonMultipart(path: record.path, generation: record.generation)
             return nil
         }

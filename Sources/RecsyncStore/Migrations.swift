@@ -85,6 +85,12 @@ enum Migrations {
                     VALUES (OLD.s3_key, OLD.upload_id, CAST((julianday('now') - 2440587.5) * 86400000000000.0 AS INTEGER));
             END;
             """),
+        // How the stored part digests of an open multipart upload were computed: 'sha256' (the
+        // SHA-256 of the part's bytes); NULL for uploads begun before this column existed, whose
+        // parts hold SHA-256 tree digests over 1 MiB chunks.
+        Migration(name: "2026-12-add-part-digest", sql: """
+            ALTER TABLE files ADD COLUMN part_digest TEXT;
+            """),
     ]
 
     /// Creates `schema_migrations` if needed and applies every migration not yet applied.
