@@ -62,6 +62,7 @@ extension Uploader {
                             throw S3Error(.cancelled, operation: "UploadPart \(record.s3Key)")
                         }
                         transfer.completed(stored)
+                        Self.dropCachedPages(fd: fd, offset: range.offset, length: range.length)
                         log.debug("part uploaded", metadata: ["part": "\(number)/\(plan.partCount)"])
                     } catch {
                         transfer.fail(error)
@@ -86,6 +87,14 @@ extension Uploader {
             throw error
         }
         return (result.etag, FileDigest.compositeChecksum(partSize: plan.partSize, partDigests: parts.map(\.sha256)))
+    }
+
+    /// Drops bytes the server now holds from the page cache of the backing file (clean pages
+    /// only; the kernel writes dirty ones first and keeps them). Readers of the mount have the
+    /// mount's own page cache, so a recording does not sit in memory twice after its upload, and
+    /// a long one does not push everything else out of the cache.
+    static func dropCachedPages(fd: Int32, offset: Int64, length: Int64) {
+        _ = posix_fadvise(fd, off_t(offset), off_t(length), POSIX_FADV_DONTNEED)
     }
 
     /// The checksum kept for a completed upload, of the kind its stored part digests are.
