@@ -22,7 +22,7 @@ extension Uploader {
             // Every part was done and CompleteMultipartUpload went through before a crash.
             log.notice("the multipart upload had completed before the restart; not sending it again")
             try queue.clearMultipart(path: record.path, generation: record.generation)
-            return (expected, FileDigest.compositeChecksum(partSize: plan.partSize, partDigests: stored.parts.map(\.sha256)))
+            return (expected, Self.multipartChecksum(stored))
         }
         var state = try resumableState(record, plan: plan, log: log)
         if state == nil {
@@ -33,7 +33,7 @@ extension Uploader {
                 try? s3.abortMultipartUpload(bucket: bucket, key: record.s3Key, uploadId: uploadId)
                 throw S3Error(.cancelled, operation: "CreateMultipartUpload \(record.s3Key)")
             }
-            state = MultipartState(uploadId: uploadId, partSize: plan.partSize, parts: [])
+            state = MultipartState(uploadId: uploadId, partSize: plan.partSize, parts: [], partDigest: MultipartState.sha256PartDigest)
         }
         guard let upload = state else { throw S3Error(.cancelled) }
         let transfer = PartTransfer(plan: plan, done: upload.parts, progress: progress)
@@ -68,6 +68,7 @@ extension Uploader {
                             throw S3Error(.cancelled, operation: "UploadPart \(record.s3Key)")
                         }
                         transfer.completed(stored)
+                        Self.dropCachedPages(fd: fd, offset: range.offset, length: range.length)
                         log.debug("part uploaded", metadata: ["part": "\(number)/\(plan.partCount)"])
                     } catch {
                         transfer.fail(error)
@@ -84,7 +85,7 @@ extension Uploader {
         let result: PutObjectResult
         do {
             result = try s3.completeMultipartUpload(bucket: bucket, key: record.s3Key, uploadId: upload.uploadId,
-                                                    parts: parts.map { CompletedPart(partNumber: $0.partNumber, etag: $0.etag) })
+                                                    parts: parts.map { CompletedPart(partNumber: $0.partNumber, etag: $0.etag, sha256Hex: $0.sha256) })
         } catch let error as S3Error {
             if case .http(_, "NoSuchUpload", _, _) = error.kind {
                 try queue.clearMultipart(path: record.path, generation: record.generation)
@@ -94,11 +95,35 @@ extension Uploader {
         return (result.etag, FileDigest.compositeChecksum(partSize: plan.partSize, partDigests: parts.map(\.sha256)))
     }
 
+    /// Drops bytes the server now holds from the page cache of the backing file (clean pages
+    /// only; the kernel writes dirty ones first and keeps them). Readers of the mount have the
+    /// mount's own page cache, so a recording does not sit in memory twice after its upload, and
+    /// a long one does not push everything else out of the cache.
+    static func dropCachedPages(fd: Int32, offset: Int64, length: Int64) {
+        _ = posix_fadvise(fd, off_t(offset), off_t(length), POSIX_FADV_DONTNEED)
+    }
+
+    /// The checksum kept for a completed upload, of the kind its stored part digests are.
+    static func multipartChecksum(_ state: MultipartState) -> String {
+        let digests = state.parts.map(\.sha256)
+        if state.partDigest == MultipartState.sha256PartDigest {
+            return FileDigest.compositeChecksum(partSize: state.partSize, partDigests: digests)
+        }
+        return FileDigest.treeCompositeChecksum(partSize: state.partSize, partDigests: digests)
+    }
+
     /// The stored upload, checked against the server: parts the server does not confirm (same
     /// number, size and ETag) are sent again; an upload the server forgot starts over cleanly.
     private func resumableState(_ record: FileRecord, plan: PartPlan, log: Logger) throws -> MultipartState? {
         guard var state = try engine.queue.multipart(path: record.path, generation: record.generation) else { return nil }
         guard state.partSize == plan.partSize else {
+            try engine.queue.abandonMultipart(path: record.path, generation: record.generation)
+            return nil
+        }
+        guard state.partDigest == MultipartState.sha256PartDigest else {
+            // Begun by an older version: no checksum algorithm declared and tree digests stored,
+            // which the parts sent now could not be mixed with. Start over; the old one is aborted.
+            log.notice("a multipart upload begun by an older version is started over")
             try engine.queue.abandonMultipart(path: record.path, generation: record.generation)
             return nil
         }

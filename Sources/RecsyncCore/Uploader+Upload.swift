@@ -100,6 +100,7 @@ extension Uploader {
                     return .reachedServer
                 }
             }
+            Self.dropCachedPages(fd: fd, offset: 0, length: size)
             return complete(record, etag: result.etag, checksum: Self.singlePartChecksum(result.etag), before: before, fd: fd,
                             progress: progress, log: log, uploaded: true)
         } catch {

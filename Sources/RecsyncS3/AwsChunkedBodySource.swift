@@ -25,20 +25,13 @@ final class AwsChunkedBodySource: RequestBodySource {
     private var consumed: Int64 = 0
     private var sentFinalChunk = false
     private var hasher = SHA256Hasher()
-    /// The binary SHA-256 of every data chunk, in order, when asked for (`hashWhole`).
-    private var chunkDigests: [UInt8] = []
-    private let hashWhole: Bool
 
     private(set) var failure: S3Error?
-    /// The window's SHA-256 tree digest (see `FileDigest.treeSHA256Hex`): the SHA-256 of its chunks'
-    /// SHA-256 digests, which the chunk signatures needed anyway, so no byte is hashed twice. Set once
-    /// the final chunk was produced when the source was made with `hashWhole`.
-    private(set) var wholeSHA256Hex: String?
     var contentLength: Int64 { layout.encodedLength }
 
     /// A body of the bytes `[offset, offset + layout.decodedLength)` of `fd`.
     init(fd: Int32, offset: Int64 = 0, layout: AwsChunkedLayout, signer: SigV4Signer, seedSignature: String,
-         amzDate: String, scope: String, shouldCancel: (@Sendable () -> Bool)?, hashWhole: Bool = false) {
+         amzDate: String, scope: String, shouldCancel: (@Sendable () -> Bool)?) {
         self.fd = fd
         self.offset = offset
         self.layout = layout
@@ -47,7 +40,6 @@ final class AwsChunkedBodySource: RequestBodySource {
         self.amzDate = amzDate
         self.scope = scope
         self.shouldCancel = shouldCancel
-        self.hashWhole = hashWhole
         let capacity = AwsChunkedLayout.frameLength(dataLength: layout.chunkSize)
         frame = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
     }
@@ -104,7 +96,6 @@ final class AwsChunkedBodySource: RequestBodySource {
         let data = UnsafeRawBufferPointer(rebasing: frame[headerLength..<(headerLength + dataLength)])
         hasher.update(data)
         let chunkHash = hasher.finish()
-        if hashWhole && dataLength > 0 { chunkDigests += chunkHash }
         let signature = signer.chunkSignature(previousSignature: previousSignature, chunkHash: chunkHash,
                                               amzDate: amzDate, scope: scope)
         previousSignature = signature
@@ -116,10 +107,7 @@ final class AwsChunkedBodySource: RequestBodySource {
         frameLength = headerLength + dataLength + 2
         framePosition = 0
         consumed += Int64(dataLength)
-        if dataLength == 0 {
-            sentFinalChunk = true
-            if hashWhole { wholeSHA256Hex = Crypto.hex(Crypto.sha256(chunkDigests)) }
-        }
+        if dataLength == 0 { sentFinalChunk = true }
         return true
     }
 }

@@ -6,6 +6,12 @@ extension CurlS3Client {
     /// of a 200 answer: it is thrown like an error status with the same code (`InternalError`
     /// is retryable, `InvalidPart` is not). A result without an ETag counts as unconfirmed
     /// (retryable `invalidResponse`) unless HeadObject shows the multipart ETag of `parts`.
+    /// How long CompleteMultipartUpload may go without a byte (at least): assembling a large
+    /// object can take minutes. S3 sends whitespace meanwhile; radosgw and moto send nothing until
+    /// they are done, and a request cut off by the ordinary stall timeout would be cut off again
+    /// on every retry.
+    static let completeStallTimeout: TimeInterval = 300
+
     public func completeMultipartUpload(bucket: String, key: String, uploadId: String,
                                         parts: [CompletedPart]) throws -> PutObjectResult {
         let operation = "CompleteMultipartUpload \(bucket)/\(key)"
@@ -20,6 +26,7 @@ extension CurlS3Client {
         var prepared = prepare(method: "POST", bucket: bucket, key: key, query: [("uploadId", uploadId)],
                                headers: [("Content-Type", "application/xml")], payloadHash: Crypto.hex(Crypto.sha256(body)))
         prepared.http.body = DataBodySource(body)
+        prepared.http.minimumStallTimeout = Self.completeStallTimeout
         let response = try sendForUpload(prepared.http, operation: operation)
         switch MultipartXML.completeOutcome(response.body) {
         case let .completed(etag):

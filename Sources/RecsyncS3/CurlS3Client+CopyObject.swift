@@ -45,7 +45,8 @@ extension CurlS3Client {
     private func multipartCopy(bucket: String, source: String, key: String, size: Int64,
                                conditions: [(name: String, value: String)], contentType: String,
                                metadata: [String: String], partSize: Int64) throws -> PutObjectResult {
-        let uploadId = try createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata)
+        let uploadId = try createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata,
+                                                 declaringSHA256: false)
         do {
             var parts: [CompletedPart] = []
             var offset: Int64 = 0

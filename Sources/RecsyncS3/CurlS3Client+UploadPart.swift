@@ -1,9 +1,14 @@
 import Foundation
 
 extension CurlS3Client {
-    /// PUT `?partNumber&uploadId` with an aws-chunked, chunk-signed body read from a window of
-    /// the file: each byte is read once with `pread`, hashed for its chunk signature and for the
-    /// part's SHA-256 in the same pass, and sent; memory use is one chunk.
+    /// How much of a part is read at a time to hash it: small enough to stay in the CPU's cache
+    /// between the read and the hash.
+    static let hashBufferSize = 64 << 10
+
+    /// PUT `?partNumber&uploadId` with a plain body read from a window of the file, signed with
+    /// the part's SHA-256 as payload hash: the server refuses the part unless every byte it got
+    /// hashes to the signed value. The window is read twice with `pread` (hashed, then sent) and
+    /// hashed once; memory use is one small buffer, whatever the part size.
     public func uploadPart(bucket: String, key: String, uploadId: String, partNumber: Int, body: FileBody, offset: Int64,
                            length: Int64, progress: (@Sendable (Int64) -> Void)?,
                            shouldCancel: (@Sendable () -> Bool)?) throws -> UploadedPart {
@@ -23,28 +28,36 @@ extension CurlS3Client {
         }
         if let shouldCancel, shouldCancel() { throw S3Error(.cancelled, operation: operation) }
 
-        let layout = AwsChunkedLayout(decodedLength: length, chunkSize: options.chunkSize)
-        let headers: [(name: String, value: String)] = [
-            ("Content-Encoding", "aws-chunked"),
-            ("x-amz-decoded-content-length", String(length)),
-        ]
+        // The part's SHA-256 comes first: it is signed as the payload hash (x-amz-content-sha256),
+        // which the server checks against every byte it receives, and sent as the part's
+        // x-amz-checksum-sha256 (the upload declares SHA256). Then the bytes are read a second
+        // time, straight into curl's buffer, as they are sent. Memory use is one hash buffer.
+        let digest: [UInt8]
+        do {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.hashBufferSize, alignment: 64)
+            defer { buffer.deallocate() }
+            digest = try FileDigest.sha256(fd: body.fd, offset: offset, length: length, buffer: buffer)
+        } catch var error as S3Error {
+            error.operation = operation
+            throw error
+        }
+        if let shouldCancel, shouldCancel() { throw S3Error(.cancelled, operation: operation) }
+        let sha256Hex = Crypto.hex(digest)
         var prepared = prepare(method: "PUT", bucket: bucket, key: key,
                                query: [("partNumber", String(partNumber)), ("uploadId", uploadId)],
-                               headers: headers, payloadHash: SigV4Signer.streamingPayload)
-        let source = AwsChunkedBodySource(fd: body.fd, offset: offset, layout: layout, signer: prepared.signer,
-                                          seedSignature: prepared.signature.signature,
-                                          amzDate: prepared.signature.amzDate, scope: prepared.signature.scope,
-                                          shouldCancel: shouldCancel, hashWhole: true)
+                               headers: [("x-amz-checksum-sha256", Data(digest).base64EncodedString())],
+                               payloadHash: sha256Hex)
+        let source = FileWindowBodySource(fd: body.fd, offset: offset, length: length, shouldCancel: shouldCancel)
         prepared.http.body = source
         prepared.http.progress = progress
         prepared.http.shouldCancel = shouldCancel
-        prepared.http.progressMapping = { layout.decodedBytes(forEncoded: $0) }
+        prepared.http.progressMapping = { $0 }
         prepared.http.rateLimited = true
 
         let response = try sendForUpload(prepared.http, operation: operation)
         let etag = try Self.confirmedETag(response.headers, what: "UploadPart", operation: operation)
-        guard let sha256Hex = source.wholeSHA256Hex else {
-            // curl reported success without asking for the whole body: never trust such a part.
+        guard source.isComplete else {
+            // curl reported success without sending the whole body: never trust such a part.
             throw S3Error(.invalidResponse(message: "the server answered before the whole part was sent"), operation: operation)
         }
         return UploadedPart(partNumber: partNumber, etag: etag, size: length, sha256Hex: sha256Hex)

@@ -17,6 +17,9 @@ struct HTTPRequest {
     var signedAt: Date?
     /// Which credentials signed it (see `CurlS3Client.AuthState.generation`).
     var credentialsGeneration = 0
+    /// Overrides the client's stall timeout for this request (at least that long), for answers
+    /// a server may legitimately take a long time to start.
+    var minimumStallTimeout: TimeInterval?
 }
 
 struct HTTPResponse {
@@ -64,6 +67,10 @@ struct CurlTransport: Sendable {
     /// Shared by every transfer of the client; nil when uploads are not limited.
     var rateLimiter: UploadRateLimiter? = nil
 
+    /// curl's upload buffer for bodies larger than its default (64 KiB): one per transfer running.
+    static let fileUploadBufferSize = 512 << 10
+    static let defaultUploadBufferSize: Int64 = 64 << 10
+
     func perform(_ request: HTTPRequest) throws -> HTTPResponse {
         let handle = try pool.checkout()
         var discard = false
@@ -80,7 +87,8 @@ struct CurlTransport: Sendable {
         state.progress = request.progress
         state.shouldCancel = request.shouldCancel
         state.curl = curl
-        state.stallTimeout = .milliseconds(Int64(max(options.stallTimeout, 0.001) * 1000))
+        let stallTimeout = max(options.stallTimeout, request.minimumStallTimeout ?? 0)
+        state.stallTimeout = .milliseconds(Int64(max(stallTimeout, 0.001) * 1000))
         // Safe: `state` outlives the transfer (released only after curl_easy_perform returns and
         // the options pointing at it are reset on the next use of the handle).
         let statePointer = Unmanaged.passUnretained(state).toOpaque()
@@ -114,7 +122,7 @@ struct CurlTransport: Sendable {
         // curl's low-speed check averages over the last five seconds, so it fires up to ~6 s
         // after `stallTimeout`; the progress callback enforces it exactly and this is a backstop.
         _ = recsync_curl_setopt_long(curl, CURLOPT_LOW_SPEED_LIMIT, 1)
-        _ = recsync_curl_setopt_long(curl, CURLOPT_LOW_SPEED_TIME, max(1, Int(options.stallTimeout.rounded(.up))))
+        _ = recsync_curl_setopt_long(curl, CURLOPT_LOW_SPEED_TIME, max(1, Int(stallTimeout.rounded(.up))))
         _ = recsync_curl_setopt_ptr(curl, CURLOPT_ERRORBUFFER, errorBuffer)
         _ = recsync_curl_setopt_write_cb(curl, curlWriteCallback)
         _ = recsync_curl_setopt_ptr(curl, CURLOPT_WRITEDATA, statePointer)
@@ -131,6 +139,11 @@ struct CurlTransport: Sendable {
             _ = recsync_curl_setopt_long(curl, CURLOPT_NOBODY, 1)
         case "PUT" where body != nil:
             _ = recsync_curl_setopt_long(curl, CURLOPT_UPLOAD, 1)
+            if body!.contentLength > Self.defaultUploadBufferSize {
+                // Bigger reads and sends than curl's 64 KiB default: fewer read callbacks and
+                // send calls for file bodies (a tenth less CPU per GiB on a local server).
+                _ = recsync_curl_setopt_long(curl, CURLOPT_UPLOAD_BUFFERSIZE, Self.fileUploadBufferSize)
+            }
             _ = recsync_curl_setopt_off(curl, CURLOPT_INFILESIZE_LARGE, curl_off_t(body!.contentLength))
             _ = recsync_curl_setopt_read_cb(curl, curlReadCallback)
             _ = recsync_curl_setopt_ptr(curl, CURLOPT_READDATA, statePointer)
@@ -149,7 +162,7 @@ struct CurlTransport: Sendable {
             if state.cancelled { throw S3Error(.cancelled) }
             if state.stalled {
                 throw S3Error(.transport(curlCode: Int32(CURLE_OPERATION_TIMEDOUT.rawValue),
-                                         message: "no data moved for \(options.stallTimeout) s (stall timeout)"))
+                                         message: "no data moved for \(stallTimeout) s (stall timeout)"))
             }
             if let failure = state.source?.failure { throw failure }
             let detail = String(cString: errorBuffer)

@@ -47,9 +47,17 @@ extension FileDigest {
         return digest.map { String(format: "%02x", $0) }.joined()
     }
 
-    /// The checksum recsync keeps for a multipart upload: the SHA-256 of the parts' tree digests
-    /// (lowercase hex, one per line, in part order), tagged with the part and chunk sizes.
-    public static func compositeChecksum(partSize: Int64, chunkSize: Int = defaultTreeChunkSize, partDigests: [String]) -> String {
+    /// The checksum recsync keeps for a multipart upload: `sha256-parts-PARTSIZE:HEX`, the SHA-256
+    /// of the parts' SHA-256 digests (lowercase hex, one per line, in part order).
+    public static func compositeChecksum(partSize: Int64, partDigests: [String]) -> String {
+        "sha256-parts-\(partSize):" + sha256Hex(Data(partDigests.joined(separator: "\n").utf8))
+    }
+
+    /// The checksum of uploads made before parts were sent with a plain SHA-256: the same over the
+    /// parts' tree digests (see `treeSHA256Hex`), tagged `sha256-parts-PARTSIZE-CHUNKSIZE:HEX`.
+    /// Still read by `recsync verify` and for multipart uploads stored by older versions.
+    public static func treeCompositeChecksum(partSize: Int64, chunkSize: Int = defaultTreeChunkSize,
+                                             partDigests: [String]) -> String {
         "sha256-parts-\(partSize)-\(chunkSize):" + sha256Hex(Data(partDigests.joined(separator: "\n").utf8))
     }
 }
@@ -82,12 +90,13 @@ extension FileDigest {
 }
 
 extension FileDigest {
-    /// The chunk size of the streaming signatures by default, and so of tree digests.
+    /// The chunk size of the tree digests older versions stored for multipart parts (their
+    /// streaming signatures' chunk size).
     public static let defaultTreeChunkSize = 1 << 20
 
     /// A SHA-256 tree digest: the SHA-256 of the concatenated binary SHA-256 digests of the data's
-    /// `chunkSize`-byte chunks (the last one shorter). Uploads compute it from the chunk hashes the
-    /// streaming signatures need anyway, so no byte is hashed twice.
+    /// `chunkSize`-byte chunks (the last one shorter). Older versions stored it for every part,
+    /// computed from the chunk hashes of the part's streaming signatures.
     public static func treeSHA256Hex(_ data: Data, chunkSize: Int) -> String {
         var digests: [UInt8] = []
         var start = data.startIndex
@@ -115,5 +124,32 @@ extension FileDigest {
             done += size
         }
         return Crypto.hex(Crypto.sha256(digests))
+    }
+}
+
+extension FileDigest {
+    /// The binary SHA-256 of bytes `[offset, offset + length)` of `fd`, read with pread into
+    /// `buffer` piece by piece. Throws `S3Error.Kind.io` when the file cannot be read or ends early.
+    static func sha256(fd: Int32, offset: Int64, length: Int64, buffer: UnsafeMutableRawBufferPointer) throws -> [UInt8] {
+        var hasher = SHA256Hasher()
+        var done: Int64 = 0
+        while done < length {
+            let want = Int(min(Int64(buffer.count), length - done))
+            let position = offset + done
+            // Safe: pread writes at most `want` (<= buffer.count) bytes into `buffer`.
+            let got = pread(fd, buffer.baseAddress, want, off_t(position))
+            if got < 0 && errno == EINTR { continue }
+            if got < 0 {
+                let code = errno
+                throw S3Error(.io(errno: code, message: "reading the file at offset \(position) failed: \(String(cString: strerror(code)))"))
+            }
+            if got == 0 {
+                throw S3Error(.io(errno: EIO, message: "the file is shorter than the \(offset + length) bytes expected (only \(position) could be read); it was truncated while uploading"))
+            }
+            // Safe: the first `got` bytes of `buffer` were just filled.
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
+            done += Int64(got)
+        }
+        return hasher.finish()
     }
 }

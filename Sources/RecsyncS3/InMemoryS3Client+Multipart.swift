@@ -65,7 +65,7 @@ extension InMemoryS3Client {
             return true
         }
         guard stored else { throw Self.noSuchUpload(operation) }
-        return UploadedPart(partNumber: partNumber, etag: etag, size: length, sha256Hex: FileDigest.treeSHA256Hex(data, chunkSize: FileDigest.defaultTreeChunkSize))
+        return UploadedPart(partNumber: partNumber, etag: etag, size: length, sha256Hex: Crypto.hex(Crypto.sha256(data)))
     }
 
     public func completeMultipartUpload(bucket: String, key: String, uploadId: String,

@@ -7,9 +7,8 @@ public struct UploadedPart: Sendable, Equatable {
     public var etag: String
     /// Bytes in the part.
     public var size: Int64
-    /// Lowercase hex SHA-256 of the part's bytes, as read and sent.
-    /// The part's SHA-256 tree digest over chunks of the client's `chunkSize` (see
-    /// `FileDigest.treeSHA256Hex`), computed from the chunk hashes the upload signed.
+    /// Lowercase hex SHA-256 of the part's bytes: the payload hash the server checked them
+    /// against, and the part's checksum (`x-amz-checksum-sha256`).
     public var sha256Hex: String
 
     public init(partNumber: Int, etag: String, size: Int64, sha256Hex: String) {
@@ -25,10 +24,14 @@ public struct CompletedPart: Sendable, Equatable {
     public var partNumber: Int
     /// ETag as UploadPart returned it (with or without quotes).
     public var etag: String
+    /// The part's SHA-256 as `UploadedPart.sha256Hex` gave it, sent as its `ChecksumSHA256`;
+    /// required by S3 for the parts of an upload that declared SHA256 (recsync's uploads do).
+    public var sha256Hex: String?
 
-    public init(partNumber: Int, etag: String) {
+    public init(partNumber: Int, etag: String, sha256Hex: String? = nil) {
         self.partNumber = partNumber
         self.etag = etag
+        self.sha256Hex = sha256Hex
     }
 }
 

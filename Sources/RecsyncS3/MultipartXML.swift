@@ -10,11 +10,16 @@ enum MultipartXML {
         return id
     }
 
-    /// The `CompleteMultipartUpload` request body. ETags are sent quoted, as S3 returned them.
+    /// The `CompleteMultipartUpload` request body. ETags are sent quoted, as S3 returned them;
+    /// a part's SHA-256, when known, as its base64 `ChecksumSHA256`.
     static func completeBody(_ parts: [CompletedPart]) -> Data {
         var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
         for part in parts {
-            xml += "<Part><PartNumber>\(part.partNumber)</PartNumber><ETag>\"\(escape(ETag.normalize(part.etag)))\"</ETag></Part>"
+            xml += "<Part><PartNumber>\(part.partNumber)</PartNumber><ETag>\"\(escape(ETag.normalize(part.etag)))\"</ETag>"
+            if let checksum = part.sha256Hex.flatMap(base64OfHex) {
+                xml += "<ChecksumSHA256>\(checksum)</ChecksumSHA256>"
+            }
+            xml += "</Part>"
         }
         xml += "</CompleteMultipartUpload>"
         return Data(xml.utf8)
@@ -88,6 +93,30 @@ enum MultipartXML {
         guard case let .http(404, "NoSuchKey", message, requestId) = error.kind else { return error }
         return S3Error(.http(status: 404, code: "NoSuchUpload", message: message.isEmpty ? "The specified upload does not exist" : message,
                              requestId: requestId), operation: error.operation)
+    }
+
+    /// Base64 of the bytes a lowercase or uppercase hex string spells, nil if it is not hex.
+    static func base64OfHex(_ hex: String) -> String? {
+        let digits = Array(hex.utf8)
+        guard !digits.isEmpty, digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        var index = 0
+        while index < digits.count {
+            guard let high = hexValue(digits[index]), let low = hexValue(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+            index += 2
+        }
+        return Data(bytes).base64EncodedString()
+    }
+
+    private static func hexValue(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return digit - UInt8(ascii: "A") + 10
+        default: return nil
+        }
     }
 
     static func escape(_ text: String) -> String {

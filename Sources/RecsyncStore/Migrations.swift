@@ -97,6 +97,12 @@ enum Migrations {
                 queued_at INTEGER NOT NULL
             ) STRICT;
             """),
+        // How the stored part digests of an open multipart upload were computed: 'sha256' (the
+        // SHA-256 of the part's bytes); NULL for uploads begun before this column existed, whose
+        // parts hold SHA-256 tree digests over 1 MiB chunks.
+        Migration(name: "2026-12-add-part-digest", sql: """
+            ALTER TABLE files ADD COLUMN part_digest TEXT;
+            """),
     ]
 
     /// Creates `schema_migrations` if needed and applies every migration not yet applied.

@@ -24,14 +24,21 @@ public struct StoredPart: Sendable, Equatable {
 
 /// An open multipart upload of a file, with the parts done so far.
 public struct MultipartState: Sendable, Equatable {
+    /// `partDigest` of uploads whose parts' `sha256` is the SHA-256 of the part's bytes.
+    public static let sha256PartDigest = "sha256"
+
     public var uploadId: String
     public var partSize: Int64
     public var parts: [StoredPart]
+    /// How the parts' digests were computed: `sha256PartDigest`, or nil for an upload begun by an
+    /// older version (SHA-256 tree digests over 1 MiB chunks).
+    public var partDigest: String?
 
-    public init(uploadId: String, partSize: Int64, parts: [StoredPart]) {
+    public init(uploadId: String, partSize: Int64, parts: [StoredPart], partDigest: String? = MultipartState.sha256PartDigest) {
         self.uploadId = uploadId
         self.partSize = partSize
         self.parts = parts
+        self.partDigest = partDigest
     }
 }
 
@@ -46,28 +53,32 @@ extension SyncQueue {
     public func multipart(path: String, generation: Int64) throws -> MultipartState? {
         try locked {
             guard let row = try db.queryFirst(
-                "SELECT upload_id, part_size FROM files WHERE path = ? AND generation = ? AND upload_id IS NOT NULL",
-                [.text(path), .int(generation)], operation: "read the upload of \(path)", { ($0.text(0), $0.int64(1)) })
+                "SELECT upload_id, part_size, part_digest FROM files WHERE path = ? AND generation = ? AND upload_id IS NOT NULL",
+                [.text(path), .int(generation)], operation: "read the upload of \(path)",
+                { ($0.text(0), $0.int64(1), $0.isNull(2) ? nil : $0.text(2)) })
             else { return nil }
             let parts = try db.query(
                 "SELECT part_number, size, etag, sha256 FROM parts WHERE path = ? ORDER BY part_number",
                 [.text(path)], operation: "read the parts of \(path)") {
                     StoredPart(partNumber: $0.int(0), size: $0.int64(1), etag: $0.text(2), sha256: $0.text(3))
                 }
-            return MultipartState(uploadId: row.0, partSize: row.1, parts: parts)
+            return MultipartState(uploadId: row.0, partSize: row.1, parts: parts, partDigest: row.2)
         }
     }
 
-    /// Records a new multipart upload for the claimed generation. Returns false (and records
-    /// nothing) when the record moved on meanwhile; the caller must then abort the upload.
+    /// Records a new multipart upload for the claimed generation, whose parts' digests are of the
+    /// kind `partDigest` (see `MultipartState`). Returns false (and records nothing) when the
+    /// record moved on meanwhile; the caller must then abort the upload.
     @discardableResult
-    public func beginMultipart(path: String, generation: Int64, uploadId: String, partSize: Int64) throws -> Bool {
+    public func beginMultipart(path: String, generation: Int64, uploadId: String, partSize: Int64,
+                               partDigest: String = MultipartState.sha256PartDigest) throws -> Bool {
         try locked {
             try db.transaction(operation: "record the upload of \(path)") {
                 try db.run("DELETE FROM parts WHERE path = ?", [.text(path)], operation: "clear the parts of \(path)")
                 return try db.run("""
-                    UPDATE files SET upload_id = ?, part_size = ? WHERE path = ? AND generation = ? AND status = 'syncing'
-                    """, [.text(uploadId), .int(partSize), .text(path), .int(generation)],
+                    UPDATE files SET upload_id = ?, part_size = ?, part_digest = ?
+                    WHERE path = ? AND generation = ? AND status = 'syncing'
+                    """, [.text(uploadId), .int(partSize), .text(partDigest), .text(path), .int(generation)],
                     operation: "record the upload of \(path)") == 1
             }
         }

@@ -107,6 +107,9 @@ extension ProxiedMountTestCase {
     /// The chunk size the multipart tests mount with: S3's smallest part, so that tens of MiB make many parts.
     static var partSize: Int { 5 << 20 }
     static var multipartConfig: String { "[sync]\nchunk_size = \"5MiB\"\n" }
+    /// The same with two transfers at once, for tests whose timing assumes at most two parts in
+    /// flight through a slow proxy (each request is slowed on its own).
+    static var twoTransfersMultipartConfig: String { multipartConfig + "max_concurrent_uploads = 2\n" }
 
     func progress(_ name: String) throws -> SyncProgress? {
         SyncProgress(try fixture.attribute("user.sync.progress", of: name))

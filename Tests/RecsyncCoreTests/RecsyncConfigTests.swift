@@ -36,7 +36,7 @@ final class RecsyncConfigTests: XCTestCase {
         XCTAssertTrue(config.autoSync)
         XCTAssertFalse(config.syncOnMobileData)
         XCTAssertFalse(config.syncOnMeteredConnection)
-        XCTAssertEqual(config.maxConcurrentUploads, 2)
+        XCTAssertEqual(config.maxConcurrentUploads, 4)
         XCTAssertEqual(config.chunkSize, 8 * 1024 * 1024)
         XCTAssertEqual(config.retryAttempts, 5)
         XCTAssertEqual(config.syncInterval, 300)

@@ -33,7 +33,8 @@ public struct RecsyncConfig: Sendable, Equatable {
     public var syncOnMobileData: Bool
     /// Upload while on a metered connection. Default false.
     public var syncOnMeteredConnection: Bool
-    /// Uploads running at the same time, 1...64. Default 2.
+    /// Uploads (transfers: a PutObject or one part of a multipart upload) running at the same
+    /// time, 1...64. Default 4.
     public var maxConcurrentUploads: Int
     /// Multipart upload part size in bytes, 5 MiB...5 GiB. Default 8 MiB.
     public var chunkSize: Int
@@ -117,7 +118,7 @@ public struct RecsyncConfig: Sendable, Equatable {
         autoSync: Bool = true,
         syncOnMobileData: Bool = false,
         syncOnMeteredConnection: Bool = false,
-        maxConcurrentUploads: Int = 2,
+        maxConcurrentUploads: Int = 4,
         chunkSize: Int = RecsyncConfig.defaultChunkSize,
         retryAttempts: Int = 5,
         syncInterval: Int = 300,

@@ -63,21 +63,30 @@ extension ControlHandler {
         if stored.hasPrefix("md5:") {
             return FileDigest.md5Hex(fd: fd, length: size).map { "md5:" + $0 }
         }
-        // "sha256-parts-PARTSIZE-CHUNKSIZE:HEX"
+        // "sha256-parts-PARTSIZE:HEX" (SHA-256 of each part), or from older versions
+        // "sha256-parts-PARTSIZE-CHUNKSIZE:HEX" (tree digest of each part over CHUNKSIZE chunks)
         guard stored.hasPrefix("sha256-parts-"), let colon = stored.firstIndex(of: ":") else { return nil }
-        let sizes = stored[stored.index(stored.startIndex, offsetBy: 13)..<colon].split(separator: "-")
-        guard sizes.count == 2, let partSize = Int64(sizes[0]), let chunkSize = Int(sizes[1]), partSize > 0, chunkSize > 0 else {
-            return nil
+        let sizes = stored[stored.index(stored.startIndex, offsetBy: 13)..<colon].split(separator: "-", omittingEmptySubsequences: false)
+        guard (1...2).contains(sizes.count), let partSize = Int64(sizes[0]), partSize > 0 else { return nil }
+        var chunkSize: Int?
+        if sizes.count == 2 {
+            guard let size = Int(sizes[1]), size > 0 else { return nil }
+            chunkSize = size
         }
         var digests: [String] = []
         var offset: Int64 = 0
         while offset < size {
             let length = min(partSize, size - offset)
-            guard let digest = FileDigest.treeSHA256Hex(fd: fd, offset: offset, length: length, chunkSize: chunkSize) else { return nil }
+            let digest = chunkSize.map { FileDigest.treeSHA256Hex(fd: fd, offset: offset, length: length, chunkSize: $0) }
+                ?? FileDigest.sha256Hex(fd: fd, offset: offset, length: length)
+            guard let digest else { return nil }
             digests.append(digest)
             offset += length
         }
-        return FileDigest.compositeChecksum(partSize: partSize, chunkSize: chunkSize, partDigests: digests)
+        if let chunkSize {
+            return FileDigest.treeCompositeChecksum(partSize: partSize, chunkSize: chunkSize, partDigests: digests)
+        }
+        return FileDigest.compositeChecksum(partSize: partSize, partDigests: digests)
     }
 
     func staleUploads(dryRun: Bool) throws -> ControlResponse {
