@@ -531,7 +531,7 @@ def main():
     run.add_argument("--part-size", type=int, default=8 * MIB, help="chunk size of both clients")
     run.add_argument("--rss-aws", type=int, default=1, help="also upload the big file with aws (1/0)")
     run.add_argument("--rss-interval", type=float, default=0.1)
-    run.add_argument("--poll-ms", type=float, default=10.0)
+    run.add_argument("--poll-ms", type=float, default=50.0)
     run.add_argument("--upload-timeout-base", type=float, default=120.0)
     run.add_argument("--min-rate-mib", type=float, default=5.0,
                      help="an upload slower than this (MiB/s) after close counts as hung")
