@@ -144,6 +144,7 @@ public final class Uploader: @unchecked Sendable {
             condition.unlock()
 
             var started = 0
+            let claimedAt = engine.queue.currentTime
             if limit > 0 {
                 for record in claimAdmitted(limit: limit) {
                     launch(record, probe: probing)
@@ -156,7 +157,9 @@ public final class Uploader: @unchecked Sendable {
                 abortAbandonedUploads()
                 deleteMirroredObjects()
             }
-            let due = (try? engine.queue.earliestRetry()) ?? nil
+            // Retry (and settle) times after the claim: one that came due since is in the past,
+            // and the runner looks again at once instead of sleeping over it.
+            let due = (try? engine.queue.earliestRetry(after: claimedAt)) ?? nil
             condition.lock()
             var until = min(due ?? .distantFuture, Date().addingTimeInterval(idleWait))
             if let offline, inFlight == 0 { until = min(until, offline.nextProbe) }

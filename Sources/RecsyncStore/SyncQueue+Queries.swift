@@ -46,17 +46,22 @@ extension SyncQueue {
         }
     }
 
-    /// The earliest `nextAttemptAt` among `pending` records still waiting (after now), or nil.
-    /// Upload workers sleep until then when `claim` returns nothing.
-    public func earliestRetry() throws -> Date? {
+    /// The earliest `nextAttemptAt` among `pending` records still waiting (after `after`, by
+    /// default now), or nil. Upload workers sleep until then when `claim` returns nothing; they
+    /// pass the time they claimed at, so an item that became due between their claim and this
+    /// call is returned (in the past) instead of being slept over.
+    public func earliestRetry(after: Date? = nil) throws -> Date? {
         try locked {
-            let nowNs = StoredTime.nanoseconds(now())
+            let afterNs = StoredTime.nanoseconds(after ?? now())
             return try db.queryFirst(
                 "SELECT min(next_attempt_at) FROM files WHERE status = 'pending' AND next_attempt_at > ?",
-                [.int(nowNs)], operation: "find the next retry time") { $0.optionalInt64(0) }?
+                [.int(afterNs)], operation: "find the next retry time") { $0.optionalInt64(0) }?
                 .map(StoredTime.date)
         }
     }
+
+    /// The queue's clock (injectable for tests), for callers that must agree with it.
+    public var currentTime: Date { now() }
 
     /// Runs a PRAGMA and returns its first value as text (for diagnostics and tests).
     func pragma(_ name: String) throws -> String? {

@@ -211,6 +211,8 @@ final class QueueStateTests: QueueTestCase {
         XCTAssertEqual(try queue.earliestRetry(), clock.now + 20, "a retry that is due no longer counts")
         clock.advance(20)
         XCTAssertNil(try queue.earliestRetry())
+        // A runner that claimed just before p1 came due must not sleep over it.
+        XCTAssertEqual(try queue.earliestRetry(after: clock.now - 25), clock.now - 20)
     }
 
     func testInvalidPathsAreRejectedWithAdvice() throws {
