@@ -74,11 +74,8 @@ extension SyncEngine {
             (state.writing.contains(path), state.uploads[path], state.keyErrors[path])
         }
         let record = try queue.record(path: path)
-        var pause = gate.pauseReason
-        if let reason = pause, gate.isForced(path) || (reason.admitsCritical && (record?.priority ?? 0) >= Priority.critical.rawValue) {
-            pause = nil
-        }
-        return AttributeSnapshot(record: record, writing: writing, progress: progress, keyError: keyError, pause: pause)
+        return AttributeSnapshot(record: record, writing: writing, progress: progress, keyError: keyError,
+                                 pause: gate.waitReason(path: path, priority: record?.priority ?? 0))
     }
 
     public func syncAttributeNames(path: String, isDirectory: Bool) -> [String] {

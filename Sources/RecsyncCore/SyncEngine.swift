@@ -109,16 +109,19 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
         }
         // The settle delay absorbs close-and-reopen (a recorder patching its header, an editor's
         // second pass): the upload may start only once the file has been left alone that long.
-        let due = critical || settings.settleDelay <= 0 ? nil : Date().addingTimeInterval(settings.settleDelay)
-        try enqueue(path: path, priority: critical ? .critical : .high, dueAt: due)
+        try enqueue(path: path, priority: critical ? .critical : .high, dueAt: critical ? nil : settledAt())
         if !stillOpen { wake() }
     }
 
     public func fileLinked(path: String) throws {
         guard !isBeingWritten(path) else { return }
-        let due = settings.settleDelay <= 0 ? nil : Date().addingTimeInterval(settings.settleDelay)
-        try enqueue(path: path, priority: .high, dueAt: due)
+        try enqueue(path: path, priority: .high, dueAt: settledAt())
         wake()
+    }
+
+    /// When a file changed now may start uploading: after the settle delay, or at once without one.
+    func settledAt() -> Date? {
+        settings.settleDelay > 0 ? Date().addingTimeInterval(settings.settleDelay) : nil
     }
 
     public func fileOpenedForWriting(path: String) {

@@ -1,4 +1,5 @@
 import Foundation
+import RecsyncStore
 import Synchronization
 
 /// Whether uploads may start now, and why not: the network monitor's last state under the user's
@@ -17,6 +18,19 @@ public final class SyncGate: Sendable {
         var forced: Set<String> = []
         /// Bumped on every network change, so an upload can tell that the network changed under it.
         var networkGeneration: UInt64 = 0
+
+        /// The network under the policy.
+        var policyReason: PauseReason? { policy.pauseReason(network) }
+        /// With the uploader's finding that the endpoint does not answer.
+        var reason: PauseReason? { endpointUnreachable != nil ? .offline : policyReason }
+
+        /// `reason` (or `policyReason`) for one file: none for a file forced through, nor for a
+        /// CRITICAL one (a plain `sync-now`) when the reason lets those through.
+        func reason(for path: String, priority: Int, includingEndpoint: Bool) -> PauseReason? {
+            guard let reason = includingEndpoint ? reason : policyReason else { return nil }
+            if forced.contains(path) || (reason.admitsCritical && priority >= Priority.critical.rawValue) { return nil }
+            return reason
+        }
     }
     private let state: Mutex<State>
 
@@ -30,15 +44,13 @@ public final class SyncGate: Sendable {
 
     /// Why automatic uploads do not run now; nil when they do.
     public var pauseReason: PauseReason? {
-        state.withLock { state in
-            state.endpointUnreachable != nil ? .offline : state.policy.pauseReason(state.network)
-        }
+        state.withLock { $0.reason }
     }
 
     /// The network and policy part of `pauseReason`, without the uploader's own probes (the
     /// runner handles those itself).
     var policyPauseReason: PauseReason? {
-        state.withLock { $0.policy.pauseReason($0.network) }
+        state.withLock { $0.policyReason }
     }
 
     /// The reason with its detail, for logs and `recsync status`: `offline: no default route`,
@@ -62,14 +74,14 @@ public final class SyncGate: Sendable {
     @discardableResult
     public func update(network: NetworkState) -> (before: PauseReason?, after: PauseReason?) {
         state.withLock { state in
-            let before = state.endpointUnreachable != nil ? .offline : state.policy.pauseReason(state.network)
+            let before = state.reason
             if state.network != network {
                 state.networkGeneration &+= 1
                 // A new network is worth a new try: forget what the probes found on the old one.
                 if network.online { state.endpointUnreachable = nil }
             }
             state.network = network
-            let after = state.endpointUnreachable != nil ? .offline : state.policy.pauseReason(network)
+            let after = state.reason
             return (before, after)
         }
     }
@@ -89,12 +101,13 @@ public final class SyncGate: Sendable {
         }
     }
 
+    /// Why a pending file at `priority` waits now (for `user.sync.error`), or nil.
+    func waitReason(path: String, priority: Int) -> PauseReason? {
+        state.withLock { $0.reason(for: path, priority: priority, includingEndpoint: true) }
+    }
+
     /// Whether an upload of `path` at `priority` that is running may go on to its next part.
     func admits(path: String, priority: Int) -> Bool {
-        state.withLock { state in
-            if state.forced.contains(path) { return true }
-            guard let reason = state.policy.pauseReason(state.network) else { return true }
-            return reason.admitsCritical && priority >= 10
-        }
+        state.withLock { $0.reason(for: path, priority: priority, includingEndpoint: false) == nil }
     }
 }

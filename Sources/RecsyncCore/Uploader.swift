@@ -36,7 +36,8 @@ public final class Uploader: @unchecked Sendable {
     private var inFlight = 0
     private var runnerDone = false
     /// Set while the endpoint is unreachable: when to try one item again, and the next interval.
-    private var offline: (nextProbe: Date, interval: TimeInterval, reason: String)?
+    /// (Why is kept in the engine's gate, for the attributes and `recsync status`.)
+    private var offline: (nextProbe: Date, interval: TimeInterval)?
     /// Paths whose last failure was corrected on the spot (clock, credentials): a second one in
     /// a row is counted, so a server that keeps refusing cannot make us loop.
     private var correctedOnce: Set<String> = []
@@ -196,7 +197,8 @@ public final class Uploader: @unchecked Sendable {
         let thread = Thread { [self] in
             let outcome = self.upload(record)
             // A forced upload is forced once: it ends when the file is synced or failed.
-            if let status = try? engine.queue.record(path: record.path)?.status, status == .synced || status == .failed {
+            if engine.gate.isForced(record.path),
+               let status = try? engine.queue.record(path: record.path)?.status, status == .synced || status == .failed {
                 engine.gate.unforce(record.path)
             }
             self.finished(record.path, outcome: outcome)
@@ -213,7 +215,7 @@ public final class Uploader: @unchecked Sendable {
         case .unreachable(let reason):
             let interval = min((offline?.interval ?? Self.firstProbeDelay / 2) * 2, Self.maxProbeDelay)
             if offline == nil { logger.warning("endpoint unreachable; uploads paused until it answers", metadata: ["reason": "\(reason)"]) }
-            offline = (Date().addingTimeInterval(interval), interval, "offline: \(reason)")
+            offline = (Date().addingTimeInterval(interval), interval)
             engine.gate.setEndpointUnreachable(reason)
         case .reachedServer:
             if offline != nil { logger.notice("endpoint reachable again; resuming uploads") }
