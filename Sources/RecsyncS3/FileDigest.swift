@@ -15,19 +15,15 @@ public enum FileDigest {
         guard let context = EVP_MD_CTX_new() else { return nil }
         defer { EVP_MD_CTX_free(context) }
         guard EVP_DigestInit_ex(context, md, nil) == 1 else { return nil }
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        var done: Int64 = 0
-        while done < length {
-            let want = Int(min(Int64(buffer.count), length - done))
-            let got = buffer.withUnsafeMutableBytes { raw in
-                // Safe: pread writes at most `want` bytes into the buffer's own storage.
-                pread(fd, raw.baseAddress, want, off_t(offset + done))
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        do {
+            try readPieces(fd: fd, offset: offset, length: length, buffer: buffer) { piece in
+                // Safe: `piece` is valid for the duration of the call.
+                _ = EVP_DigestUpdate(context, piece.baseAddress, piece.count)
             }
-            if got < 0 && errno == EINTR { continue }
-            guard got > 0 else { return nil }
-            // Safe: `got` bytes of the buffer were just filled.
-            _ = buffer.withUnsafeBytes { EVP_DigestUpdate(context, $0.baseAddress, got) }
-            done += Int64(got)
+        } catch {
+            return nil
         }
         var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var size: UInt32 = 0
@@ -132,6 +128,15 @@ extension FileDigest {
     /// `buffer` piece by piece. Throws `S3Error.Kind.io` when the file cannot be read or ends early.
     static func sha256(fd: Int32, offset: Int64, length: Int64, buffer: UnsafeMutableRawBufferPointer) throws -> [UInt8] {
         var hasher = SHA256Hasher()
+        try readPieces(fd: fd, offset: offset, length: length, buffer: buffer) { hasher.update($0) }
+        return hasher.finish()
+    }
+
+    /// Reads bytes `[offset, offset + length)` of `fd` with pread into `buffer`, one piece of at
+    /// most `buffer.count` bytes at a time, and hands each piece to `body`. Throws
+    /// `S3Error.Kind.io` when the file cannot be read or ends early.
+    static func readPieces(fd: Int32, offset: Int64, length: Int64, buffer: UnsafeMutableRawBufferPointer,
+                           _ body: (UnsafeRawBufferPointer) -> Void) throws {
         var done: Int64 = 0
         while done < length {
             let want = Int(min(Int64(buffer.count), length - done))
@@ -147,9 +152,8 @@ extension FileDigest {
                 throw S3Error(.io(errno: EIO, message: "the file is shorter than the \(offset + length) bytes expected (only \(position) could be read); it was truncated while uploading"))
             }
             // Safe: the first `got` bytes of `buffer` were just filled.
-            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
+            body(UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
             done += Int64(got)
         }
-        return hasher.finish()
     }
 }
