@@ -78,7 +78,7 @@ public final class SyncGate: Sendable {
             if state.network != network {
                 state.networkGeneration &+= 1
                 // A new network is worth a new try: forget what the probes found on the old one.
-                if network.online { state.endpointUnreachable = nil }
+                state.endpointUnreachable = nil
             }
             state.network = network
             let after = state.reason

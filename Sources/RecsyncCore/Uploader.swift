@@ -97,7 +97,6 @@ public final class Uploader: @unchecked Sendable {
         wakeCount &+= 1
         condition.broadcast()
         condition.unlock()
-        engine.gate.setEndpointUnreachable(nil)
     }
 
     /// Stops taking new items and gives uploads in flight `grace` seconds to finish; then cancels

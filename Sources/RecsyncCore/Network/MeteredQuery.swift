@@ -32,7 +32,9 @@ public struct ProcessRunner: CommandRunner {
             done.signal()
         }
         reader.start()
-        if done.wait(timeout: .now() + timeout) == .timedOut || done.wait(timeout: .now() + timeout) == .timedOut {
+        // Two signals: the program ended, and its output was read; both within `timeout`.
+        let deadline = DispatchTime.now() + timeout
+        if done.wait(timeout: deadline) == .timedOut || done.wait(timeout: deadline) == .timedOut {
             process.terminate()
             return nil
         }
