@@ -38,7 +38,7 @@ extension PassthroughFS {
             markChanged(inode)
             if handle == nil { try queueIfSettled(inode) }
         }
-        if changes.accessTime != nil || changes.modificationTime != nil {
+        if changes.accessTime != nil || changes.modificationTime != nil, !isWritebackOfCurrentTime(inode, changes) {
             func spec(_ time: AttributeChanges.Time?) -> timespec {
                 switch time {
                 case .none: return timespec(tv_sec: 0, tv_nsec: recsync_UTIME_OMIT)
@@ -54,6 +54,16 @@ extension PassthroughFS {
             }
         }
         return try Sys.fstat(inode.fd)
+    }
+
+    /// With the writeback cache the kernel keeps a file's times itself and writes them back
+    /// later (after a rename, for instance) as a setattr of the modification time alone. When
+    /// that time is the one the backing file has already, setting it would change nothing but
+    /// the backing file's ctime, which the uploader reads as "the file changed": it is skipped.
+    func isWritebackOfCurrentTime(_ inode: Inode, _ changes: AttributeChanges) -> Bool {
+        guard changes.accessTime == nil, case .at(let wanted)? = changes.modificationTime,
+              let current = try? Sys.fstat(inode.fd) else { return false }
+        return current.st_mtim.tv_sec == wanted.tv_sec && current.st_mtim.tv_nsec == wanted.tv_nsec
     }
 }
 

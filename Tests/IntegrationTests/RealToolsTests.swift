@@ -105,7 +105,7 @@ final class RealToolsTests: ProxiedMountTestCase {
             case "cp.bin", "rs.bin", "saved.txt", "upd.bin": XCTAssertEqual(uploads, 2, "\(name):\n  \(timeline(key))")
             case "interview.wav", "g-moved.txt":
                 XCTAssertEqual(uploads, 0, "\(name) was renamed after it was synced: no byte uploaded again\n  \(timeline(key))")
-                XCTAssertEqual(copies, 1, "\(name): copied on the server\n  \(timeline(key))")
+                XCTAssertEqual(copies, 1, "\(name): copied on the server\n  \(timeline(key))\n--- log ---\n\(fixture.log.suffix(6000))")
             default: XCTAssertEqual(uploads, 1, "\(name):\n  \(timeline(key))")
             }
         }

@@ -66,6 +66,21 @@ final class AttributeTests: PassthroughTestCase {
         XCTAssertEqual(hooks.calls, [])
     }
 
+    func testTheKernelWritingBackTheCurrentModificationTimeLeavesTheFileUntouched() throws {
+        let (entry, handle) = try createFile("take.wav")
+        var changes = AttributeChanges()
+        changes.modificationTime = .at(timespec(tv_sec: 1_000_000_000, tv_nsec: 5))
+        let set = try fs.setattr(entry.inode.id, changes: changes, handle: handle)
+        usleep(20_000)
+        let again = try fs.setattr(entry.inode.id, changes: changes, handle: nil)
+        XCTAssertEqual(again.st_ctim.tv_sec, set.st_ctim.tv_sec)
+        XCTAssertEqual(again.st_ctim.tv_nsec, set.st_ctim.tv_nsec, "the same time again changes nothing, not even ctime")
+        changes.modificationTime = .at(timespec(tv_sec: 1_000_000_001, tv_nsec: 5))
+        let moved = try fs.setattr(entry.inode.id, changes: changes, handle: nil)
+        XCTAssertEqual(moved.st_mtim.tv_sec, 1_000_000_001)
+        XCTAssertTrue(moved.st_ctim.tv_sec > set.st_ctim.tv_sec || moved.st_ctim.tv_nsec != set.st_ctim.tv_nsec)
+    }
+
     func testExplicitTimesAreSetWithAndWithoutAHandle() throws {
         let (entry, handle) = try createFile("take.wav")
         var changes = AttributeChanges()
