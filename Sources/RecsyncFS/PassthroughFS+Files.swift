@@ -25,7 +25,7 @@ extension PassthroughFS {
         let fd = try Sys.openat(AT_FDCWD, Sys.procPath(inode.fd), backingOpenFlags(flags, writebackCache: writebackCache))
         let handle = OpenFile(inode: inode, fd: fd, isWriter: Self.isWriteOpen(flags))
         if handle.isWriter {
-            registerWriter(inode)
+            registerWriter(handle)
             if let path = relativePath(of: inode) { hooks.fileOpenedForWriting(path: path) }
         }
         if (flags & O_TRUNC) != 0 { markChanged(inode) }
@@ -41,7 +41,7 @@ extension PassthroughFS {
             try chownNew(dir: dir, name: name, caller: caller)
             let entry = try lookup(in: dir, name: name)
             let handle = OpenFile(inode: entry.inode, fd: fd, isWriter: true)
-            registerWriter(entry.inode)
+            registerWriter(handle)
             markChanged(entry.inode)
             return (entry, handle)
         } catch {
@@ -96,6 +96,7 @@ extension PassthroughFS {
 
     /// The kernel dropped its last reference to the handle.
     public func release(_ handle: OpenFile) {
+        if handle.isWriter { writerHandles.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(handle)) } }
         Sys.close(handle.fd)
         guard handle.isWriter else { return }
         let lastWriter = handle.inode.writeState.withLock { state -> Bool in
@@ -122,8 +123,9 @@ extension PassthroughFS {
 
     // MARK: Write tracking
 
-    func registerWriter(_ inode: Inode) {
-        inode.writeState.withLock { state in
+    func registerWriter(_ handle: OpenFile) {
+        writerHandles.withLock { $0[ObjectIdentifier(handle)] = handle }
+        handle.inode.writeState.withLock { state in
             state.openWriters += 1
             state.activeWriters += 1
         }

@@ -1,6 +1,7 @@
 import CSysShims
 import Foundation
 import Logging
+import Synchronization
 
 /// A passthrough filesystem core in the style of libfuse's passthrough_hp: every inode keeps an
 /// O_PATH descriptor of its backing file and every operation is a `*at()` call relative to it.
@@ -17,6 +18,8 @@ public final class PassthroughFS: @unchecked Sendable {
     let rootPrefix: String
     /// True when running as root: new files are given to the calling user.
     let actsForCallers: Bool
+    /// Every handle open for writing, so a stop can name them and make their bytes durable.
+    let writerHandles = Mutex<[ObjectIdentifier: OpenFile]>([:])
 
     /// - Parameter rootFd: an O_PATH (or O_RDONLY) descriptor of the folder that holds the recordings,
     ///   opened before anything was mounted over it. The core takes ownership.

@@ -49,13 +49,24 @@ public final class FuseMount: @unchecked Sendable {
     }
     private var contextPointer: UnsafeMutableRawPointer?
 
-    /// Installs handlers so SIGINT, SIGTERM and SIGHUP end `run()` cleanly.
-    public func installSignalHandlers() {
-        if let session { _ = fuse_set_signal_handlers(session) }
+    private let unmountLock = NSLock()
+    /// Guarded by `unmountLock`.
+    private var detached = false
+
+    /// Detaches the mount from its folder, from any thread, once: the folder shows the backing
+    /// files again at once, and `run()` returns when the kernel lets go of the connection
+    /// (at once, unless programs still hold files of the mount open).
+    public func unmount() {
+        unmountLock.withLock {
+            guard !detached, let session else { return }
+            detached = true
+            fuse_session_exit(session)
+            fuse_session_unmount(session)
+        }
     }
 
-    /// Serves requests on a pool of worker threads until the filesystem is unmounted or
-    /// `requestExit()` is called. Returns the loop's status (0 on a clean stop).
+    /// Serves requests on a pool of worker threads until the filesystem is unmounted (by
+    /// `unmount()` or from outside). Returns the loop's status (0 on a clean stop).
     public func run() -> Int32 {
         guard let session else { return -1 }
         let config = fuse_loop_cfg_create()
@@ -67,17 +78,10 @@ public final class FuseMount: @unchecked Sendable {
         return status
     }
 
-    public func requestExit() {
-        if let session { fuse_session_exit(session) }
-    }
-
     /// Unmounts (if still mounted) and frees the session.
     public func close() {
-        if let session {
-            fuse_remove_signal_handlers(session)
-            fuse_session_unmount(session)
-            fuse_session_destroy(session)
-        }
+        unmount()
+        if let session { fuse_session_destroy(session) }
         session = nil
         if let contextPointer { Unmanaged<FuseContext>.fromOpaque(contextPointer).release() }
         contextPointer = nil

@@ -7,8 +7,11 @@ public struct FuseOptions: Sendable {
     public var allowOther: Bool
     /// Let the kernel check permissions from the mode bits, as on a local filesystem.
     public var defaultPermissions = true
-    /// Let the kernel cache writes: several times faster for small writes.
-    public var writebackCache = true
+    /// Let the kernel cache writes. Off: with it, bytes a program was told were written sit in
+    /// the kernel's cache of the mount until the daemon writes them out, and a crash or kill of
+    /// the daemon loses them. Without it every write() reaches the backing file before it
+    /// returns (docs/SEMANTICS.md, "Written means kept").
+    public var writebackCache = false
     /// How long the kernel may cache names and attributes, in seconds. Nothing else changes the
     /// backing folder while it is mounted over, so this can be long.
     public var cacheTimeout: Double = 1.0

@@ -22,6 +22,8 @@ struct Daemon {
         var logger = Logger(label: "recsync")
         logger[metadataKey: "mount"] = "\(plan.mountpoint)"
         signal(SIGPIPE, SIG_IGN)
+        // Before any thread starts, so that every thread inherits the mask (StopSequence).
+        StopSequence.blockStopSignals()
         // Many short-lived threads (FUSE workers, uploads) would each get a malloc arena that is
         // never given back; two arenas keep the daemon's memory flat.
         _ = recsync_limit_malloc_arenas(2)
@@ -77,24 +79,30 @@ struct Daemon {
         // The safety net every sync_interval: look for files changed behind our back.
         uploader.follow(monitor, onTick: { scanner.run() })
         uploader.start()
-        let handler = ControlHandler(engine: engine, uploader: uploader, mountpoint: plan.mountpoint,
+        let stopper = StopSequence(fs: fs, mount: mount, grace: TimeInterval(plan.config.shutdownGrace), logger: logger)
+        var handler = ControlHandler(engine: engine, uploader: uploader, mountpoint: plan.mountpoint,
                                      stateDirectory: plan.stateDirectory, logger: logger)
+        handler.stopHandler = { stopper.stop(reason: "recsync unmount") }
+        handler.shutdownGrace = plan.config.shutdownGrace
         let control = ControlServer(socketPath: Paths.controlSocket(for: plan.mountpoint, environment: environment),
-                                    logger: logger) { handler.handle($0) }
+                                    logger: logger) { [handler] in handler.handle($0) }
         do { try control.start() } catch { logger.error("no control socket: \(error); status, sync-now and retry will not work") }
         Thread.detachNewThread { scanner.run() }
 
-        mount.installSignalHandlers()
+        stopper.setTeardown {
+            control.stop()
+            monitor.stop()
+            uploader.stop(grace: max(0, stopper.uploadDeadline.timeIntervalSinceNow))
+            engine.setStatusHandler(nil)
+            events.close(timeout: 5)
+            queue.close()
+            logger.info("stopped")
+        }
+        stopper.listenForSignals()
         let status = mount.run()
-        logger.info("stopping", metadata: ["loop_status": "\(status)"])
-        control.stop()
-        monitor.stop()
+        logger.info("the mount is gone", metadata: ["loop_status": "\(status)"])
+        stopper.loopDidEnd()
         mount.close()
-        uploader.stop(grace: TimeInterval(plan.config.shutdownGrace))
-        engine.setStatusHandler(nil)
-        events.close(timeout: 5)
-        queue.close()
-        logger.info("stopped")
     }
 
     /// The network monitor: rtnetlink events, the `[network]` settings, and with `check_endpoint`

@@ -15,6 +15,12 @@ struct MountPlan {
 
     static func resolve(mountpoint rawMountpoint: String, options: MountOptions,
                         environment: [String: String] = ProcessInfo.processInfo.environment) throws -> MountPlan {
+        let requested = Paths.absolute(rawMountpoint)
+        if DeadMount.isDead(requested) {
+            // Left by a daemon that crashed or was killed: the files are below it, untouched.
+            try DeadMount.clear(requested)
+            FileHandle.standardError.write(Data("recsync: detached the dead mount a stopped recsync left at \(requested)\n".utf8))
+        }
         let mountpoint = try Paths.existingDirectory(rawMountpoint)
         if let existing = MountTable.mountType(at: mountpoint) {
             throw CLIError.usage("\(mountpoint) is already mounted (\(existing)); unmount it first with 'recsync unmount \(mountpoint)'")

@@ -1,11 +1,18 @@
 import ArgumentParser
 import Foundation
+import RecsyncCore
 
 struct UnmountCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "unmount",
         abstract: "Unmount a recsync folder and wait until its background process has stopped.",
-        discussion: "Uploads in flight get a short time to finish; anything not uploaded stays queued for the next mount."
+        discussion: """
+        Files that programs still hold open for writing are served for up to shutdown_grace \
+        seconds; those still open then are named, everything written to them is made durable, \
+        and they are queued at the next mount. Uploads in flight get what is left of the grace \
+        period; anything not uploaded stays queued for the next mount. A mount whose daemon \
+        crashed is detached.
+        """
     )
 
     @Argument(help: ArgumentHelp("The mounted folder.", valueName: "mountpoint"))
@@ -19,6 +26,11 @@ struct UnmountCommand: ParsableCommand {
 
     func run() throws {
         let path = Paths.absolute(mountpoint)
+        if DeadMount.isDead(path) {
+            do { try DeadMount.clear(path) } catch { exitWith(error) }
+            FileHandle.standardError.write(Data("recsync: \(path) was left by a recsync that stopped without unmounting; detached it. Its queue picks up at the next mount.\n".utf8))
+            return
+        }
         guard let type = MountTable.mountType(at: path) else {
             exitWith(CLIError.usage("\(path) is not mounted"))
         }
@@ -36,12 +48,34 @@ struct UnmountCommand: ParsableCommand {
         let runtimeFile = Paths.runtimeFile(for: path, environment: ProcessInfo.processInfo.environment)
         let pid = (try? String(contentsOfFile: runtimeFile, encoding: .utf8))
             .flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        do { try unmount(path) } catch { exitWith(error) }
+        var waitLimit = timeout
+        let client = ControlClient(mountpoint: path)
+        if let info = try? client.send(ControlRequest(op: .info), timeout: 10) {
+            // The daemon stops itself: it serves files still open for writing for its grace
+            // period, then detaches the mount.
+            let grace = Double(info.shutdownGrace ?? 10)
+            waitLimit = max(timeout, grace + 30)
+            do {
+                let response = try client.send(ControlRequest(op: .stop), timeout: grace + 30)
+                let stillOpen = response.stillOpen ?? []
+                if !stillOpen.isEmpty {
+                    let names = stillOpen.map { "  " + $0 }.joined(separator: "\n")
+                    FileHandle.standardError.write(Data("""
+                    recsync: \(stillOpen.count) file(s) were still open for writing after the \(Int(grace)) s grace period.
+                    Everything written to them is on disk; they are queued at the next mount:
+                    \(names)
+
+                    """.utf8))
+                }
+            } catch { exitWith(error) }
+        } else {
+            do { try unmount(path) } catch { exitWith(error) }
+        }
         guard let pid else { return }
-        let deadline = Date().addingTimeInterval(timeout)
+        let deadline = Date().addingTimeInterval(waitLimit)
         while Self.isRunning(pid) {
             if Date() > deadline {
-                exitWith(CLIError("unmounted, but the background process \(pid) is still running after \(Int(timeout)) s"))
+                exitWith(CLIError("unmounted, but the background process \(pid) is still running after \(Int(waitLimit)) s"))
             }
             usleep(50_000)
         }

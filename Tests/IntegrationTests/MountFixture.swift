@@ -19,7 +19,7 @@ final class MountFixture {
     /// Put before the mount command, e.g. `nsenter --net=/run/netns/NAME --` to run the daemon
     /// inside a network namespace.
     var launcher: [String] = []
-    private(set) var mounted = false
+    var mounted = false
 
     static var binary: String {
         if let explicit = ProcessInfo.processInfo.environment["RECSYNC_BIN"] { return explicit }

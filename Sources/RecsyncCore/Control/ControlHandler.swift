@@ -10,6 +10,10 @@ public struct ControlHandler: Sendable {
     let mountpoint: String
     let stateDirectory: String
     let logger: Logger
+    /// Stops the daemon (`recsync unmount`): returns once files still open for writing were
+    /// given the grace period, with those that were still open then.
+    public var stopHandler: (@Sendable () -> [String])?
+    public var shutdownGrace: Int?
 
     public init(engine: SyncEngine, uploader: Uploader, mountpoint: String, stateDirectory: String, logger: Logger) {
         self.engine = engine
@@ -28,6 +32,13 @@ public struct ControlHandler: Sendable {
                 response.stateDirectory = stateDirectory
                 response.pid = getpid()
                 response.paused = uploader.pauseReason
+                response.shutdownGrace = shutdownGrace
+                return response
+            case .stop:
+                guard let stopHandler else { return ControlResponse(ok: false, error: "this daemon cannot be stopped over its control socket") }
+                var response = ControlResponse(ok: true)
+                response.stillOpen = stopHandler()
+                response.pid = getpid()
                 return response
             case .status:
                 return try status(request.paths ?? [""])

@@ -4,7 +4,7 @@ import Foundation
 /// Paths are relative to the mount root ("" is the root itself).
 public struct ControlRequest: Codable, Sendable, Equatable {
     public enum Operation: String, Codable, Sendable {
-        case info, status, syncNow, retry, `import`, verify, staleUploads
+        case info, status, syncNow, retry, `import`, verify, staleUploads, stop
     }
     public var op: Operation
     public var paths: [String]?
@@ -62,6 +62,11 @@ public struct ControlResponse: Codable, Sendable, Equatable {
     public var verified: [VerifyResult]?
     /// `staleUploads`: multipart uploads under our prefix that no queue item owns.
     public var staleUploads: [StaleUpload]?
+    /// `stop`: files still open for writing when the grace period ended (their bytes are on
+    /// disk; they are queued at the next mount).
+    public var stillOpen: [String]?
+    /// `stop`, `info`: the daemon's `shutdown_grace` in seconds.
+    public var shutdownGrace: Int?
     public var mountpoint: String?
     public var stateDirectory: String?
     public var pid: Int32?
