@@ -3,9 +3,9 @@ import Foundation
 import Logging
 import RecsyncStore
 
-/// Finds files that changed while recsync was not running: new files and synced files whose
-/// size or modification time differ from what the server confirmed are queued at NORMAL
-/// priority; records of files that no longer exist are dropped.
+/// Finds files that changed while recsync was not running and queues them at NORMAL priority:
+/// new files, and known files of any status that differ from their record (see `needsUpload`).
+/// Records of files that no longer exist are dropped.
 public struct Scanner: Sendable {
     let engine: SyncEngine
     let logger: Logger
@@ -56,17 +56,52 @@ public struct Scanner: Sendable {
     private func check(path: String, stat st: stat, result: inout Result) {
         do {
             let record = try engine.queue.record(path: path)
-            let changed: Bool
-            switch record?.status {
-            case .none: changed = true
-            case .synced?: changed = record?.syncedSize != Int64(st.st_size) || record?.syncedMtimeNs != st.mtimeNanoseconds
-            default: changed = false
-            }
-            guard changed, !engine.isBeingWritten(path) else { return }
+            guard needsUpload(path: path, record: record, identity: FileIdentity(st)), !engine.isBeingWritten(path) else { return }
             try engine.enqueue(path: path, priority: .normal)
             result.queued += 1
         } catch {
             logger.error("scan could not queue a file", metadata: ["path": "\(path)", "error": "\(error)"])
         }
+    }
+
+    /// Whether the file on disk differs from what its record says, whatever the record's status:
+    /// - no record: never queued;
+    /// - `synced`: the confirmed identity (size, mtime, ctime, inode) moved. When only ctime or
+    ///   the inode moved (a chmod, a rename or a copy that kept the times, while recsync was
+    ///   stopped), the file is hashed and compared with the stored checksum first: the same
+    ///   bytes cost no upload, and their new identity is recorded;
+    /// - `pending`, `syncing` (interrupted), `failed`: size or mtime differ from those at its last
+    ///   enqueue. Queueing it again starts its upload afresh (a stored multipart upload of the old
+    ///   bytes is abandoned); an unchanged one keeps its place, and a resumed upload checks its
+    ///   stored parts against the file itself.
+    func needsUpload(path: String, record: FileRecord?, identity: FileIdentity) -> Bool {
+        guard let record else { return true }
+        switch record.status {
+        case .synced:
+            if identity.matchesSynced(record) {
+                if record.syncedCtimeNs == nil { confirm(record, identity) }  // synced by an older version
+                return false
+            }
+            guard record.syncedSize == identity.size, record.syncedMtimeNs == identity.mtimeNs else { return true }
+            let fd = openat(engine.rootFd, path, O_RDONLY | O_CLOEXEC | recsync_O_NOFOLLOW)
+            guard fd >= 0 else { return true }
+            defer { close(fd) }
+            let checksum = try? engine.queue.checksum(path: path)
+            guard ContentCheck.matches(fd: fd, size: identity.size, checksum: checksum ?? record.etag.flatMap(Uploader.singlePartChecksum)) == true,
+                  FileIdentity.of(fd: fd) == identity else { return true }
+            logger.debug("metadata changed while unmounted; the bytes are the synced ones (hashed again)", metadata: ["path": "\(path)"])
+            confirm(record, identity)
+            return false
+        case .pending, .syncing, .failed:
+            return record.size != identity.size || record.mtimeNs != identity.mtimeNs
+        case .local:
+            return true
+        }
+    }
+
+    private func confirm(_ record: FileRecord, _ identity: FileIdentity) {
+        _ = try? engine.queue.confirmSyncedIdentity(path: record.path, generation: record.generation, size: identity.size,
+                                                    mtimeNs: identity.mtimeNs, ctimeNs: identity.ctimeNs,
+                                                    inode: Int64(bitPattern: identity.inode))
     }
 }

@@ -14,17 +14,20 @@ extension Uploader {
         let plan = PartPlan(fileSize: size, chunkSize: Int64(engine.settings.chunkSize))
         let bucket = engine.settings.bucket
         let queue = engine.queue
+        let identity = FileIdentity.of(fd: fd)
         if let stored = try queue.multipart(path: record.path, generation: record.generation),
            stored.partSize == plan.partSize, stored.parts.count == plan.partCount,
            let expected = FileDigest.multipartETag(partETags: stored.parts.map(\.etag)),
-           let info = try? s3.headObject(bucket: bucket, key: record.s3Key), info.size == size,
-           info.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased() == expected {
-            // Every part was done and CompleteMultipartUpload went through before a crash.
+           let info = try s3.headObject(bucket: bucket, key: record.s3Key), info.size == size,
+           info.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased() == expected,
+           trustedParts(stored, identity: identity, fd: fd, log: log).count == stored.parts.count {
+            // Every part was done and CompleteMultipartUpload went through before a crash, and
+            // the file still holds every part's bytes.
             log.notice("the multipart upload had completed before the restart; not sending it again")
             try queue.clearMultipart(path: record.path, generation: record.generation)
             return (expected, Self.multipartChecksum(stored))
         }
-        var state = try resumableState(record, plan: plan, log: log)
+        var state = try resumableState(record, plan: plan, identity: identity, fd: fd, log: log)
         if state == nil {
             let uploadId = try s3.createMultipartUpload(bucket: bucket, key: record.s3Key, contentType: contentType,
                                                         metadata: metadata)
@@ -35,6 +38,7 @@ extension Uploader {
             }
             state = MultipartState(uploadId: uploadId, partSize: plan.partSize, parts: [], partDigest: MultipartState.sha256PartDigest)
         }
+        if let state, let identity { trustedUploads.withLock { $0[state.uploadId] = identity } }
         guard let upload = state else { throw S3Error(.cancelled) }
         let transfer = PartTransfer(plan: plan, done: upload.parts, progress: progress)
         let missing = (1...plan.partCount).filter { transfer.part($0) == nil }
@@ -92,6 +96,7 @@ extension Uploader {
             }
             throw error
         }
+        trustedUploads.withLock { _ = $0.removeValue(forKey: upload.uploadId) }
         return (result.etag, FileDigest.compositeChecksum(partSize: plan.partSize, partDigests: parts.map(\.sha256)))
     }
 
@@ -114,7 +119,8 @@ extension Uploader {
 
     /// The stored upload, checked against the server: parts the server does not confirm (same
     /// number, size and ETag) are sent again; an upload the server forgot starts over cleanly.
-    private func resumableState(_ record: FileRecord, plan: PartPlan, log: Logger) throws -> MultipartState? {
+    private func resumableState(_ record: FileRecord, plan: PartPlan, identity: FileIdentity?, fd: Int32,
+                                log: Logger) throws -> MultipartState? {
         guard var state = try engine.queue.multipart(path: record.path, generation: record.generation) else { return nil }
         guard state.partSize == plan.partSize else {
             try engine.queue.abandonMultipart(path: record.path, generation: record.generation)
@@ -134,6 +140,7 @@ extension Uploader {
                 guard let server = confirmed[part.partNumber] else { return false }
                 return server.size == part.size && server.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) == part.etag
             }
+            state.parts = trustedParts(state, identity: identity, fd: fd, log: log)
             log.info("resuming a multipart upload", metadata: ["parts_done": "\(state.parts.count)/\(plan.partCount)"])
             return state
         } catch let error as S3Error {
@@ -144,6 +151,22 @@ extension Uploader {
             }
             throw error
         }
+    }
+
+    /// The stored parts that may be reused: all of them when this process began or checked the
+    /// upload and the file kept the identity it had then; otherwise those whose bytes in the file
+    /// still have the stored SHA-256 (a file rewritten in place while recsync was stopped keeps
+    /// its size and may keep its mtime, but not its bytes).
+    func trustedParts(_ state: MultipartState, identity: FileIdentity?, fd: Int32, log: Logger) -> [StoredPart] {
+        if let identity, trustedUploads.withLock({ $0[state.uploadId] }) == identity { return state.parts }
+        guard state.partDigest == MultipartState.sha256PartDigest else { return [] }
+        let matching = ContentCheck.partsStillMatching(state.parts, partSize: state.partSize, fd: fd)
+        if matching.count < state.parts.count {
+            log.notice("stored parts no longer match the file; sending them again",
+                       metadata: ["changed_parts": "\(state.parts.count - matching.count)/\(state.parts.count)"])
+        }
+        if let identity { trustedUploads.withLock { $0[state.uploadId] = identity } }
+        return matching
     }
 
     /// With `mirror_deletes`: deletes the objects of files deleted in the mount (and the old

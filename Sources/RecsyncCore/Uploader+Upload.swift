@@ -32,6 +32,10 @@ extension Uploader {
             let code = errno
             if code == ENOENT {
                 vanished(record, log: log)
+            } else if Self.transientOpenErrors.contains(code) {
+                // Out of descriptors or memory, a failing disk: the file is fine, the moment is not.
+                let error = S3Error(.io(errno: code, message: "cannot open the file for upload: \(String(cString: strerror(code)))"))
+                return failed(record, error: error, networkGeneration: networkGeneration, log: log)
             } else {
                 let message = "cannot read the file: \(String(cString: strerror(code))); check its permissions"
                 settle { _ = try queue.markFailed(path: path, generation: record.generation, error: message) }
@@ -52,17 +56,23 @@ extension Uploader {
 
         let name = (path as NSString).lastPathComponent
         // An upload cut short by a crash may have reached the server already: check before sending.
-        if record.interrupted,
-           case .same(let etag) = existingObject(record, fd: fd, size: Int64(before.st_size), name: name, log: log) {
-            return complete(record, etag: etag, checksum: Self.singlePartChecksum(etag), before: before, fd: fd,
-                            progress: progress, log: log, uploaded: false)
+        if record.interrupted {
+            do {
+                if case .same(let etag, let checksum) = try existingObject(record, fd: fd, size: Int64(before.st_size), name: name, log: log) {
+                    return complete(record, etag: etag, checksum: checksum, before: before, fd: fd,
+                                    progress: progress, log: log, uploaded: false)
+                }
+            } catch {
+                // The check could not be made (a timeout, a 5xx): a transient failure like any other.
+                return failed(record, error: error, networkGeneration: networkGeneration, log: log)
+            }
         }
         let metadata = ObjectMetadata.build(originalName: name, size: Int64(before.st_size), timestamp: record.createdAt,
                                             duration: AudioDuration.seconds(fd: fd), tags: [])
         do {
             let size = Int64(before.st_size)
             let contentType = ContentType.forFileName(name)
-            if let copied = try copyRenamed(record, size: size, before: before, contentType: contentType, metadata: metadata, log: log) {
+            if let copied = try copyRenamed(record, fd: fd, size: size, before: before, contentType: contentType, metadata: metadata, log: log) {
                 return complete(record, etag: copied.etag, checksum: copied.checksum, before: before, fd: fd,
                                 progress: progress, log: log, uploaded: true)
             }
@@ -89,10 +99,13 @@ extension Uploader {
                 result = try put(expected)
             } catch let error as S3Error where error.isPreconditionFailed || (expected != .noObject && error.isNoSuchKey) {
                 // (Some servers answer If-Match on a missing object with 404 NoSuchKey rather than 412.)
-                switch existingObject(record, fd: fd, size: size, name: name, log: log) {
-                case .same(let etag):
-                    return complete(record, etag: etag, checksum: Self.singlePartChecksum(etag), before: before, fd: fd,
+                switch try existingObject(record, fd: fd, size: size, name: name, log: log) {
+                case .same(let etag, let checksum):
+                    return complete(record, etag: etag, checksum: checksum, before: before, fd: fd,
                                     progress: progress, log: log, uploaded: false)
+                case .absent:
+                    // Gone between the two requests: put it where nothing is.
+                    result = try put(.noObject)
                 case .ours:
                     result = try put(nil)
                 case .foreign:
@@ -108,6 +121,9 @@ extension Uploader {
         }
     }
 
+    /// Errors of open(2) that say nothing about the file itself: retried after a backoff, counted.
+    static let transientOpenErrors: Set<Int32> = [EMFILE, ENFILE, ENOMEM, EIO, ENOSPC, EAGAIN, EINTR, ENOBUFS, EBUSY]
+
     /// After the server holds the bytes: `synced` only if the file did not change meanwhile.
     /// A single-part upload's ETag is the MD5 of its bytes.
     static func singlePartChecksum(_ etag: String) -> String? {
@@ -118,10 +134,15 @@ extension Uploader {
     private func complete(_ record: FileRecord, etag: String, checksum: String?, before: stat, fd: Int32,
                           progress: UploadProgress, log: Logger, uploaded: Bool) -> UploadOutcome {
         let path = record.path
-        var after = stat()
-        let unchanged = fstat(fd, &after) == 0 && after.st_size == before.st_size
-            && after.st_mtim.tv_sec == before.st_mtim.tv_sec && after.st_mtim.tv_nsec == before.st_mtim.tv_nsec
-            && after.st_ctim.tv_sec == before.st_ctim.tv_sec && after.st_ctim.tv_nsec == before.st_ctim.tv_nsec
+        let start = FileIdentity(before)
+        let now = FileIdentity.of(fd: fd)
+        var unchanged = now == start
+        if !unchanged, let now, now.sameSizeAndMtime(as: start), ContentCheck.matches(fd: fd, size: now.size, checksum: checksum) == true {
+            // Only ctime moved (a chmod, a rename, times set to what they were): the bytes are
+            // the ones the server confirmed, as the hash shows. No new upload for that.
+            log.debug("the file's ctime moved during the upload; its content is unchanged (hashed again)")
+            unchanged = true
+        }
         if !unchanged || progress.isCancelled || engine.isBeingWritten(path) {
             log.info("file changed during upload; it will be uploaded again")
             do { try engine.queue.release(path: path, generation: record.generation) } catch {
@@ -132,8 +153,10 @@ extension Uploader {
         _ = consumeCorrection(path, corrected: false)
         var applied = false
         do {
+            let confirmed = now ?? start
             applied = try engine.queue.markSynced(path: path, generation: record.generation, etag: etag,
-                                                  size: Int64(before.st_size), mtimeNs: before.mtimeNanoseconds)
+                                                  size: confirmed.size, mtimeNs: confirmed.mtimeNs,
+                                                  ctimeNs: confirmed.ctimeNs, inode: Int64(bitPattern: confirmed.inode))
         } catch {
             log.error("cannot record the upload outcome", metadata: ["error": "\(error)"])
         }
@@ -160,7 +183,7 @@ extension Uploader {
     }
 
     /// Records a failed attempt as the retry policy says.
-    private func failed(_ record: FileRecord, error: any Error, networkGeneration: UInt64, log: Logger) -> UploadOutcome {
+    func failed(_ record: FileRecord, error: any Error, networkGeneration: UInt64, log: Logger) -> UploadOutcome {
         let path = record.path
         let queue = engine.queue
         let description = (error as? S3Error)?.description ?? "\(error)"
@@ -230,27 +253,53 @@ extension Uploader {
     }
 
     enum ExistingObject {
-        /// The object holds exactly this file's bytes.
-        case same(etag: String)
+        /// The object holds exactly this file's bytes (its ETag, and the checksum to keep).
+        case same(etag: String, checksum: String?)
+        /// No object under the key.
+        case absent
         /// An older upload of this same recording (its name and timestamp match): replace it.
         case ours
         /// Another recording's object: never overwritten.
         case foreign
     }
 
-    /// What the object already under the key is.
-    func existingObject(_ record: FileRecord, fd: Int32, size: Int64, name: String, log: Logger) -> ExistingObject {
-        guard let info = try? s3.headObject(bucket: engine.settings.bucket, key: record.s3Key) else { return .ours }
-        let etag = info.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-        if info.size == size, etag.count == 32, FileDigest.md5Hex(fd: fd, length: size) == etag.lowercased() {
-            log.notice("the object already holds these bytes (an upload that landed after a crash); not sending it again")
-            return .same(etag: etag)
+    /// What the object already under the key is. A HEAD that fails for any reason but "no such
+    /// key" (a timeout, a 5xx) throws: it is a transient failure, never a reason to write over an
+    /// object without a condition. The bytes are compared by ETag: the MD5 of a single-part
+    /// object, or the MD5 of the part MD5s of a multipart one (with recsync's part size).
+    func existingObject(_ record: FileRecord, fd: Int32, size: Int64, name: String, log: Logger) throws -> ExistingObject {
+        let info: ObjectInfo
+        do {
+            guard let found = try s3.headObject(bucket: engine.settings.bucket, key: record.s3Key) else { return .absent }
+            info = found
+        } catch let error as S3Error where error.isNoSuchKey {
+            return .absent
+        }
+        let etag = info.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased()
+        if info.size == size, let local = localETag(fd: fd, size: size, like: etag), local == etag {
+            log.notice("the object already holds these bytes (an upload that landed after a crash, or a lost queue); not sending it again")
+            return .same(etag: etag, checksum: etag.contains("-") ? nil : Self.singlePartChecksum(etag))
         }
         if info.metadata[ObjectMetadata.originalNameKey] == name,
            info.metadata[ObjectMetadata.timestampKey] == ObjectMetadata.formatTimestamp(record.createdAt) {
             return .ours
         }
         return .foreign
+    }
+
+    /// The ETag the server would give this file's bytes, in the form of `etag` (plain MD5, or
+    /// multipart `MD5-N` with the part size recsync uses for this size); nil when it cannot be made.
+    func localETag(fd: Int32, size: Int64, like etag: String) -> String? {
+        if etag.count == 32 { return FileDigest.md5Hex(fd: fd, length: size) }
+        let plan = PartPlan(fileSize: size, chunkSize: Int64(engine.settings.chunkSize))
+        guard etag.hasSuffix("-\(plan.partCount)") else { return nil }
+        var partETags: [String] = []
+        for number in 1...plan.partCount {
+            let range = plan.range(of: number)
+            guard let md5 = FileDigest.md5Hex(fd: fd, offset: range.offset, length: range.length) else { return nil }
+            partETags.append(md5)
+        }
+        return FileDigest.multipartETag(partETags: partETags)
     }
 
     /// The key belongs to an object recsync did not write (for example from before the state
@@ -279,17 +328,29 @@ extension Uploader {
     /// the server (CopyObject; a multipart copy above 5 GiB) instead of being uploaded again.
     /// Nil when there is nothing to copy, or the old object is gone or changed (then the file is
     /// uploaded as usual, and the copy is not tried again).
-    func copyRenamed(_ record: FileRecord, size: Int64, before: stat, contentType: String, metadata: [String: String],
+    ///
+    /// The copy skips sending bytes, so the file must be proven to hold what was uploaded: its
+    /// whole identity as synced (a folder renamed above it), or, since a rename moves the file's
+    /// ctime, the same size and mtime and a fresh hash equal to the stored checksum.
+    func copyRenamed(_ record: FileRecord, fd: Int32, size: Int64, before: stat, contentType: String, metadata: [String: String],
                      log: Logger) throws -> (etag: String, checksum: String?)? {
         guard let source = record.renamedFrom, let sourceETag = record.renamedFromETag, !sourceETag.isEmpty,
               source != record.s3Key, record.syncedSize == size, record.syncedMtimeNs == before.mtimeNanoseconds else { return nil }
+        let identity = FileIdentity(before)
+        let stored = try? engine.queue.checksum(path: record.path)
+        if !identity.matchesSynced(record) || record.syncedCtimeNs == nil {
+            guard ContentCheck.matches(fd: fd, size: size, checksum: stored ?? Self.singlePartChecksum(sourceETag)) == true else {
+                log.notice("renamed file's bytes differ from its old object (or cannot be checked); uploading it instead")
+                try engine.queue.abandonCopy(path: record.path, generation: record.generation)
+                return nil
+            }
+        }
         let plan = PartPlan(fileSize: size, chunkSize: Int64(engine.settings.chunkSize))
         do {
             let result = try s3.copyObject(bucket: engine.settings.bucket, sourceKey: source, key: record.s3Key, size: size,
                                            sourceETag: sourceETag, contentType: contentType, metadata: metadata,
                                            partSize: plan.partSize, singleCopyLimit: maximumSingleCopySize)
             log.info("renamed: the object was copied on the server", metadata: ["from": "\(source)"])
-            let stored = try? engine.queue.checksum(path: record.path)
             return (result.etag, stored ?? Self.singlePartChecksum(result.etag))
         } catch let error as S3Error where error.isNoSuchKey || error.isPreconditionFailed || error.isInvalidRequest {
             log.notice("cannot copy the old object (gone, changed, or no server-side copy); uploading the file instead",

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import RecsyncS3
 import RecsyncStore
 
@@ -38,6 +39,10 @@ public final class Uploader: @unchecked Sendable {
     /// Set while the endpoint is unreachable: when to try one item again, and the next interval.
     /// (Why is kept in the engine's gate, for the attributes and `recsync status`.)
     private var offline: (nextProbe: Date, interval: TimeInterval)?
+    /// Multipart uploads begun or checked by this process, with the identity their file had then:
+    /// their stored parts are trusted while the file keeps that identity. Any other stored upload
+    /// (begun before a restart, or a file changed since) has its parts hashed again before reuse.
+    let trustedUploads = Mutex<[String: FileIdentity]>([:])
     /// Paths whose last failure was corrected on the spot (clock, credentials): a second one in
     /// a row is counted, so a server that keeps refusing cannot make us loop.
     private var correctedOnce: Set<String> = []

@@ -67,4 +67,6 @@ extension stat {
     var isSymlink: Bool { (st_mode & S_IFMT) == S_IFLNK }
     /// Modification time in nanoseconds since the epoch.
     public var mtimeNanoseconds: Int64 { Int64(st_mtim.tv_sec) * 1_000_000_000 + Int64(st_mtim.tv_nsec) }
+    /// Status-change time in nanoseconds since the epoch.
+    public var ctimeNanoseconds: Int64 { Int64(st_ctim.tv_sec) * 1_000_000_000 + Int64(st_ctim.tv_nsec) }
 }

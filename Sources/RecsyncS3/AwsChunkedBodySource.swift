@@ -87,7 +87,7 @@ final class AwsChunkedBodySource: RequestBodySource {
                 return false
             }
             if n == 0 {
-                failure = S3Error(.io(errno: EIO, message: "the file is shorter than the \(offset + length) bytes expected (only \(position) could be read); it was truncated while uploading"))
+                failure = S3Error(.io(errno: 0, message: "the file is shorter than the \(offset + length) bytes expected (only \(position) could be read); it was truncated while uploading"))
                 return false
             }
             filled += n

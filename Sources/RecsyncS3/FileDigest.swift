@@ -10,6 +10,11 @@ public enum FileDigest {
         digestHex(EVP_md5(), fd: fd, offset: 0, length: length)
     }
 
+    /// The MD5 of bytes [offset, offset+length) of `fd` as lowercase hex.
+    public static func md5Hex(fd: Int32, offset: Int64, length: Int64) -> String? {
+        digestHex(EVP_md5(), fd: fd, offset: offset, length: length)
+    }
+
     /// Digests bytes [offset, offset+length) of `fd` with `md`, read with pread in 1 MiB pieces.
     static func digestHex(_ md: OpaquePointer?, fd: Int32, offset: Int64, length: Int64) -> String? {
         guard let context = EVP_MD_CTX_new() else { return nil }
@@ -149,7 +154,7 @@ extension FileDigest {
                 throw S3Error(.io(errno: code, message: "reading the file at offset \(position) failed: \(String(cString: strerror(code)))"))
             }
             if got == 0 {
-                throw S3Error(.io(errno: EIO, message: "the file is shorter than the \(offset + length) bytes expected (only \(position) could be read); it was truncated while uploading"))
+                throw S3Error(.io(errno: 0, message: "the file is shorter than the \(offset + length) bytes expected (only \(position) could be read); it was truncated while uploading"))
             }
             // Safe: the first `got` bytes of `buffer` were just filled.
             body(UnsafeRawBufferPointer(rebasing: buffer[0..<got]))

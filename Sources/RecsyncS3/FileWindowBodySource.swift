@@ -50,7 +50,7 @@ final class FileWindowBodySource: RequestBodySource {
                 let code = errno
                 failure = S3Error(.io(errno: code, message: "reading the file at offset \(position) failed: \(String(cString: strerror(code)))"))
             } else {
-                failure = S3Error(.io(errno: EIO, message: "the file is shorter than the \(offset + length) bytes expected (only \(position) could be read); it was truncated while uploading"))
+                failure = S3Error(.io(errno: 0, message: "the file is shorter than the \(offset + length) bytes expected (only \(position) could be read); it was truncated while uploading"))
             }
             return nil
         }

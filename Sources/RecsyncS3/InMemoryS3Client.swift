@@ -140,7 +140,7 @@ public final class InMemoryS3Client: S3Client {
                     throw S3Error(.io(errno: code, message: "reading the file failed: \(String(cString: strerror(code)))"), operation: operation)
                 }
                 if n == 0 {
-                    throw S3Error(.io(errno: EIO, message: "the file is shorter than the \(start + length) bytes expected; it was truncated while uploading"), operation: operation)
+                    throw S3Error(.io(errno: 0, message: "the file is shorter than the \(start + length) bytes expected; it was truncated while uploading"), operation: operation)
                 }
                 filled += n
             }

@@ -6,7 +6,8 @@ public struct S3Error: Error, CustomStringConvertible, Equatable, Sendable {
         /// The server answered with an error status. `code` is S3's error code (e.g. `NoSuchBucket`),
         /// or a name derived from the status when the response had no body (e.g. HEAD requests).
         case http(status: Int, code: String, message: String, requestId: String?)
-        /// Reading the local file failed or it was shorter than announced.
+        /// Reading the local file failed (the errno of the system call), or it was shorter than
+        /// announced (errno 0: it changed while it was read).
         case io(errno: Int32, message: String)
         /// The caller's `shouldCancel` returned true.
         case cancelled
@@ -74,8 +75,10 @@ public struct S3Error: Error, CustomStringConvertible, Equatable, Sendable {
             let rid = requestId.map { " (request id \($0))" } ?? ""
             let text = message.isEmpty ? "" : ": \(message)"
             return "\(prefix)HTTP \(status) \(code)\(text)\(rid). \(Self.hint(status: status, code: code))"
+        case let .io(errno, message) where errno == 0:
+            return "\(prefix)the file changed while it was read: \(message)."
         case let .io(errno, message):
-            return "\(prefix)local file error (errno \(errno)): \(message). Check that the file still exists and was not modified during upload."
+            return "\(prefix)local file error (errno \(errno)): \(message). Check the disk and the system's limits (open files, memory); the upload is tried again."
         case .cancelled:
             return "\(prefix)cancelled by the caller."
         case let .invalidResponse(message):

@@ -72,13 +72,17 @@ public struct FileRecord: Sendable, Equatable {
     /// and is deleted afterwards when deletes are mirrored.
     public var renamedFrom: String?
     public var renamedFromETag: String?
+    /// The rest of the identity of the file the server confirmed: its ctime (ns since the Unix
+    /// epoch) and inode number. Nil for files synced by versions that did not record them.
+    public var syncedCtimeNs: Int64?
+    public var syncedInode: Int64?
 
     public init(
         path: String, status: SyncStatus, priority: Int, generation: Int64, s3Key: String,
         attempts: Int = 0, nextAttemptAt: Date? = nil, lastError: String? = nil,
         etag: String? = nil, syncedAt: Date? = nil, syncedSize: Int64? = nil, syncedMtimeNs: Int64? = nil,
         size: Int64, mtimeNs: Int64, createdAt: Date, enqueuedAt: Date, interrupted: Bool = false,
-        renamedFrom: String? = nil, renamedFromETag: String? = nil
+        renamedFrom: String? = nil, renamedFromETag: String? = nil, syncedCtimeNs: Int64? = nil, syncedInode: Int64? = nil
     ) {
         self.path = path
         self.status = status
@@ -99,6 +103,8 @@ public struct FileRecord: Sendable, Equatable {
         self.interrupted = interrupted
         self.renamedFrom = renamedFrom
         self.renamedFromETag = renamedFromETag
+        self.syncedCtimeNs = syncedCtimeNs
+        self.syncedInode = syncedInode
     }
 
     /// Whether an object was ever stored under `s3Key` for this record.

@@ -19,7 +19,7 @@ extension FileRecord {
     static let columns = """
         path, status, priority, generation, s3_key, attempts, next_attempt_at, last_error, \
         etag, synced_at, synced_size, synced_mtime_ns, size, mtime_ns, created_at, enqueued_at, interrupted, \
-        renamed_from, renamed_from_etag
+        renamed_from, renamed_from_etag, synced_ctime_ns, synced_inode
         """
 
     init(row: SQLRow) {
@@ -43,6 +43,8 @@ extension FileRecord {
             enqueuedAt: StoredTime.date(row.int64(15)),
             interrupted: row.int(16) != 0,
             renamedFrom: row.optionalText(17),
-            renamedFromETag: row.optionalText(18))
+            renamedFromETag: row.optionalText(18),
+            syncedCtimeNs: row.optionalInt64(19),
+            syncedInode: row.optionalInt64(20))
     }
 }

@@ -103,6 +103,13 @@ enum Migrations {
         Migration(name: "2026-12-add-part-digest", sql: """
             ALTER TABLE files ADD COLUMN part_digest TEXT;
             """),
+        // The rest of a synced file's identity (ctime in ns, inode number), so that a file
+        // rewritten in place while recsync was stopped is caught even when its size and
+        // modification time were kept. NULL for files synced before this column existed.
+        Migration(name: "2026-12-add-synced-identity", sql: """
+            ALTER TABLE files ADD COLUMN synced_ctime_ns INTEGER;
+            ALTER TABLE files ADD COLUMN synced_inode INTEGER;
+            """),
     ]
 
     /// Creates `schema_migrations` if needed and applies every migration not yet applied.

@@ -242,16 +242,34 @@ public final class SyncQueue: @unchecked Sendable {
     }
 
     /// The server confirmed the upload: `syncing -> synced`, recording `etag`, now as `syncedAt`,
-    /// and the confirmed `size`/`mtimeNs`; `lastError` is cleared.
-    /// Applies only if the record is `syncing` with this `generation`.
+    /// and the confirmed identity of the file (`size`, `mtimeNs`, `ctimeNs`, `inode`);
+    /// `lastError` is cleared. Applies only if the record is `syncing` with this `generation`.
     /// - Returns: whether it applied.
     @discardableResult
-    public func markSynced(path: String, generation: Int64, etag: String, size: Int64, mtimeNs: Int64) throws -> Bool {
+    public func markSynced(path: String, generation: Int64, etag: String, size: Int64, mtimeNs: Int64,
+                           ctimeNs: Int64? = nil, inode: Int64? = nil) throws -> Bool {
         try finish(path, generation, operation: "mark \(path) synced", set: """
             status = 'synced', etag = ?, synced_at = ?, synced_size = ?, synced_mtime_ns = ?,
+            synced_ctime_ns = ?, synced_inode = ?,
             last_error = NULL, next_attempt_at = NULL, interrupted = 0, upload_id = NULL, part_size = NULL,
             renamed_from = NULL, renamed_from_etag = NULL
-            """) { nowNs in [.text(etag), .int(nowNs), .int(size), .int(mtimeNs)] }
+            """) { nowNs in [.text(etag), .int(nowNs), .int(size), .int(mtimeNs), .optionalInt(ctimeNs), .optionalInt(inode)] }
+    }
+
+    /// A synced file whose ctime or inode moved was hashed again and still holds the confirmed
+    /// bytes (a chmod, a rename, a copy with its times kept): record its identity now, so the
+    /// next check needs no hashing. Applies only while the record is `synced` with this
+    /// `generation` and the confirmed size and mtime. Returns whether it applied.
+    @discardableResult
+    public func confirmSyncedIdentity(path: String, generation: Int64, size: Int64, mtimeNs: Int64,
+                                      ctimeNs: Int64, inode: Int64) throws -> Bool {
+        try locked {
+            try db.run("""
+                UPDATE files SET synced_ctime_ns = ?, synced_inode = ?
+                WHERE path = ? AND generation = ? AND status = 'synced' AND synced_size = ? AND synced_mtime_ns = ?
+                """, [.int(ctimeNs), .int(inode), .text(path), .int(generation), .int(size), .int(mtimeNs)],
+                operation: "confirm the identity of \(path)") == 1
+        }
     }
 
     /// The attempt failed but may succeed later: `syncing -> pending` with `lastError` and

@@ -119,8 +119,12 @@ final class RetryPolicyTests: XCTestCase {
 
     func testNonHTTPKinds() {
         assertKind(S3Error(.cancelled), .cancelled)
-        assertKind(S3Error(.io(errno: EIO, message: "file shorter than announced")), .localChange)
+        assertKind(S3Error(.io(errno: 0, message: "file shorter than announced")), .localChange)
         assertKind(S3Error(.io(errno: ENOENT, message: "gone")), .localChange)
+        // The system failing the reader is no change of the file: back off and count it.
+        for code in [EMFILE, ENFILE, ENOMEM, EIO, ENOSPC] {
+            assertKind(S3Error(.io(errno: code, message: "read failed")), .transient)
+        }
         assertKind(S3Error(.invalidResponse(message: "no ETag")), .transient)
         assertKind(S3Error(.invalidRequest(message: "bad metadata")), .permanent)
     }

@@ -42,7 +42,7 @@ final class AwsChunkedLayoutTests: XCTestCase {
         guard case .io(let code, let message)? = source.failure?.kind else {
             return XCTFail("expected an io failure, got \(String(describing: source.failure))")
         }
-        XCTAssertEqual(code, EIO)
+        XCTAssertEqual(code, 0, "a short file is a change of the file (errno 0), not an error of the system")
         XCTAssertTrue(message.contains("truncated"), message)
     }
 

@@ -41,7 +41,7 @@ extension ControlHandler {
             return result(.differs, "the object was replaced on the server (ETag \(info.etag), uploaded \(etag))")
         }
         if let checksum = try? engine.queue.checksum(path: path), !checksum.isEmpty,
-           let local = Self.localChecksum(fd: fd, size: Int64(st.st_size), like: checksum), local != checksum {
+           let local = ContentCheck.localChecksum(fd: fd, size: Int64(st.st_size), like: checksum), local != checksum {
             return result(.differs, "the local file changed since it was uploaded (checksum \(local), uploaded \(checksum))")
         }
         if deep {
@@ -56,37 +56,6 @@ extension ControlHandler {
             return result(.ok, "bytes identical")
         }
         return result(.ok, "size, ETag and checksum match")
-    }
-
-    /// The local file's checksum in the same form as the stored one.
-    static func localChecksum(fd: Int32, size: Int64, like stored: String) -> String? {
-        if stored.hasPrefix("md5:") {
-            return FileDigest.md5Hex(fd: fd, length: size).map { "md5:" + $0 }
-        }
-        // "sha256-parts-PARTSIZE:HEX" (SHA-256 of each part), or from older versions
-        // "sha256-parts-PARTSIZE-CHUNKSIZE:HEX" (tree digest of each part over CHUNKSIZE chunks)
-        guard stored.hasPrefix("sha256-parts-"), let colon = stored.firstIndex(of: ":") else { return nil }
-        let sizes = stored[stored.index(stored.startIndex, offsetBy: 13)..<colon].split(separator: "-", omittingEmptySubsequences: false)
-        guard (1...2).contains(sizes.count), let partSize = Int64(sizes[0]), partSize > 0 else { return nil }
-        var chunkSize: Int?
-        if sizes.count == 2 {
-            guard let size = Int(sizes[1]), size > 0 else { return nil }
-            chunkSize = size
-        }
-        var digests: [String] = []
-        var offset: Int64 = 0
-        while offset < size {
-            let length = min(partSize, size - offset)
-            let digest = chunkSize.map { FileDigest.treeSHA256Hex(fd: fd, offset: offset, length: length, chunkSize: $0) }
-                ?? FileDigest.sha256Hex(fd: fd, offset: offset, length: length)
-            guard let digest else { return nil }
-            digests.append(digest)
-            offset += length
-        }
-        if let chunkSize {
-            return FileDigest.treeCompositeChecksum(partSize: partSize, chunkSize: chunkSize, partDigests: digests)
-        }
-        return FileDigest.compositeChecksum(partSize: partSize, partDigests: digests)
     }
 
     func staleUploads(dryRun: Bool) throws -> ControlResponse {

@@ -63,7 +63,7 @@ public final class EventReader {
             if sawData { continue }
             var info = stat()
             if stat(path, &info) == 0 {
-                if FileIdentity(info) != current.identity {
+                if LogFileIdentity(info) != current.identity {
                     // Replaced: finish the old file, then start on the new one.
                     _ = try current.readLines(body)
                     if let last = current.flushPartial() { body(last) }
@@ -83,7 +83,7 @@ public final class EventReader {
 
 /// A file's device and inode: what stays the same while it is appended to and
 /// changes when another file takes its name.
-struct FileIdentity: Equatable {
+struct LogFileIdentity: Equatable {
     var device: UInt64
     var inode: UInt64
 
@@ -97,7 +97,7 @@ struct FileIdentity: Equatable {
 private final class OpenFile {
     let path: String
     let fd: Int32
-    let identity: FileIdentity
+    let identity: LogFileIdentity
     /// Bytes read so far.
     private(set) var offset: Int64 = 0
     /// The start of a line whose newline has not been read yet.
@@ -120,7 +120,7 @@ private final class OpenFile {
         }
         self.path = path
         self.fd = fd
-        self.identity = FileIdentity(info)
+        self.identity = LogFileIdentity(info)
     }
 
     deinit {

@@ -19,6 +19,7 @@ public enum FailureKind: Equatable, Sendable {
     /// The upload was stopped on purpose (the file changed, was deleted, or recsync is stopping).
     case cancelled
     /// The local file changed or vanished while it was read: upload it again, not counted.
+    /// (An error of the system while reading it, EMFILE, ENOMEM, EIO, ENOSPC..., is `transient`.)
     case localChange
 }
 
@@ -62,8 +63,11 @@ public struct RetryPolicy: Sendable, Equatable {
         switch error.kind {
         case .cancelled:
             return .cancelled
-        case .io:
-            return .localChange
+        case let .io(code, _):
+            // errno 0: the file was shorter than its size said (it changed under the reader);
+            // ENOENT, ESTALE: it went away. Running out of descriptors, memory or space, or a
+            // failing disk: retry later and count it, never at once (that would spin on the file).
+            return [0, ENOENT, ESTALE].contains(code) ? .localChange : .transient
         case .invalidRequest:
             return .permanent
         case .invalidResponse:

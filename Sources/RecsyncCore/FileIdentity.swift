@@ -1,0 +1,96 @@
+import Foundation
+import RecsyncS3
+import RecsyncStore
+
+/// What identifies a file's content without reading it: size, modification and status-change
+/// times in nanoseconds, inode and device. Any write moves mtime and ctime; a chmod, chown, rename
+/// or link moves ctime alone; a file replaced by another (a rename over it) has another inode.
+/// recsync trusts a shortcut that skips sending bytes only while the whole identity holds; when
+/// size and mtime hold but ctime or the inode moved, the file is hashed again (`ContentCheck`).
+public struct FileIdentity: Sendable, Equatable {
+    public var size: Int64
+    public var mtimeNs: Int64
+    public var ctimeNs: Int64
+    public var inode: UInt64
+    public var device: UInt64
+
+    public init(_ st: stat) {
+        size = Int64(st.st_size)
+        mtimeNs = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        ctimeNs = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
+        inode = UInt64(st.st_ino)
+        device = UInt64(st.st_dev)
+    }
+
+    /// The identity of an open descriptor, or nil when fstat fails.
+    public static func of(fd: Int32) -> FileIdentity? {
+        var st = stat()
+        return fstat(fd, &st) == 0 ? FileIdentity(st) : nil
+    }
+
+    /// Same size and modification time: the content is probably the same, but only a hash says so
+    /// when ctime or the inode moved.
+    public func sameSizeAndMtime(as other: FileIdentity) -> Bool {
+        size == other.size && mtimeNs == other.mtimeNs
+    }
+
+    /// Whether this is the identity the server confirmed for `record` (its synced size, mtime,
+    /// ctime and inode). A record from before ctime and inode were kept matches on size and mtime.
+    public func matchesSynced(_ record: FileRecord) -> Bool {
+        guard record.syncedSize == size, record.syncedMtimeNs == mtimeNs else { return false }
+        guard let ctime = record.syncedCtimeNs, let inode = record.syncedInode else { return true }
+        return ctime == ctimeNs && inode == Int64(bitPattern: self.inode)
+    }
+}
+
+/// Checks by reading: whether a file still holds the bytes a stored checksum or stored part
+/// digests describe.
+public enum ContentCheck {
+    /// The local file's checksum in the same form as the stored one.
+    public static func localChecksum(fd: Int32, size: Int64, like stored: String) -> String? {
+        if stored.hasPrefix("md5:") {
+            return FileDigest.md5Hex(fd: fd, length: size).map { "md5:" + $0 }
+        }
+        // "sha256-parts-PARTSIZE:HEX" (SHA-256 of each part), or from older versions
+        // "sha256-parts-PARTSIZE-CHUNKSIZE:HEX" (tree digest of each part over CHUNKSIZE chunks)
+        guard stored.hasPrefix("sha256-parts-"), let colon = stored.firstIndex(of: ":") else { return nil }
+        let sizes = stored[stored.index(stored.startIndex, offsetBy: 13)..<colon].split(separator: "-", omittingEmptySubsequences: false)
+        guard (1...2).contains(sizes.count), let partSize = Int64(sizes[0]), partSize > 0 else { return nil }
+        var chunkSize: Int?
+        if sizes.count == 2 {
+            guard let size = Int(sizes[1]), size > 0 else { return nil }
+            chunkSize = size
+        }
+        var digests: [String] = []
+        var offset: Int64 = 0
+        while offset < size {
+            let length = min(partSize, size - offset)
+            let digest = chunkSize.map { FileDigest.treeSHA256Hex(fd: fd, offset: offset, length: length, chunkSize: $0) }
+                ?? FileDigest.sha256Hex(fd: fd, offset: offset, length: length)
+            guard let digest else { return nil }
+            digests.append(digest)
+            offset += length
+        }
+        if let chunkSize {
+            return FileDigest.treeCompositeChecksum(partSize: partSize, chunkSize: chunkSize, partDigests: digests)
+        }
+        return FileDigest.compositeChecksum(partSize: partSize, partDigests: digests)
+    }
+
+
+    /// Whether the first `size` bytes of `fd` have the stored checksum; nil when it cannot be told
+    /// (no checksum, an unknown form, or the file cannot be read).
+    public static func matches(fd: Int32, size: Int64, checksum: String?) -> Bool? {
+        guard let checksum, !checksum.isEmpty, let local = localChecksum(fd: fd, size: size, like: checksum) else { return nil }
+        return local == checksum
+    }
+
+    /// The stored parts whose bytes in `fd` still have their stored SHA-256 (`partSize` apart,
+    /// part 1 at offset 0). The rest must be sent again.
+    public static func partsStillMatching(_ parts: [StoredPart], partSize: Int64, fd: Int32) -> [StoredPart] {
+        parts.filter { part in
+            let offset = Int64(part.partNumber - 1) * partSize
+            return FileDigest.sha256Hex(fd: fd, offset: offset, length: part.size) == part.sha256
+        }
+    }
+}
