@@ -25,6 +25,10 @@ public struct EngineSettings: Sendable {
     public var mirrorDeletes = false
     /// File name patterns that are never uploaded (see `IgnoreRules`).
     public var ignorePatterns: [String] = []
+    /// Ask the bucket before the first upload of each file (the queue was just made or rebuilt,
+    /// so objects of these files may be there already): one with the file's bytes is taken as
+    /// it is, another recording's object is never replaced.
+    public var lookInBucketFirst = false
 
     public init(bucket: String, keyPattern: KeyPattern, userId: String, hostname: String,
                 maxConcurrentUploads: Int, autoSync: Bool = true, syncOnMobileData: Bool = false,
@@ -64,6 +68,9 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
     let ignoreRules: IgnoreRules
     /// Receives status changes (see `setStatusHandler`).
     let statusHandler = Mutex<(@Sendable (StatusChange) -> Void)?>(nil)
+    /// What the daemon had to do at start that the user should hear of (a lost or damaged queue
+    /// rebuilt from a scan); shown by `recsync status` and `user.sync.summary`.
+    public let notice = Mutex<String?>(nil)
 
     struct LiveState {
         /// Files with changes not yet queued (open for writing): reported `local`, never uploaded.

@@ -15,6 +15,8 @@ public struct SyncSummary: Codable, Sendable, Equatable {
     /// The same with its detail and what to do.
     public var pausedDetail: String?
     public var autoSync: Bool
+    /// Something recsync did at start that the user should know (a damaged queue replaced).
+    public var notice: String?
 
     enum CodingKeys: String, CodingKey {
         case counts
@@ -22,6 +24,7 @@ public struct SyncSummary: Codable, Sendable, Equatable {
         case network, paused
         case pausedDetail = "paused_detail"
         case autoSync = "auto_sync"
+        case notice
     }
 
     /// One line of JSON with sorted keys, so the attribute is stable to read and compare.
@@ -42,6 +45,6 @@ extension SyncEngine {
         counts[SyncStatus.local.rawValue] = live.withLock { $0.writing.count }
         return SyncSummary(counts: counts, bytesWaiting: try queue.pendingBytes(), network: gate.network,
                            paused: gate.pauseReason?.rawValue, pausedDetail: gate.pauseDescription,
-                           autoSync: settings.autoSync)
+                           autoSync: settings.autoSync, notice: notice.withLock { $0 })
     }
 }

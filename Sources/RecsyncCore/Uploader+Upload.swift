@@ -55,12 +55,30 @@ extension Uploader {
                           attempts: record.attempts)
 
         let name = (path as NSString).lastPathComponent
-        // An upload cut short by a crash may have reached the server already: check before sending.
-        if record.interrupted {
+        // The object may be there already: an upload cut short by a crash may have landed, and a
+        // file never uploaded by this queue may have been uploaded before the queue was lost (a
+        // multipart upload, which cannot be made conditional, always looks first).
+        let size = Int64(before.st_size)
+        let neverUploaded = record.etag == nil && record.renamedFrom == nil
+        var lookFirst = record.interrupted
+        if !lookFirst, neverUploaded, engine.settings.lookInBucketFirst || PartPlan.usesMultipart(fileSize: size) {
             do {
-                if case .same(let etag, let checksum) = try existingObject(record, fd: fd, size: Int64(before.st_size), name: name, log: log) {
+                lookFirst = try queue.multipart(path: path, generation: record.generation) == nil
+            } catch {
+                return failed(record, error: error, networkGeneration: networkGeneration, log: log)
+            }
+        }
+        if lookFirst {
+            do {
+                switch try existingObject(record, fd: fd, size: size, name: name, log: log) {
+                case .same(let etag, let checksum):
                     return complete(record, etag: etag, checksum: checksum, before: before, fd: fd,
                                     progress: progress, log: log, uploaded: false)
+                case .foreign where neverUploaded:
+                    rekey(record, log: log)
+                    return .reachedServer
+                case .foreign, .ours, .absent:
+                    break
                 }
             } catch {
                 // The check could not be made (a timeout, a 5xx): a transient failure like any other.
@@ -70,7 +88,6 @@ extension Uploader {
         let metadata = ObjectMetadata.build(originalName: name, size: Int64(before.st_size), timestamp: record.createdAt,
                                             duration: AudioDuration.seconds(fd: fd), tags: [])
         do {
-            let size = Int64(before.st_size)
             let contentType = ContentType.forFileName(name)
             if let copied = try copyRenamed(record, fd: fd, size: size, before: before, contentType: contentType, metadata: metadata, log: log) {
                 return complete(record, etag: copied.etag, checksum: copied.checksum, before: before, fd: fd,

@@ -31,11 +31,13 @@ struct Daemon {
 
         try Paths.makeDirectory(plan.stateDirectory)
         let queue: SyncQueue
+        let recovery: QueueRecovery?
         do {
-            queue = try SyncQueue(databasePath: plan.stateDirectory + "/queue.sqlite3")
+            (queue, recovery) = try SyncQueue.openRecovering(databasePath: plan.stateDirectory + "/queue.sqlite3")
         } catch {
             throw CLIError("\(error)")
         }
+        if case .replacedDamaged = recovery { logger.warning("\(recovery!)") }
         if queue.recoveredOnOpen > 0 {
             logger.notice("uploads interrupted by a crash or stop go back to pending", metadata: ["count": "\(queue.recoveredOnOpen)"])
         }
@@ -60,33 +62,52 @@ struct Daemon {
         settings.settleDelay = TimeInterval(plan.config.settleDelay)
         settings.mirrorDeletes = plan.config.mirrorDeletes
         settings.ignorePatterns = plan.config.ignorePatterns
+        settings.lookInBucketFirst = recovery != nil
         let engine = SyncEngine(queue: queue, settings: settings, rootFd: rootFd, logger: logger)
+        if case .replacedDamaged = recovery { engine.notice.withLock { $0 = "\(recovery!)" } }
         let fs = try PassthroughFS(rootFd: rootFd, hooks: engine, logger: logger)
         let mount = FuseMount(fs: fs, options: FuseOptions(mountpoint: plan.mountpoint), logger: logger)
-        do { try mount.mount() } catch { throw CLIError("\(error)") }
 
-        writeRuntimeFile()
-        defer { try? FileManager.default.removeItem(atPath: plan.runtimeFile) }
-        if let readyFd { ReadyPipe.report(fd: readyFd, ready: true) }
-        logger.info("mounted", metadata: ["bucket": "\(settings.bucket)", "endpoint": "\(plan.endpoint.baseURL)",
-                                          "state": "\(plan.stateDirectory)"])
-
+        // Everything that can fail is checked before the mount goes live: the state folder and
+        // the queue (above), the event log and its hook program, the control socket, the pid file.
         let events = try openEventLog(logger: logger)
         engine.setStatusHandler { change in events.emit(SyncEvent(change)) }
         let uploader = Uploader(engine: engine, s3: s3, policy: RetryPolicy(maxAttempts: plan.config.retryAttempts), logger: logger)
         let scanner = Scanner(engine: engine, logger: logger)
-        let monitor = makeNetworkMonitor(s3: s3, bucket: settings.bucket, logger: logger)
-        // The safety net every sync_interval: look for files changed behind our back.
-        uploader.follow(monitor, onTick: { scanner.run() })
-        uploader.start()
         let stopper = StopSequence(fs: fs, mount: mount, grace: TimeInterval(plan.config.shutdownGrace), logger: logger)
         var handler = ControlHandler(engine: engine, uploader: uploader, mountpoint: plan.mountpoint,
                                      stateDirectory: plan.stateDirectory, logger: logger)
         handler.stopHandler = { stopper.stop(reason: "recsync unmount") }
         handler.shutdownGrace = plan.config.shutdownGrace
-        let control = ControlServer(socketPath: Paths.controlSocket(for: plan.mountpoint, environment: environment),
-                                    logger: logger) { [handler] in handler.handle($0) }
-        do { try control.start() } catch { logger.error("no control socket: \(error); status, sync-now and retry will not work") }
+        let controlPath = Paths.controlSocket(for: plan.mountpoint, environment: environment)
+        let control = ControlServer(socketPath: controlPath, logger: logger) { [handler] in handler.handle($0) }
+        func abandonStart() {
+            control.stop()
+            events.close(timeout: 1)
+            queue.close()
+            try? FileManager.default.removeItem(atPath: plan.runtimeFile)
+        }
+        do { try control.start() } catch {
+            abandonStart()
+            throw CLIError("cannot open the control socket \(controlPath): \(error); check that its folder is writable by this user")
+        }
+        do { try writeRuntimeFile() } catch {
+            abandonStart()
+            throw error
+        }
+        do { try mount.mount() } catch {
+            abandonStart()
+            throw CLIError("\(error)")
+        }
+        defer { try? FileManager.default.removeItem(atPath: plan.runtimeFile) }
+        if let readyFd { ReadyPipe.report(fd: readyFd, ready: true) }
+        logger.info("mounted", metadata: ["bucket": "\(settings.bucket)", "endpoint": "\(plan.endpoint.baseURL)",
+                                          "state": "\(plan.stateDirectory)"])
+
+        let monitor = makeNetworkMonitor(s3: s3, bucket: settings.bucket, logger: logger)
+        // The safety net every sync_interval: look for files changed behind our back.
+        uploader.follow(monitor, onTick: { scanner.run() })
+        uploader.start()
         Thread.detachNewThread { scanner.run() }
 
         stopper.setTeardown {
@@ -150,11 +171,15 @@ struct Daemon {
         }
     }
 
-    private func writeRuntimeFile() {
+    private func writeRuntimeFile() throws {
         let directory = (plan.runtimeFile as NSString).deletingLastPathComponent
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                 attributes: [.posixPermissions: 0o755])
-        try? "\(getpid())\n".write(toFile: plan.runtimeFile, atomically: true, encoding: .utf8)
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o755])
+            try "\(getpid())\n".write(toFile: plan.runtimeFile, atomically: true, encoding: .utf8)
+        } catch {
+            throw CLIError("cannot write the pid file \(plan.runtimeFile): \(error.localizedDescription); check that \(directory) is writable by this user")
+        }
     }
 
     private func raiseOpenFileLimit() {

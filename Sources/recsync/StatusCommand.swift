@@ -52,6 +52,7 @@ struct StatusCommand: ParsableCommand {
         if let summary = response.summary {
             let all = order.map { "\(summary.counts[$0] ?? 0) \($0)" }.joined(separator: ", ")
             lines.append("mount: \(all); network: \(summary.network.summary)")
+            if let notice = summary.notice { lines.append("note: \(notice)") }
         }
         return lines.joined(separator: "\n")
     }
