@@ -24,10 +24,12 @@ public struct FSError: Error, CustomStringConvertible, @unchecked Sendable {
         return FSError(errnoValue, "\(what): \(reason)")
     }
 
-    /// Maps any error to an errno: `FSError` keeps its own, anything else is an I/O error.
+    /// Maps any error to an errno: `FSError` keeps its own, an `ErrnoMappable` error says its
+    /// own (the queue on a full disk: ENOSPC), anything else is an I/O error.
     public static func wrap(_ error: any Error, operation: String) -> FSError {
         if let fsError = error as? FSError { return fsError }
-        return FSError(EIO, "\(operation) failed: \(error); see the recsync log for details",
+        let code = (error as? ErrnoMappable)?.errnoValue ?? EIO
+        return FSError(code, "\(operation) failed: \(error); see the recsync log for details",
                        cause: error)
     }
 
@@ -42,4 +44,10 @@ extension FSError {
     public static func fromErrnoPublic(_ operation: String, _ subject: String = "") -> FSError {
         fromErrno(operation, subject)
     }
+}
+
+/// An error of a lower layer that knows which errno describes it to a program (a full disk
+/// under the queue is ENOSPC, as it would be for the program's own write).
+public protocol ErrnoMappable: Error {
+    var errnoValue: Int32 { get }
 }

@@ -94,6 +94,9 @@ public struct S3Error: Error, CustomStringConvertible, Equatable, Sendable {
             return "Check the access key, secret key, session token and region (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE)."
         case "AccessDenied", "AllAccessDisabled":
             return "The credentials lack permission; grant s3:PutObject/GetObject/ListBucket on the bucket."
+        case "Forbidden":
+            return "Refused without a reason (a HEAD answer has no body): check the access key, secret key and region "
+                + "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE) and that they may read and write the bucket."
         case "NoSuchBucket":
             return "Create the bucket or correct the bucket name."
         case "NoSuchKey", "NotFound":

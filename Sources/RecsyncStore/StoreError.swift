@@ -55,6 +55,16 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible, Loc
 
     public var errorDescription: String? { description }
 
+    /// SQLite could not write because the disk (or the user's quota) is full.
+    public var isDiskFull: Bool {
+        switch self {
+        case let .sqlite(_, _, code, _), let .cannotOpen(_, _, code):
+            return code & 0xFF == SQLITE_FULL
+        default:
+            return false
+        }
+    }
+
     /// What the user can do about a SQLite result code.
     static func hint(_ code: Int32) -> String {
         switch code & 0xff {

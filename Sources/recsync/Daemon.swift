@@ -62,7 +62,10 @@ struct Daemon {
         settings.settleDelay = TimeInterval(plan.config.settleDelay)
         settings.mirrorDeletes = plan.config.mirrorDeletes
         settings.ignorePatterns = plan.config.ignorePatterns
-        settings.lookInBucketFirst = recovery != nil
+        // The queue was damaged, or lost while the state folder stayed (the event log of earlier
+        // runs is still there): objects of files in the folder may be in the bucket already.
+        let hadRunBefore = FileManager.default.fileExists(atPath: plan.stateDirectory + "/events.jsonl")
+        settings.lookInBucketFirst = recovery.map { $0 != .created || hadRunBefore } ?? false
         let engine = SyncEngine(queue: queue, settings: settings, rootFd: rootFd, logger: logger)
         if case .replacedDamaged = recovery { engine.notice.withLock { $0 = "\(recovery!)" } }
         let fs = try PassthroughFS(rootFd: rootFd, hooks: engine, logger: logger)

@@ -35,8 +35,8 @@ struct SyncNowCommand: ParsableCommand {
                 }
             }
             if wait {
-                let failed = try Waiter.waitUntilSettled(groups.map { ($0.0, paths.isEmpty ? [""] : $0.1) })
-                if failed > 0 { throw CLIError("\(failed) file(s) failed; see 'recsync status'") }
+                let outcome = try Waiter.waitUntilSettled(groups.map { ($0.0, paths.isEmpty ? [""] : $0.1) })
+                if !outcome.failed.isEmpty { throw CLIError("\(outcome.failed.count) file(s) failed; see 'recsync status'") }
             }
         } catch { exitWith(error) }
     }

@@ -37,13 +37,18 @@ struct UnmountCommand: ParsableCommand {
         guard type.hasPrefix("fuse") else {
             exitWith(CLIError.usage("\(path) is a \(type) mount, not recsync; use umount"))
         }
+        // With --wait: what will not upload by itself is reported after the unmount, with exit 1.
+        var leftBehind: String?
         if wait {
             do {
-                let failed = try Waiter.waitUntilSettled([(ControlClient(mountpoint: path), [""])])
-                if failed > 0 {
-                    FileHandle.standardError.write(Data("recsync: \(failed) file(s) failed and stay queued; see 'recsync status'\n".utf8))
-                }
+                let outcome = try Waiter.waitUntilSettled([(ControlClient(mountpoint: path), [""])], stopWhenNothingCanUpload: true)
+                leftBehind = outcome.problem(mountpoint: path)
             } catch { exitWith(error) }
+        }
+        defer {
+            if let leftBehind {
+                exitWith(CLIError("unmounted; these stay queued for the next mount:\n\(leftBehind)"))
+            }
         }
         let runtimeFile = Paths.runtimeFile(for: path, environment: ProcessInfo.processInfo.environment)
         let pid = (try? String(contentsOfFile: runtimeFile, encoding: .utf8))
