@@ -115,4 +115,29 @@ final class TriggerTests: XCTestCase {
         XCTAssertEqual(successes.count, 5, events.stdout)
         XCTAssertTrue(lines.contains { $0.contains("\"status\":\"pending\"") && $0.contains("d3.raw") })
     }
+
+    /// drain and unmount --wait never wait for a file that cannot upload by itself: they name it
+    /// and exit 1 (here the key would be longer than S3's 1024 bytes).
+    func testDrainAndUnmountWaitReportFilesThatWillNeverUpload() throws {
+        fixture = try MountFixture(server: try TestServer.moto())
+        try fixture.useConfig("path_pattern = \"{path}/{filename}\"\n[sync]\nsettle_delay = 0\n")
+        try fixture.mount()
+        let deep = (0..<5).map { _ in String(repeating: "d", count: 240) }.joined(separator: "/")
+        try FileManager.default.createDirectory(atPath: fixture.path(deep), withIntermediateDirectories: true)
+        try Shell.sh("printf 'stuck' > \(Shell.quote(fixture.path(deep + "/take.wav")))")
+        try Shell.sh("printf 'fine' > \(Shell.quote(fixture.path("fine.wav")))")
+        try fixture.waitForStatus("fine.wav", "synced")
+        XCTAssertEqual(try fixture.status(deep + "/take.wav"), "local")
+
+        let drain = try recsync(["drain", fixture.mountpoint.path])
+        XCTAssertEqual(drain.status, 1, drain.stderr)
+        XCTAssertTrue(drain.stderr.contains("1 file(s) will never upload by themselves"), drain.stderr)
+        XCTAssertTrue(drain.stderr.contains("take.wav") && drain.stderr.contains("1024"), drain.stderr)
+
+        let unmount = try recsync(["unmount", "--wait", fixture.mountpoint.path])
+        fixture.mounted = false
+        XCTAssertEqual(unmount.status, 1, unmount.stderr)
+        XCTAssertTrue(unmount.stderr.contains("will never upload by themselves"), unmount.stderr)
+        XCTAssertFalse(fixture.isMounted, "it still unmounts")
+    }
 }

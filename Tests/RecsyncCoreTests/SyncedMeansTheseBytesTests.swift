@@ -35,8 +35,11 @@ final class SyncedMeansTheseBytesTests: EngineTestCase {
         try writeFile(path, old)
         try engine.enqueue(path: path, priority: .high)
         let record = try XCTUnwrap(try queue.claim(limit: 1).first)
+        // With the metadata recsync gives its own objects (name and recording time).
+        let metadata = ObjectMetadata.build(originalName: (path as NSString).lastPathComponent, size: Int64(old.count),
+                                            timestamp: record.createdAt, duration: nil, tags: [])
         let uploadId = try s3.createMultipartUpload(bucket: Self.bucket, key: record.s3Key, contentType: "application/octet-stream",
-                                                    metadata: [:])
+                                                    metadata: metadata)
         XCTAssertTrue(try queue.beginMultipart(path: path, generation: record.generation, uploadId: uploadId,
                                                partSize: Int64(Self.partSize)))
         let fd = open(url(path).path, O_RDONLY | O_CLOEXEC)
@@ -108,6 +111,7 @@ final class SyncedMeansTheseBytesTests: EngineTestCase {
         try rewriteInPlaceKeepingTimes("done.raw", first: 4096)
         try restart()
         try waitForStatus("done.raw", .synced, timeout: 20)
+        XCTAssertEqual(try storedRecord("done.raw")?.s3Key, key, "its own object is replaced, under the same key")
         XCTAssertEqual(object(key)?.data, try contents("done.raw"), "not called synced with the old object")
     }
 
