@@ -68,8 +68,9 @@ public struct Scanner: Sendable {
     /// - no record: never queued;
     /// - `synced`: the confirmed identity (size, mtime, ctime, inode) moved. When only ctime or
     ///   the inode moved (a chmod, a rename or a copy that kept the times, while recsync was
-    ///   stopped), the file is hashed and compared with the stored checksum first: the same
-    ///   bytes cost no upload, and their new identity is recorded;
+    ///   stopped, or a record from a version that kept no ctime), the file is hashed and compared
+    ///   with the stored checksum first: the same bytes cost no upload, and their identity is
+    ///   recorded;
     /// - `pending`, `syncing` (interrupted), `failed`: size or mtime differ from those at its last
     ///   enqueue. Queueing it again starts its upload afresh (a stored multipart upload of the old
     ///   bytes is abandoned); an unchanged one keeps its place, and a resumed upload checks its
@@ -78,10 +79,9 @@ public struct Scanner: Sendable {
         guard let record else { return true }
         switch record.status {
         case .synced:
-            if identity.matchesSynced(record) {
-                if record.syncedCtimeNs == nil { confirm(record, identity) }  // synced by an older version
-                return false
-            }
+            // Synced by a version that kept no ctime and inode: proven once by a hash like a
+            // ctime change (below), then its identity is recorded.
+            if identity.matchesSynced(record) && record.syncedCtimeNs != nil { return false }
             guard record.syncedSize == identity.size, record.syncedMtimeNs == identity.mtimeNs else { return true }
             let fd = openat(engine.rootFd, path, O_RDONLY | O_CLOEXEC | recsync_O_NOFOLLOW)
             guard fd >= 0 else { return true }

@@ -20,7 +20,7 @@ extension Uploader {
            let expected = FileDigest.multipartETag(partETags: stored.parts.map(\.etag)),
            let info = try s3.headObject(bucket: bucket, key: record.s3Key), info.size == size,
            info.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased() == expected,
-           trustedParts(stored, identity: identity, fd: fd, log: log).count == stored.parts.count {
+           try trustedParts(record, stored, identity: identity, fd: fd, log: log).count == stored.parts.count {
             // Every part was done and CompleteMultipartUpload went through before a crash, and
             // the file still holds every part's bytes.
             log.notice("the multipart upload had completed before the restart; not sending it again")
@@ -82,7 +82,12 @@ extension Uploader {
             }
         }
         group.wait()
-        if let error = transfer.error { throw error }
+        if let error = transfer.error {
+            // Parts stored in this attempt stay stored: an attempt that got further is no
+            // failure to count against the limit (a flaky link must not fail a long recording).
+            let stored = transfer.partsByNumber.count - upload.parts.count
+            throw stored > 0 ? PartialProgress(underlying: error, partsStored: stored) : error
+        }
         if progress.isCancelled { throw S3Error(.cancelled, operation: "UploadPart \(record.s3Key)") }
         let done = transfer.partsByNumber
         let parts = (1...plan.partCount).compactMap { done[$0] }
@@ -140,7 +145,7 @@ extension Uploader {
                 guard let server = confirmed[part.partNumber] else { return false }
                 return server.size == part.size && server.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) == part.etag
             }
-            state.parts = trustedParts(state, identity: identity, fd: fd, log: log)
+            state.parts = try trustedParts(record, state, identity: identity, fd: fd, log: log)
             log.info("resuming a multipart upload", metadata: ["parts_done": "\(state.parts.count)/\(plan.partCount)"])
             return state
         } catch let error as S3Error {
@@ -157,15 +162,24 @@ extension Uploader {
     /// upload and the file kept the identity it had then; otherwise those whose bytes in the file
     /// still have the stored SHA-256 (a file rewritten in place while recsync was stopped keeps
     /// its size and may keep its mtime, but not its bytes).
-    func trustedParts(_ state: MultipartState, identity: FileIdentity?, fd: Int32, log: Logger) -> [StoredPart] {
+    ///
+    /// Parts that no longer match are forgotten in the queue before the upload is trusted, so a
+    /// later attempt of this process cannot take them back from the stored list.
+    func trustedParts(_ record: FileRecord, _ state: MultipartState, identity: FileIdentity?, fd: Int32,
+                      log: Logger) throws -> [StoredPart] {
         if let identity, trustedUploads.withLock({ $0[state.uploadId] }) == identity { return state.parts }
         guard state.partDigest == MultipartState.sha256PartDigest else { return [] }
         let matching = ContentCheck.partsStillMatching(state.parts, partSize: state.partSize, fd: fd)
         if matching.count < state.parts.count {
+            let kept = Set(matching.map(\.partNumber))
+            let changed = state.parts.map(\.partNumber).filter { !kept.contains($0) }
             log.notice("stored parts no longer match the file; sending them again",
-                       metadata: ["changed_parts": "\(state.parts.count - matching.count)/\(state.parts.count)"])
+                       metadata: ["changed_parts": "\(changed.count)/\(state.parts.count)"])
+            try engine.queue.forgetParts(path: record.path, generation: record.generation, uploadId: state.uploadId,
+                                         partNumbers: changed)
         }
-        if let identity { trustedUploads.withLock { $0[state.uploadId] = identity } }
+        // Trusted only if the file is still what was hashed.
+        if let identity, FileIdentity.of(fd: fd) == identity { trustedUploads.withLock { $0[state.uploadId] = identity } }
         return matching
     }
 
@@ -255,4 +269,12 @@ final class PartTransfer: @unchecked Sendable {
         }
         progress.update(sent: total)
     }
+}
+
+/// A multipart attempt failed after storing `partsStored` more parts: a transient failure of it is
+/// retried after the first backoff step and not counted.
+struct PartialProgress: Error, CustomStringConvertible {
+    let underlying: any Error
+    let partsStored: Int
+    var description: String { (underlying as? S3Error)?.description ?? "\(underlying)" }
 }

@@ -60,8 +60,9 @@ extension Uploader {
         // multipart upload, which cannot be made conditional, always looks first).
         let size = Int64(before.st_size)
         let neverUploaded = record.etag == nil && record.renamedFrom == nil
+        let multipart = PartPlan.usesMultipart(fileSize: size)
         var lookFirst = record.interrupted
-        if !lookFirst, neverUploaded, engine.settings.lookInBucketFirst || PartPlan.usesMultipart(fileSize: size) {
+        if !lookFirst, (neverUploaded && engine.settings.lookInBucketFirst) || multipart {
             do {
                 lookFirst = try queue.multipart(path: path, generation: record.generation) == nil
             } catch {
@@ -74,7 +75,9 @@ extension Uploader {
                 case .same(let etag, let checksum):
                     return complete(record, etag: etag, checksum: checksum, before: before, fd: fd,
                                     progress: progress, log: log, uploaded: false)
-                case .foreign where neverUploaded:
+                case .foreign where neverUploaded || multipart:
+                    // Never replaced: a PutObject would be refused by its condition anyway, and
+                    // a multipart upload has none.
                     rekey(record, log: log)
                     return .reachedServer
                 case .foreign, .ours, .absent:
@@ -200,9 +203,11 @@ extension Uploader {
     }
 
     /// Records a failed attempt as the retry policy says.
-    func failed(_ record: FileRecord, error: any Error, networkGeneration: UInt64, log: Logger) -> UploadOutcome {
+    func failed(_ record: FileRecord, error reported: any Error, networkGeneration: UInt64, log: Logger) -> UploadOutcome {
         let path = record.path
         let queue = engine.queue
+        let progress = reported as? PartialProgress
+        let error = progress?.underlying ?? reported
         let description = (error as? S3Error)?.description ?? "\(error)"
         func settle(_ body: () throws -> Void) {
             do { try body() } catch { log.error("cannot record the upload outcome", metadata: ["error": "\(error)"]) }
@@ -246,6 +251,15 @@ extension Uploader {
             settle { _ = try queue.markFailed(path: path, generation: record.generation, error: message) }
             engine.emitStatus(path: path, key: record.s3Key, status: .failed, previous: .syncing, error: message,
                               attempts: record.attempts + 1)
+            return .reachedServer
+        case .transient where progress != nil:
+            let retryAt = Date().addingTimeInterval(policy.delay(afterFailures: 1))
+            log.notice("upload stopped after storing more parts; retrying without counting an attempt",
+                       metadata: ["error": "\(description)", "parts_stored": "\(progress!.partsStored)"])
+            settle { try queue.markAttemptFailed(path: path, generation: record.generation, error: description,
+                                                 retryAt: retryAt, countAttempt: false) }
+            engine.emitStatus(path: path, key: record.s3Key, status: .pending, previous: .syncing, error: description,
+                              attempts: record.attempts)
             return .reachedServer
         case .transient:
             let failures = record.attempts + 1
@@ -295,13 +309,25 @@ extension Uploader {
         let etag = info.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased()
         if info.size == size, let local = localETag(fd: fd, size: size, like: etag), local == etag {
             log.notice("the object already holds these bytes (an upload that landed after a crash, or a lost queue); not sending it again")
-            return .same(etag: etag, checksum: etag.contains("-") ? nil : Self.singlePartChecksum(etag))
+            return .same(etag: etag, checksum: etag.contains("-") ? multipartChecksum(fd: fd, size: size) : Self.singlePartChecksum(etag))
         }
         if info.metadata[ObjectMetadata.originalNameKey] == name,
            info.metadata[ObjectMetadata.timestampKey] == ObjectMetadata.formatTimestamp(record.createdAt) {
             return .ours
         }
         return .foreign
+    }
+
+    /// The checksum recsync keeps for a multipart upload of this file (`sha256-parts-PARTSIZE:HEX`).
+    func multipartChecksum(fd: Int32, size: Int64) -> String? {
+        let plan = PartPlan(fileSize: size, chunkSize: Int64(engine.settings.chunkSize))
+        var digests: [String] = []
+        for number in 1...plan.partCount {
+            let range = plan.range(of: number)
+            guard let digest = FileDigest.sha256Hex(fd: fd, offset: range.offset, length: range.length) else { return nil }
+            digests.append(digest)
+        }
+        return FileDigest.compositeChecksum(partSize: plan.partSize, partDigests: digests)
     }
 
     /// The ETag the server would give this file's bytes, in the form of `etag` (plain MD5, or

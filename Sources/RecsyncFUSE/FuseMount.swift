@@ -56,12 +56,33 @@ public final class FuseMount: @unchecked Sendable {
     /// Detaches the mount from its folder, from any thread, once: the folder shows the backing
     /// files again at once, and `run()` returns when the kernel lets go of the connection
     /// (at once, unless programs still hold files of the mount open).
+    ///
+    /// The detach is a lazy unmount of the mountpoint (`umount2(MNT_DETACH)`, or
+    /// `fusermount3 -u -z` for other users); the session's /dev/fuse descriptor stays open until
+    /// `close()`, after the loop ended, so no worker still answering a request can write its
+    /// reply into a descriptor number that was reused meanwhile.
     public func unmount() {
         unmountLock.withLock {
             guard !detached, let session else { return }
             detached = true
             fuse_session_exit(session)
-            fuse_session_unmount(session)
+            if geteuid() == 0 {
+                if umount2(options.mountpoint, Int32(MNT_DETACH)) != 0 {
+                    logger.warning("could not detach the mount: \(String(cString: strerror(errno)))")
+                }
+                return
+            }
+            var pid: pid_t = 0
+            let words: [String] = ["fusermount3", "-u", "-q", "-z", options.mountpoint]
+            let argv = words.map { strdup($0) } + [nil]
+            defer { argv.forEach { free($0) } }
+            // Safe: argv and environ stay valid for the duration of the call.
+            if posix_spawnp(&pid, "fusermount3", nil, nil, argv, environ) == 0 {
+                var status: Int32 = 0
+                _ = waitpid(pid, &status, 0)
+            } else {
+                logger.warning("could not run fusermount3 to detach the mount")
+            }
         }
     }
 
@@ -81,7 +102,11 @@ public final class FuseMount: @unchecked Sendable {
     /// Unmounts (if still mounted) and frees the session.
     public func close() {
         unmount()
-        if let session { fuse_session_destroy(session) }
+        if let session {
+            // The mount is detached already; this only lets libfuse forget it before freeing the session.
+            fuse_session_unmount(session)
+            fuse_session_destroy(session)
+        }
         session = nil
         if let contextPointer { Unmanaged<FuseContext>.fromOpaque(contextPointer).release() }
         contextPointer = nil

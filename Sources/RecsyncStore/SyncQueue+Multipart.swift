@@ -113,6 +113,23 @@ extension SyncQueue {
         }
     }
 
+    /// Forgets stored parts whose bytes no longer match the file (they are sent again), while
+    /// the upload is still the file's current one.
+    public func forgetParts(path: String, generation: Int64, uploadId: String, partNumbers: [Int]) throws {
+        guard !partNumbers.isEmpty else { return }
+        try locked {
+            try db.transaction(operation: "forget changed parts of \(path)") {
+                guard try db.queryFirst("SELECT 1 FROM files WHERE path = ? AND generation = ? AND upload_id = ?",
+                                        [.text(path), .int(generation), .text(uploadId)],
+                                        operation: "check the upload of \(path)", { _ in true }) != nil else { return }
+                for number in partNumbers {
+                    try db.run("DELETE FROM parts WHERE path = ? AND part_number = ?", [.text(path), .int(number)],
+                               operation: "forget part \(number) of \(path)")
+                }
+            }
+        }
+    }
+
     /// Gives the file's open upload up: it moves to the abandoned list (to be aborted).
     public func abandonMultipart(path: String, generation: Int64) throws {
         try locked {

@@ -39,6 +39,7 @@ extension SyncQueue {
                 queue.close()
                 return try replaceDamaged(databasePath: databasePath, reason: problem, now: now)
             }
+            queue.reserveSpace()
             return (queue, existed ? nil : .created)
         } catch let error as StoreError {
             guard let reason = damage(error) else { throw error }
@@ -83,6 +84,7 @@ extension SyncQueue {
             }
         }
         let queue = try SyncQueue(databasePath: databasePath, now: now)
+        queue.reserveSpace()
         return (queue, .replacedDamaged(reason: reason, movedTo: aside))
     }
 }

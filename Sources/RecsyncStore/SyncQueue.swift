@@ -82,7 +82,6 @@ public final class SyncQueue: @unchecked Sendable {
         db = try SQLiteDatabase(path: databasePath)
         try Self.configure(db)
         try Migrations.migrate(db, now: now())
-        Self.reserveSpace(db)
         recoveredOnOpen = try db.run(
             "UPDATE files SET status = 'pending', interrupted = 1 WHERE status = 'syncing'",
             operation: "recover interrupted uploads")

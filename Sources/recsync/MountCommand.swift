@@ -25,6 +25,9 @@ struct MountCommand: ParsableCommand {
     var readyFd: Int32?
 
     func run() throws {
+        // The daemon takes its stop signals with sigwait; they are blocked before anything
+        // (clearing a dead mount runs a helper program) can start a thread of its own.
+        if foreground { StopSequence.blockStopSignals() }
         let plan: MountPlan
         do {
             plan = try MountPlan.resolve(mountpoint: mountpoint, options: options)

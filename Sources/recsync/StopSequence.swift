@@ -30,9 +30,15 @@ final class StopSequence: @unchecked Sendable {
     private var writersDone = false
     private var stillOpen: [String] = []
     private var loopEnded = false
-    /// The daemon's teardown; run once, by whoever gets there first.
+    /// The daemon's teardown; run once, by whoever gets there first; the other waits for it.
     private var teardown: (() -> Void)?
-    private var tornDown = false
+    private var teardownState = TeardownState.notStarted
+    /// Who ends the process: the main thread (the loop ended) or the stop thread (programs keep
+    /// the detached mount's connection, so the loop does not end). Decided once, under the lock.
+    private var finisher: Finisher?
+
+    private enum TeardownState { case notStarted, running, done }
+    private enum Finisher { case mainThread, stopThread }
 
     /// The signals that stop the daemon. They are blocked in every thread (call
     /// `blockStopSignals()` before any thread starts) and taken by one thread with sigwait.
@@ -144,30 +150,54 @@ final class StopSequence: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(holdersRemain ? 1 : 5)
         condition.lock()
         while !loopEnded && condition.wait(until: deadline) {}
-        let ended = loopEnded
+        let takeOver = finisher == nil
+        if takeOver { finisher = .stopThread }
         condition.unlock()
-        if !ended {
-            logger.notice("programs still hold files of the detached mount; finishing without waiting for them")
-            runTeardown()
-            exit(0)
-        }
+        guard takeOver else { return }
+        logger.notice("programs still hold files of the detached mount; finishing without waiting for them")
+        runTeardown()
+        onForcedExit?()
+        exit(0)
     }
 
-    /// The FUSE loop returned (the mount is gone): run the teardown.
+    /// What must happen before the stop thread ends the process itself (the pid file goes).
+    var onForcedExit: (() -> Void)?
+
+    /// The FUSE loop returned (the mount is gone): run the teardown, unless the stop thread
+    /// already decided to end the process (then this thread waits for that end).
     func loopDidEnd() {
-        condition.withLock {
+        let mine = condition.withLock { () -> Bool in
             loopEnded = true
             condition.broadcast()
+            if finisher == nil { finisher = .mainThread }
+            return finisher == .mainThread
+        }
+        guard mine else {
+            while true { pause() }
         }
         runTeardown()
     }
 
+    /// Runs the teardown once; a second caller waits until it is done.
     private func runTeardown() {
-        let body: (() -> Void)? = condition.withLock {
-            guard !tornDown else { return nil }
-            tornDown = true
-            return teardown
+        condition.lock()
+        switch teardownState {
+        case .done:
+            condition.unlock()
+            return
+        case .running:
+            while teardownState != .done { condition.wait() }
+            condition.unlock()
+            return
+        case .notStarted:
+            teardownState = .running
+            let body = teardown
+            condition.unlock()
+            body?()
+            condition.withLock {
+                teardownState = .done
+                condition.broadcast()
+            }
         }
-        body?()
     }
 }

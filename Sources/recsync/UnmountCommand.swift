@@ -72,7 +72,11 @@ struct UnmountCommand: ParsableCommand {
 
                     """.utf8))
                 }
-            } catch { exitWith(error) }
+            } catch {
+                // A daemon that cannot take the request (an older version still running after an
+                // upgrade): unmount as before.
+                do { try unmount(path) } catch { exitWith(error) }
+            }
         } else {
             do { try unmount(path) } catch { exitWith(error) }
         }

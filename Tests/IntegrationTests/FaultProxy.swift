@@ -19,6 +19,8 @@ struct FaultRule {
     var rate: Int?
     /// `slow`: seconds the response is held before it is relayed.
     var delay: Double?
+    /// Affect a matching request only this often (0...1), decided by the proxy's seeded random.
+    var probability: Double?
 
     var json: [String: Any] {
         var rule: [String: Any] = ["mode": mode.rawValue]
@@ -28,6 +30,7 @@ struct FaultRule {
         if let countPerPath { rule["count_per_path"] = countPerPath }
         if let rate { rule["rate"] = rate }
         if let delay { rule["delay"] = delay }
+        if let probability { rule["probability"] = probability }
         return rule
     }
 }
@@ -163,6 +166,16 @@ final class FaultProxy {
                                     "http://127.0.0.1:\(controlPort)/rules"])
         guard result.succeeded else {
             XCTFail("cannot set the fault proxy's rules: \(result.stdout) \(result.stderr)", file: file, line: line)
+            throw TestFailure("fault proxy control failed")
+        }
+    }
+
+    /// Makes the "server" die (connections refused, open ones reset) or come back on the same port.
+    func setServer(up: Bool, file: StaticString = #filePath, line: UInt = #line) throws {
+        let result = try Shell.run(["curl", "-sS", "--fail-with-body", "-m", "10", "-X", "PUT", "--data-binary",
+                                    "{\"up\": \(up)}", "http://127.0.0.1:\(controlPort)/server"])
+        guard result.succeeded else {
+            XCTFail("cannot switch the fault proxy's server: \(result.stdout) \(result.stderr)", file: file, line: line)
             throw TestFailure("fault proxy control failed")
         }
     }

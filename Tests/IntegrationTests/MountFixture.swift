@@ -128,13 +128,14 @@ final class MountFixture {
 
     /// Kills the daemon with SIGKILL, waits until it is gone and detaches the dead mount, the way
     /// a crash and `fusermount3 -uz` leave it. The queue and the files stay for the next mount.
-    func killDaemon(file: StaticString = #filePath, line: UInt = #line) throws {
+    /// With `detach: false` the dead mount stays, as after a real crash, for `recsync mount` to clear.
+    func killDaemon(detach: Bool = true, file: StaticString = #filePath, line: UInt = #line) throws {
         let pid = try XCTUnwrap(daemonPID, "the daemon writes its pid to \(runtimeFile)", file: file, line: line)
         kill(pid, SIGKILL)
         let deadline = Date().addingTimeInterval(10)
         while Self.isAlive(pid), Date() < deadline { usleep(5_000) }
         XCTAssertFalse(Self.isAlive(pid), "the daemon \(pid) survived SIGKILL for 10 s", file: file, line: line)
-        _ = try Shell.run(["fusermount3", "-uz", mountpoint.path])
+        if detach { _ = try Shell.run(["fusermount3", "-uz", mountpoint.path]) }
         mounted = false
     }
 

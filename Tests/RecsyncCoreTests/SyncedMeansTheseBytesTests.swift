@@ -119,12 +119,13 @@ final class SyncedMeansTheseBytesTests: EngineTestCase {
         try makeEngine(chunkSize: Self.partSize)
         let old = Self.randomBytes(Self.partSize * 2 + 999, seed: 3)
         let key = try interruptedMultipart("same.raw", old: old, complete: true)
+        let before = s3.calls.count
         try restart()
         try waitForStatus("same.raw", .synced, timeout: 20)
         XCTAssertEqual(object(key)?.data, old)
-        XCTAssertFalse(s3.calls.contains { $0.hasPrefix("UploadPart") && $0.contains("same.raw") && $0.hasSuffix("#3") },
-                       "nothing was sent again: \(s3.calls)")
-        XCTAssertEqual(s3.calls.filter { $0.hasPrefix("CreateMultipartUpload") }.count, 1)
+        let after = s3.calls.dropFirst(before)
+        XCTAssertFalse(after.contains { $0.hasPrefix("UploadPart") || $0.hasPrefix("PutObject") || $0.hasPrefix("CreateMultipartUpload") },
+                       "nothing was sent again: \(Array(after))")
     }
 
     func testASyncedFileRewrittenInPlaceWhileStoppedIsUploadedAgain() throws {

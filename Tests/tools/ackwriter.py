@@ -12,7 +12,7 @@ keeps the file open for --hold seconds while writing --then-bytes more (at --rat
 fails (the daemon went away) ends the writer; that is expected in these tests. It exits 0 unless
 it could not even open the file.
 
-`verify` (with the block size the writer used) checks that PATH holds at least the acknowledged bytes, exactly the blocks written,
+`verify` (with the block size and seed the writer used) checks that PATH holds at least the acknowledged bytes, exactly the blocks written,
 and exits 0; otherwise it prints the first difference and exits 1.
 """
 import argparse
@@ -46,6 +46,7 @@ def write(args):
         return 2
     acked = 0
     record(args.acked + ".block", args.block)
+    record(args.acked + ".seed", args.seed)
     record(args.acked, 0)
     index = 0
 
@@ -85,6 +86,8 @@ def verify(args):
     acked = int(open(args.acked).read().strip() or 0)
     if os.path.exists(args.acked + ".block"):
         args.block = int(open(args.acked + ".block").read().strip())
+    if os.path.exists(args.acked + ".seed"):
+        args.seed = open(args.acked + ".seed").read()
     size = os.path.getsize(args.path)
     if size < acked:
         print(f"ackwriter: {args.path} holds {size} bytes; {acked} were acknowledged", file=sys.stderr)

@@ -37,7 +37,8 @@ A rule says which requests to affect and how:
      "count": 3,               # optional: affect this many requests in total, then stop
      "count_per_path": 2,      # optional: affect the first N requests of each distinct path
      "rate": 65536,            # slow: bytes per second (default 65536)
-     "delay": 0.5}             # slow: seconds to hold the response before relaying it (default 0)
+     "delay": 0.5,             # slow: seconds to hold the response before relaying it (default 0)
+     "probability": 0.3}       # optional: affect a matching request only this often (0..1; --seed)
 
 Without `count` and `count_per_path` a rule affects every matching request.
 Rules are checked in order; the first one that matches and still has requests
@@ -65,6 +66,9 @@ Control port (HTTP on 127.0.0.1:CONTROL, JSON bodies):
     POST   /rules   append rules (same forms)
     DELETE /rules   remove every rule (everything passes)
     GET    /health  "ok"
+    PUT    /server  {"up": false}: the server "dies": the listening socket closes (new
+                    connections are refused) and every open client connection is reset;
+                    {"up": true}: it listens again on the same address and port
 
     curl -s -X PUT --data '{"mode": "503", "method": "PUT", "count_per_path": 2}' \\
          http://127.0.0.1:$CONTROL/rules
@@ -94,6 +98,7 @@ SIGTERM or SIGINT closes every connection and ends the proxy with status 0.
 import argparse
 import os
 import itertools
+import random
 import json
 import re
 import select
@@ -137,7 +142,7 @@ class Rule:
     def __init__(self, spec):
         if not isinstance(spec, dict):
             raise ValueError("a rule is a JSON object")
-        unknown = set(spec) - {"mode", "method", "path", "count", "count_per_path", "rate", "delay"}
+        unknown = set(spec) - {"mode", "method", "path", "count", "count_per_path", "rate", "delay", "probability"}
         if unknown:
             raise ValueError(f"unknown rule fields: {', '.join(sorted(unknown))}")
         self.mode = str(spec.get("mode", "pass"))
@@ -153,6 +158,9 @@ class Rule:
         self.delay = float(spec.get("delay", 0))
         if self.rate <= 0 or self.delay < 0:
             raise ValueError("rate must be positive and delay not negative")
+        self.probability = float(spec.get("probability", 1))
+        if not 0 <= self.probability <= 1:
+            raise ValueError("probability must be between 0 and 1")
         self.used = 0
         self.used_by_path = {}
 
@@ -175,16 +183,21 @@ class Rule:
             return False
         if self.count_per_path is not None and self.used_by_path.get(path, 0) >= self.count_per_path:
             return False
+        if self.probability < 1 and RANDOM.random() >= self.probability:
+            return False
         self.used += 1
         self.used_by_path[path] = self.used_by_path.get(path, 0) + 1
         return True
 
     def describe(self):
         return {"mode": self.mode, "method": self.method, "path": self.path_text, "count": self.count,
-                "count_per_path": self.count_per_path, "rate": self.rate, "delay": self.delay, "used": self.used}
+                "count_per_path": self.count_per_path, "rate": self.rate, "delay": self.delay,
+                "probability": self.probability, "used": self.used}
 
 
 PASS = Rule({"mode": "pass"})
+# Decides `probability` rules; seeded with --seed so a run can be repeated.
+RANDOM = random.Random(0)
 
 
 class Rules:
@@ -450,6 +463,11 @@ class FaultProxy:
         self._log_lock = threading.Lock()
         self._sockets = set()
         self._sockets_lock = threading.Lock()
+        self.listener = None
+        self.listen_address = None
+        self.netns = None
+        self.down = False
+        self._listener_lock = threading.Lock()
 
     # Socket bookkeeping, so that stop() can close whatever is still open.
 
@@ -468,6 +486,31 @@ class FaultProxy:
                 sock.close()
             except OSError:
                 pass
+
+    def go_down(self):
+        """Like a killed server: refuse new connections and reset the open ones."""
+        with self._listener_lock:
+            self.down = True
+            if self.listener:
+                # shutdown first: it stops the listening at once, even while accept() waits on it.
+                try:
+                    self.listener.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                self.listener.close()
+                self.listener = None
+        with self._sockets_lock:
+            open_sockets = list(self._sockets)
+            self._sockets.clear()
+        for sock in open_sockets:
+            reset(sock)
+
+    def come_up(self):
+        with self._listener_lock:
+            if self.listener is None:
+                self.listener = listen_socket(self.listen_address[0], self.listen_address[1], self.netns)
+                self.listener.settimeout(0.2)
+            self.down = False
 
     def stop(self):
         self.stopping.set()
@@ -735,14 +778,22 @@ class FaultProxy:
 
     def accept_loop(self, listener):
         listener.settimeout(0.2)
+        with self._listener_lock:
+            self.listener = listener
+            self.listen_address = listener.getsockname()[:2]
         while not self.stopping.is_set():
+            with self._listener_lock:
+                current = self.listener
+            if current is None:
+                time.sleep(0.05)
+                continue
             try:
-                sock, _ = listener.accept()
+                sock, _ = current.accept()
             except socket.timeout:
                 continue
             except OSError:
-                if self.stopping.is_set():
-                    break
+                if self.stopping.is_set() or self.down:
+                    continue
                 raise
             threading.Thread(target=self.serve_client, args=(sock,), daemon=True).start()
 
@@ -779,8 +830,16 @@ def control_handler(proxy):
                 self.reply(404, {"error": "unknown path; use /rules or /health"})
 
         def do_PUT(self):
+            if self.path == "/server":
+                length = int(self.headers.get("Content-Length") or 0)
+                try:
+                    up = bool(json.loads(self.rfile.read(length) or b"{}")["up"])
+                except (ValueError, KeyError, TypeError):
+                    return self.reply(400, {"error": 'expected {"up": true} or {"up": false}'})
+                proxy.come_up() if up else proxy.go_down()
+                return self.reply(200, {"up": up})
             if self.path != "/rules":
-                return self.reply(404, {"error": "unknown path; use /rules"})
+                return self.reply(404, {"error": "unknown path; use /rules or /server"})
             rules = self.read_rules()
             if rules is not None:
                 proxy.rules.replace(rules)
@@ -844,6 +903,7 @@ def main():
     parser.add_argument("--port", type=int, default=0, help="proxy port on 127.0.0.1 (0: a free port)")
     parser.add_argument("--control-port", type=int, default=0, help="control port on 127.0.0.1 (0: a free port)")
     parser.add_argument("--log", help="append one JSON line per request to this file")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random choices of `probability` rules")
     parser.add_argument("--rules", help="initial rules, JSON (same forms as PUT /rules)")
     parser.add_argument("--listen", default="127.0.0.1",
                         help="address the proxy listens on (default 127.0.0.1; the control port is always on 127.0.0.1)")
@@ -853,6 +913,8 @@ def main():
     args = parser.parse_args()
 
     proxy = FaultProxy(args.upstream, args.log)
+    proxy.netns = args.netns
+    RANDOM.seed(args.seed)
     if args.rules:
         try:
             proxy.rules.replace(Rules.parse(json.loads(args.rules)))
@@ -875,7 +937,9 @@ def main():
     try:
         proxy.accept_loop(listener)
     finally:
-        listener.close()
+        with proxy._listener_lock:
+            if proxy.listener:
+                proxy.listener.close()
         control.shutdown()
         control.server_close()
         proxy.stop()
