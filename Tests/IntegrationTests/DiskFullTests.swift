@@ -79,5 +79,10 @@ final class DiskFullTests: ProxiedMountTestCase {
         try Recording.random("after.raw", bytes: 2 << 20).write(to: fixture.path("after.raw"))
         try assertSyncedByteForByte(["after.raw"])
         XCTAssertTrue(MountFixture.isAlive(pid))
+        ChaosScale.report("disk full", passed: answers.first == "ENOSPC" && check.stdout.hasPrefix("ok"), [
+            "filesystem_mib": 48, "writer_errno": answers.first ?? "-", "close": answers.last ?? "-",
+            "daemon_alive": MountFixture.isAlive(pid), "integrity_check": check.stdout.trimmingCharacters(in: .whitespacesAndNewlines),
+            "queued_file_uploaded": true, "writes_after_freeing_space": true,
+        ])
     }
 }

@@ -103,6 +103,54 @@ final class NetworkAwarenessTests: ProxiedMountTestCase {
         XCTAssertEqual(try MD5.hex(object), try MD5.hex(ofFile: fixture.path("session.wav")))
     }
 
+    // MARK: Chaos: offline while recording
+
+    /// The link down for ChaosScale.offlineSeconds (10 minutes at the full scale) while a recorder
+    /// keeps writing files: nothing ends `failed`, no attempt is counted, and uploads start within
+    /// 2 s of the link coming back.
+    func testChaosOfflineWhileRecordingNothingFailsAndUploadsResumeWithinTwoSeconds() throws {
+        try mountInNamespace("[sync]\nsettle_delay = 0\n")
+        let namespaces = try XCTUnwrap(network)
+        try write([.random("before.raw", bytes: 1 << 20)])
+        try assertSyncedByteForByte(["before.raw"])
+        try namespaces.linkDown()
+        let downAt = Date()
+        var names: [String] = []
+        var failedSeen = 0
+        var attemptsSeen = 0
+        // A take every few seconds while offline (at least three).
+        let interval = max(1.0, ChaosScale.offlineSeconds / 10)
+        while Date().timeIntervalSince(downAt) < ChaosScale.offlineSeconds || names.count < 3 {
+            let name = String(format: "offline-%03d.raw", names.count)
+            try write([.random(name, bytes: Int.random(in: (64 << 10)...(12 << 20)))])
+            names.append(name)
+            for earlier in names {
+                if try fixture.status(earlier) == "failed" { failedSeen += 1 }
+                attemptsSeen = max(attemptsSeen, Int(try fixture.attribute("user.sync.attempts", of: earlier) ?? "0") ?? 0)
+            }
+            usleep(UInt32(interval * 1_000_000))
+        }
+        let offlineFor = Date().timeIntervalSince(downAt)
+        XCTAssertEqual(failedSeen, 0, "nothing fails while offline")
+        XCTAssertEqual(attemptsSeen, 0, "no attempt is counted while offline")
+        XCTAssertTrue(names.allSatisfy { (try? fixture.status($0)) == "pending" })
+
+        try namespaces.linkUp()
+        let upAt = Date()
+        try eventually("an upload starts again", timeout: 10) {
+            try proxy.requests().contains { $0.time > upAt.timeIntervalSince1970 && $0.method == "PUT" }
+        }
+        let resumedAfter = Date().timeIntervalSince(upAt)
+        try assertSyncedByteForByte(names, timeout: 120)
+        let passed = failedSeen == 0 && attemptsSeen == 0 && resumedAfter < 2.5
+        ChaosScale.report("offline while recording", passed: passed, [
+            "offline_seconds": (offlineFor * 10).rounded() / 10, "files_recorded_offline": names.count,
+            "failed_seen": failedSeen, "attempts_counted": attemptsSeen,
+            "seconds_to_first_upload_after_link_up": (resumedAfter * 100).rounded() / 100,
+        ])
+        XCTAssertLessThan(resumedAfter, 2.5, "uploads start within 2 s of the link coming back")
+    }
+
     // MARK: Metered connections
 
     func testNothingUploadsOnAMeteredInterfaceUntilAllowedOrForced() throws {

@@ -60,6 +60,10 @@ final class RestartTests: ProxiedMountTestCase {
         let status = try fixture.recsync(["status", fixture.mountpoint.path])
         XCTAssertTrue(status.stdout.contains("the queue database was damaged"), status.stdout)
         XCTAssertEqual(try fixture.keys().count, 4, "no -2 copies")
+        ChaosScale.report("corrupt queue database", passed: try storedNames(after: restarted) == ["new.raw"], [
+            "files_in_bucket_before": 3, "uploaded_again": try storedNames(after: restarted).subtracting(["new.raw"]).count,
+            "new_files_uploaded": 1, "moved_aside": aside.count, "objects_after": try fixture.keys().count,
+        ])
     }
 
     /// The queue deleted while recsync was stopped: the same, without anything to move aside.
@@ -77,6 +81,10 @@ final class RestartTests: ProxiedMountTestCase {
         try assertSyncedByteForByte(["a.raw", "b.raw"])
         XCTAssertEqual(try storedNames(after: restarted), [], "nothing was sent again: \(proxy.logText.suffix(3000))")
         XCTAssertEqual(try fixture.keys().count, 2)
+        ChaosScale.report("lost queue database", passed: try storedNames(after: restarted).isEmpty, [
+            "files_in_bucket_before": 2, "uploaded_again": try storedNames(after: restarted).count,
+            "objects_after": try fixture.keys().count,
+        ])
     }
 
     /// A hook program that does not exist is found before the mount goes live: the mount fails
