@@ -87,7 +87,7 @@ public struct Scanner: Sendable {
             guard fd >= 0 else { return true }
             defer { close(fd) }
             let checksum = try? engine.queue.checksum(path: path)
-            guard ContentCheck.matches(fd: fd, size: identity.size, checksum: checksum ?? record.etag.flatMap(Uploader.singlePartChecksum)) == true,
+            guard ContentCheck.matches(fd: fd, size: identity.size, checksum: checksum ?? record.etag.flatMap(FileUpload.singlePartChecksum)) == true,
                   FileIdentity.of(fd: fd) == identity else { return true }
             logger.debug("metadata changed while unmounted; the bytes are the synced ones (hashed again)", metadata: ["path": "\(path)"])
             confirm(record, identity)

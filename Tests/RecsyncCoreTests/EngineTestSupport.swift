@@ -22,7 +22,7 @@ class EngineTestCase: XCTestCase {
     var queue: SyncQueue!
     var engine: SyncEngine!
     var s3: InMemoryS3Client!
-    var uploader: Uploader?
+    var uploader: QueueRunner?
 
     /// Quiet logs: the outcomes are asserted, not read.
     let logger = Logger(label: "recsync.tests", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -67,8 +67,8 @@ class EngineTestCase: XCTestCase {
 
     /// Starts upload workers talking to `client` (the in-memory S3 by default).
     @discardableResult
-    func startUploader(client: (any S3Client)? = nil) -> Uploader {
-        let started = Uploader(engine: engine, s3: client ?? s3, logger: logger)
+    func startUploader(client: (any S3Client)? = nil) -> QueueRunner {
+        let started = QueueRunner(engine: engine, s3: client ?? s3, logger: logger)
         uploader = started
         started.start()
         return started

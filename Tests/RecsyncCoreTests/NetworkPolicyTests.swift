@@ -30,12 +30,12 @@ final class NetworkPolicyTests: EngineTestCase {
 
     /// Starts the monitor over the fake machine (endpoint on the internet) and the uploader.
     @discardableResult
-    func startWatched(client: (any S3Client)? = nil, _ change: (inout NetworkSettings) -> Void = { _ in }) -> Uploader {
+    func startWatched(client: (any S3Client)? = nil, _ change: (inout NetworkSettings) -> Void = { _ in }) -> QueueRunner {
         let inspector = NetworkInspector(settings: machine.settings(change), endpointAddresses: { [[198, 51, 100, 7]] },
                                          runner: runner)
         let watching = NetworkMonitor(inspector: inspector, events: events, interval: 3600, logger: logger)
         monitor = watching
-        let started = Uploader(engine: engine, s3: client ?? s3, logger: logger)
+        let started = QueueRunner(engine: engine, s3: client ?? s3, logger: logger)
         uploader = started
         started.follow(watching)
         started.start()

@@ -6,7 +6,7 @@ import RecsyncStore
 /// Answers control requests on behalf of the engine and the uploader.
 public struct ControlHandler: Sendable {
     let engine: SyncEngine
-    let uploader: Uploader
+    let uploader: QueueRunner
     let mountpoint: String
     let stateDirectory: String
     let logger: Logger
@@ -15,7 +15,7 @@ public struct ControlHandler: Sendable {
     public var stopHandler: (@Sendable () -> [String])?
     public var shutdownGrace: Int?
 
-    public init(engine: SyncEngine, uploader: Uploader, mountpoint: String, stateDirectory: String, logger: Logger) {
+    public init(engine: SyncEngine, uploader: QueueRunner, mountpoint: String, stateDirectory: String, logger: Logger) {
         self.engine = engine
         self.uploader = uploader
         self.mountpoint = mountpoint

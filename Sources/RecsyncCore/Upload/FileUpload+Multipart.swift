@@ -1,10 +1,9 @@
 import Foundation
 import Logging
-import Synchronization
 import RecsyncS3
 import RecsyncStore
 
-extension Uploader {
+extension FileUpload {
     /// Uploads a large file as a multipart upload that resumes: the UploadId and every completed
     /// part are stored in the queue as they complete; after a crash, a reboot or a retry, ListParts
     /// confirms what the server has and only the missing parts are sent. Returns the final ETag
@@ -38,7 +37,7 @@ extension Uploader {
             }
             state = MultipartState(uploadId: uploadId, partSize: plan.partSize, parts: [], partDigest: MultipartState.sha256PartDigest)
         }
-        if let state, let identity { trustedUploads.withLock { $0[state.uploadId] = identity } }
+        if let state, let identity { context.trustedUploads.withLock { $0[state.uploadId] = identity } }
         guard let upload = state else { throw S3Error(.cancelled) }
         let transfer = PartTransfer(plan: plan, done: upload.parts, progress: progress)
         let missing = (1...plan.partCount).filter { transfer.part($0) == nil }
@@ -101,7 +100,7 @@ extension Uploader {
             }
             throw error
         }
-        trustedUploads.withLock { _ = $0.removeValue(forKey: upload.uploadId) }
+        context.trustedUploads.withLock { _ = $0.removeValue(forKey: upload.uploadId) }
         return (result.etag, FileDigest.compositeChecksum(partSize: plan.partSize, partDigests: parts.map(\.sha256)))
     }
 
@@ -167,7 +166,7 @@ extension Uploader {
     /// later attempt of this process cannot take them back from the stored list.
     func trustedParts(_ record: FileRecord, _ state: MultipartState, identity: FileIdentity?, fd: Int32,
                       log: Logger) throws -> [StoredPart] {
-        if let identity, trustedUploads.withLock({ $0[state.uploadId] }) == identity { return state.parts }
+        if let identity, context.trustedUploads.withLock({ $0[state.uploadId] }) == identity { return state.parts }
         guard state.partDigest == MultipartState.sha256PartDigest else { return [] }
         let matching = ContentCheck.partsStillMatching(state.parts, partSize: state.partSize, fd: fd)
         if matching.count < state.parts.count {
@@ -179,95 +178,8 @@ extension Uploader {
                                          partNumbers: changed)
         }
         // Trusted only if the file is still what was hashed.
-        if let identity, FileIdentity.of(fd: fd) == identity { trustedUploads.withLock { $0[state.uploadId] = identity } }
+        if let identity, FileIdentity.of(fd: fd) == identity { context.trustedUploads.withLock { $0[state.uploadId] = identity } }
         return matching
-    }
-
-    /// With `mirror_deletes`: deletes the objects of files deleted in the mount (and the old
-    /// objects of renamed ones). A failure leaves the rest for the next idle moment.
-    func deleteMirroredObjects() {
-        guard let keys = try? engine.queue.pendingDeletes(), !keys.isEmpty else { return }
-        for key in keys {
-            do {
-                try s3.deleteObject(bucket: engine.settings.bucket, key: key)
-                try engine.queue.forgetDelete(key)
-                logger.info("deleted the object of a file deleted or renamed in the mount", metadata: ["key": "\(key)"])
-            } catch {
-                logger.debug("could not delete an object yet", metadata: ["key": "\(key)", "error": "\(error)"])
-                return
-            }
-        }
-    }
-
-    /// Aborts uploads whose file changed, was renamed or removed, or failed for good.
-    func abortAbandonedUploads() {
-        guard let abandoned = try? engine.queue.abandonedUploads(), !abandoned.isEmpty else { return }
-        for upload in abandoned {
-            do {
-                try s3.abortMultipartUpload(bucket: engine.settings.bucket, key: upload.key, uploadId: upload.uploadId)
-                try engine.queue.forgetAbandoned(upload)
-                logger.info("aborted an abandoned multipart upload", metadata: ["key": "\(upload.key)"])
-            } catch {
-                logger.debug("could not abort an abandoned multipart upload yet", metadata: ["key": "\(upload.key)", "error": "\(error)"])
-                return
-            }
-        }
-    }
-}
-
-/// The shared state of one file's parallel part uploads. Every field is behind the mutex.
-final class PartTransfer: @unchecked Sendable {
-    private struct State {
-        var done: [Int: StoredPart] = [:]
-        var inFlight: [Int: Int64] = [:]
-        var taken: Set<Int> = []
-        var error: (any Error)?
-    }
-    private let state = Mutex(State())
-    private let progress: UploadProgress
-
-    init(plan: PartPlan, done: [StoredPart], progress: UploadProgress) {
-        self.progress = progress
-        state.withLock { $0.done = Dictionary(uniqueKeysWithValues: done.map { ($0.partNumber, $0) }) }
-        report()
-    }
-
-    func part(_ number: Int) -> StoredPart? { state.withLock { $0.done[number] } }
-    var partsByNumber: [Int: StoredPart] { state.withLock { $0.done } }
-    var error: (any Error)? { state.withLock { $0.error } }
-    /// True once a part failed or the whole upload was cancelled: the other parts stop.
-    var stopped: Bool { progress.isCancelled || state.withLock { $0.error != nil } }
-
-    func nextMissing(from missing: [Int]) -> Int? {
-        state.withLock { state in
-            guard state.error == nil, let next = missing.first(where: { !state.taken.contains($0) }) else { return nil }
-            state.taken.insert(next)
-            return next
-        }
-    }
-
-    func sent(_ bytes: Int64, part: Int) {
-        state.withLock { $0.inFlight[part] = bytes }
-        report()
-    }
-
-    func completed(_ part: StoredPart) {
-        state.withLock {
-            $0.inFlight[part.partNumber] = nil
-            $0.done[part.partNumber] = part
-        }
-        report()
-    }
-
-    func fail(_ error: any Error) {
-        state.withLock { if $0.error == nil { $0.error = error } }
-    }
-
-    private func report() {
-        let total = state.withLock { state in
-            state.done.values.reduce(Int64(0)) { $0 + $1.size } + state.inFlight.values.reduce(Int64(0), +)
-        }
-        progress.update(sent: total)
     }
 }
 

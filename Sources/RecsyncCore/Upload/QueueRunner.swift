@@ -15,12 +15,15 @@ import RecsyncStore
 ///
 /// Locking: `condition` guards every `var` below. Neither the runner nor an upload holds it
 /// while talking to the queue, S3 or a hook.
-public final class Uploader: @unchecked Sendable {
+public final class QueueRunner: @unchecked Sendable {
     let engine: SyncEngine
     let s3: any S3Client
     let logger: Logger
     let policy: RetryPolicy
     let maxConcurrent: Int
+    /// What the uploads of single files share (transfer slots, trusted multipart uploads).
+    let context: UploadContext
+    let janitor: ServerJanitor
     /// Items taken from the queue per claim.
     static let batchSize = 10
     /// The longest the runner sleeps without a reason, as a safety net.
@@ -28,9 +31,6 @@ public final class Uploader: @unchecked Sendable {
     static let firstProbeDelay: TimeInterval = 2
     static let maxProbeDelay: TimeInterval = 30
 
-    /// One per transfer (a PutObject or an UploadPart): all files together never run more than
-    /// `max_concurrent_uploads` transfers at once.
-    let transferSlots: DispatchSemaphore
     private let condition = NSCondition()
     private var stopping = false
     private var wakeCount: UInt64 = 0
@@ -39,21 +39,15 @@ public final class Uploader: @unchecked Sendable {
     /// Set while the endpoint is unreachable: when to try one item again, and the next interval.
     /// (Why is kept in the engine's gate, for the attributes and `recsync status`.)
     private var offline: (nextProbe: Date, interval: TimeInterval)?
-    /// Multipart uploads begun or checked by this process, with the identity their file had then:
-    /// their stored parts are trusted while the file keeps that identity. Any other stored upload
-    /// (begun before a restart, or a file changed since) has its parts hashed again before reuse.
-    let trustedUploads = Mutex<[String: FileIdentity]>([:])
-    /// Paths whose last failure was corrected on the spot (clock, credentials): a second one in
-    /// a row is counted, so a server that keeps refusing cannot make us loop.
-    private var correctedOnce: Set<String> = []
 
     public init(engine: SyncEngine, s3: any S3Client, policy: RetryPolicy = RetryPolicy(), logger: Logger) {
         self.engine = engine
         self.s3 = s3
         self.policy = policy
         self.logger = logger
-        self.maxConcurrent = max(1, engine.settings.maxConcurrentUploads)
-        self.transferSlots = DispatchSemaphore(value: max(1, engine.settings.maxConcurrentUploads))
+        context = UploadContext(engine: engine, s3: s3, policy: policy, logger: logger)
+        maxConcurrent = context.maxConcurrent
+        janitor = ServerJanitor(engine: engine, s3: s3, logger: logger)
     }
 
     public func start() {
@@ -159,8 +153,7 @@ public final class Uploader: @unchecked Sendable {
             if started > 0 && started == limit { continue }
 
             if started == 0 && limit > 0 && !probing && engine.gate.policyPauseReason != .offline {
-                abortAbandonedUploads()
-                deleteMirroredObjects()
+                janitor.run()
             }
             // Retry (and settle) times after the claim: one that came due since is in the past,
             // and the runner looks again at once instead of sleeping over it.
@@ -199,7 +192,7 @@ public final class Uploader: @unchecked Sendable {
         inFlight += 1
         condition.unlock()
         let thread = Thread { [self] in
-            let outcome = self.upload(record)
+            let outcome = FileUpload(context: self.context, record: record).run()
             // A forced upload is forced once: it ends when the file is synced or failed.
             if engine.gate.isForced(record.path),
                let status = try? engine.queue.record(path: record.path)?.status, status == .synced || status == .failed {
@@ -231,17 +224,6 @@ public final class Uploader: @unchecked Sendable {
         wakeCount &+= 1
         condition.broadcast()
         condition.unlock()
-    }
-
-    /// Whether the last failure of `path` was a correction (clock, credentials); records it.
-    func consumeCorrection(_ path: String, corrected: Bool) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        if corrected {
-            return !correctedOnce.insert(path).inserted
-        }
-        correctedOnce.remove(path)
-        return false
     }
 }
 

@@ -1,6 +1,6 @@
 import Foundation
 
-extension Uploader {
+extension QueueRunner {
     /// Starts `monitor` and lets it steer this uploader: each change goes through the engine's
     /// gate (the policy decides), then `networkChanged`. `onTick` runs every `sync_interval`
     /// after the monitor's periodic look (the daemon rescans the folder there); the runner is

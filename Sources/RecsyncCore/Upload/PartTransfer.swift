@@ -1,0 +1,60 @@
+import Foundation
+import RecsyncS3
+import RecsyncStore
+import Synchronization
+
+/// The shared state of one file's parallel part uploads. Every field is behind the mutex.
+final class PartTransfer: @unchecked Sendable {
+    private struct State {
+        var done: [Int: StoredPart] = [:]
+        var inFlight: [Int: Int64] = [:]
+        var taken: Set<Int> = []
+        var error: (any Error)?
+    }
+    private let state = Mutex(State())
+    private let progress: UploadProgress
+
+    init(plan: PartPlan, done: [StoredPart], progress: UploadProgress) {
+        self.progress = progress
+        state.withLock { $0.done = Dictionary(uniqueKeysWithValues: done.map { ($0.partNumber, $0) }) }
+        report()
+    }
+
+    func part(_ number: Int) -> StoredPart? { state.withLock { $0.done[number] } }
+    var partsByNumber: [Int: StoredPart] { state.withLock { $0.done } }
+    var error: (any Error)? { state.withLock { $0.error } }
+    /// True once a part failed or the whole upload was cancelled: the other parts stop.
+    var stopped: Bool { progress.isCancelled || state.withLock { $0.error != nil } }
+
+    func nextMissing(from missing: [Int]) -> Int? {
+        state.withLock { state in
+            guard state.error == nil, let next = missing.first(where: { !state.taken.contains($0) }) else { return nil }
+            state.taken.insert(next)
+            return next
+        }
+    }
+
+    func sent(_ bytes: Int64, part: Int) {
+        state.withLock { $0.inFlight[part] = bytes }
+        report()
+    }
+
+    func completed(_ part: StoredPart) {
+        state.withLock {
+            $0.inFlight[part.partNumber] = nil
+            $0.done[part.partNumber] = part
+        }
+        report()
+    }
+
+    func fail(_ error: any Error) {
+        state.withLock { if $0.error == nil { $0.error = error } }
+    }
+
+    private func report() {
+        let total = state.withLock { state in
+            state.done.values.reduce(Int64(0)) { $0 + $1.size } + state.inFlight.values.reduce(Int64(0), +)
+        }
+        progress.update(sent: total)
+    }
+}
