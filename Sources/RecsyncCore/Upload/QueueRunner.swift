@@ -16,13 +16,13 @@ import RecsyncStore
 /// Locking: `condition` guards every `var` below. Neither the runner nor an upload holds it
 /// while talking to the queue, S3 or a hook.
 public final class QueueRunner: @unchecked Sendable {
-    let engine: SyncEngine
-    let s3: any S3Client
-    let logger: Logger
-    let policy: RetryPolicy
-    let maxConcurrent: Int
-    /// What the uploads of single files share (transfer slots, trusted multipart uploads).
+    /// What the uploads of single files share (transfer slots, trusted multipart uploads), and
+    /// the engine, client, policy and logger the runner uses too.
     let context: UploadContext
+    var engine: SyncEngine { context.engine }
+    var s3: any S3Client { context.s3 }
+    var logger: Logger { context.logger }
+    var maxConcurrent: Int { context.maxConcurrent }
     let janitor: ServerJanitor
     /// Items taken from the queue per claim.
     static let batchSize = 10
@@ -41,12 +41,7 @@ public final class QueueRunner: @unchecked Sendable {
     private var offline: (nextProbe: Date, interval: TimeInterval)?
 
     public init(engine: SyncEngine, s3: any S3Client, policy: RetryPolicy = RetryPolicy(), logger: Logger) {
-        self.engine = engine
-        self.s3 = s3
-        self.policy = policy
-        self.logger = logger
         context = UploadContext(engine: engine, s3: s3, policy: policy, logger: logger)
-        maxConcurrent = context.maxConcurrent
         janitor = ServerJanitor(engine: engine, s3: s3, logger: logger)
     }
 
