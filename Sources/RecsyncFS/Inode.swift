@@ -16,6 +16,12 @@ public final class Inode: @unchecked Sendable {
     let isDirectory: Bool
     /// Guarded by `InodeTable.lock`.
     var lookupCount: UInt64 = 0
+    /// The folder and name it was last looked up by, and when it was last used (a tick of the
+    /// table): what the descriptor evictor needs to ask the kernel to forget it. Guarded by
+    /// `InodeTable.lock`.
+    var parentID: UInt64 = 0
+    var lastName = ""
+    var lastUse: UInt64 = 0
 
     let writeState = Mutex(WriteState())
 
@@ -46,6 +52,7 @@ final class InodeTable: @unchecked Sendable {
         var byID: [UInt64: Inode] = [:]
         var byBacking: [BackingKey: Inode] = [:]
         var nextID: UInt64 = 2
+        var tick: UInt64 = 0
     }
     private struct BackingKey: Hashable { let device: UInt64; let inode: UInt64 }
 
@@ -63,23 +70,36 @@ final class InodeTable: @unchecked Sendable {
     }
 
     func get(_ id: UInt64) throws -> Inode {
-        if let inode = lock.withLock({ $0.byID[id] }) { return inode }
+        let found = lock.withLock { state -> Inode? in
+            guard let inode = state.byID[id] else { return nil }
+            state.tick &+= 1
+            inode.lastUse = state.tick
+            return inode
+        }
+        if let inode = found { return inode }
         throw FSError(ESTALE, "unknown inode \(id); the kernel asked for an inode recsync already forgot")
     }
 
     /// Returns the inode for a freshly opened O_PATH fd, taking one lookup reference.
     /// If the backing file is already known, `fd` is closed and the existing inode is used.
-    func adopt(fd: Int32, stat st: stat) -> Inode {
+    func adopt(fd: Int32, stat st: stat, parent: UInt64 = 0, name: String = "") -> Inode {
         let key = BackingKey(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
         let (inode, duplicate) = lock.withLock { state -> (Inode, Bool) in
+            state.tick &+= 1
             if let existing = state.byBacking[key] {
                 existing.lookupCount += 1
+                existing.parentID = parent
+                existing.lastName = name
+                existing.lastUse = state.tick
                 return (existing, true)
             }
             let inode = Inode(id: state.nextID, fd: fd, device: key.device, backingInode: key.inode,
                               isDirectory: st.isDirectory)
             state.nextID += 1
             inode.lookupCount = 1
+            inode.parentID = parent
+            inode.lastName = name
+            inode.lastUse = state.tick
             state.byID[inode.id] = inode
             state.byBacking[key] = inode
             return (inode, false)
@@ -103,4 +123,16 @@ final class InodeTable: @unchecked Sendable {
     }
 
     var count: Int { lock.withLock { $0.byID.count } }
+
+    /// The `count` files (not folders) used least recently, as (folder, name) pairs the kernel
+    /// can be asked to forget.
+    func leastRecentlyUsedFiles(_ count: Int) -> [(parent: UInt64, name: String)] {
+        guard count > 0 else { return [] }
+        return lock.withLock { state in
+            state.byID.values.filter { !$0.isDirectory && $0.id != 1 && $0.parentID != 0 && !$0.lastName.isEmpty }
+                .sorted { $0.lastUse < $1.lastUse }
+                .prefix(count)
+                .map { ($0.parentID, $0.lastName) }
+        }
+    }
 }

@@ -20,6 +20,8 @@ public final class PassthroughFS: @unchecked Sendable {
     let actsForCallers: Bool
     /// Every handle open for writing, so a stop can name them and make their bytes durable.
     let writerHandles = Mutex<[ObjectIdentifier: OpenFile]>([:])
+    /// Called when a lookup finds the process out of descriptors (the FUSE adapter's evictor).
+    public let descriptorPressure = Mutex<(@Sendable () -> Void)?>(nil)
 
     /// - Parameter rootFd: an O_PATH (or O_RDONLY) descriptor of the folder that holds the recordings,
     ///   opened before anything was mounted over it. The core takes ownership.
@@ -70,11 +72,32 @@ public final class PassthroughFS: @unchecked Sendable {
     }
 
     func lookup(in dir: Inode, name: String) throws -> Entry {
-        let fd = try Sys.openat(dir.fd, name, Sys.oPath | Sys.oNoFollow)
+        let fd = try openPath(in: dir, name: name)
         let st: stat
         do { st = try Sys.fstat(fd) } catch { Sys.close(fd); throw error }
-        let inode = table.adopt(fd: fd, stat: st)
+        let inode = table.adopt(fd: fd, stat: st, parent: dir.id, name: name)
         return Entry(inode: inode, attributes: st)
+    }
+
+    /// The O_PATH descriptor of an inode. When the process is out of descriptors (the kernel
+    /// keeps every name a `find` walked), the evictor is asked to make the kernel forget the
+    /// least used ones, and the open is tried again for up to a second.
+    private func openPath(in dir: Inode, name: String) throws -> Int32 {
+        var waited = 0
+        while true {
+            do {
+                return try Sys.openat(dir.fd, name, Sys.oPath | Sys.oNoFollow)
+            } catch let error as FSError where (error.errno == EMFILE || error.errno == ENFILE) && waited < 20 {
+                descriptorPressure.withLock { $0 }?()
+                usleep(50_000)
+                waited += 1
+            }
+        }
+    }
+
+    /// Files the kernel knows, the least used first, for the evictor (see `leastRecentlyUsedFiles`).
+    public func leastRecentlyUsedFiles(_ count: Int) -> [(parent: UInt64, name: String)] {
+        table.leastRecentlyUsedFiles(count)
     }
 
     public func forget(_ id: UInt64, count: UInt64) {

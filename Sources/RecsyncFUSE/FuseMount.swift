@@ -46,7 +46,13 @@ public final class FuseMount: @unchecked Sendable {
             throw FSError(EIO, "could not mount on \(options.mountpoint); see the message above (is it already mounted, or is /dev/fuse missing?)")
         }
         session = se
+        let evictor = DescriptorEvictor(fs: fs, session: se, descriptorLimit: DescriptorEvictor.currentLimit, logger: logger)
+        fs.descriptorPressure.withLock { $0 = { evictor.press() } }
+        evictor.start()
+        self.evictor = evictor
     }
+    /// Set in `mount()`, stopped in `close()` before the session is destroyed.
+    private var evictor: DescriptorEvictor?
     private var contextPointer: UnsafeMutableRawPointer?
 
     private let unmountLock = NSLock()
@@ -102,6 +108,9 @@ public final class FuseMount: @unchecked Sendable {
     /// Unmounts (if still mounted) and frees the session.
     public func close() {
         unmount()
+        fs.descriptorPressure.withLock { $0 = nil }
+        evictor?.stop()
+        evictor = nil
         if let session {
             // The mount is detached already; this only lets libfuse forget it before freeing the session.
             fuse_session_unmount(session)

@@ -129,6 +129,11 @@ struct Daemon {
         logger.info("the mount is gone", metadata: ["loop_status": "\(status)"])
         stopper.loopDidEnd()
         mount.close()
+        if status < 0 {
+            // The kernel connection failed under the daemon: the mount is gone and the queue
+            // closed cleanly; the next mount picks up where this one stopped.
+            throw CLIError("the FUSE session ended with an error (\(String(cString: strerror(-status)))); mount the folder again")
+        }
     }
 
     /// The network monitor: rtnetlink events, the `[network]` settings, and with `check_endpoint`

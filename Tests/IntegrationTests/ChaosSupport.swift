@@ -74,6 +74,18 @@ final class AckWriter {
 
     var isReady: Bool { FileManager.default.fileExists(atPath: acked + ".ready") }
 
+    /// Waits until the writer opened its file (it records 0 acknowledged bytes right after the
+    /// open). False when it could not: the mount went away before it got there.
+    func waitUntilOpened(timeout: TimeInterval = 30) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if FileManager.default.fileExists(atPath: acked) { return true }
+            if !process.isRunning { return FileManager.default.fileExists(atPath: acked) }
+            usleep(10_000)
+        }
+        return false
+    }
+
     func waitUntilReady(timeout: TimeInterval = 60) throws {
         let deadline = Date().addingTimeInterval(timeout)
         while !isReady {

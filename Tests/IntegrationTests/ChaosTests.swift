@@ -48,6 +48,11 @@ final class ChaosTests: ProxiedMountTestCase {
                                            block: [4096, 65536, 1 << 20].randomElement(using: &random)!,
                                            hold: hold ? 2 : 0, thenBytes: hold ? 256 << 10 : 0, rate: hold ? 512 << 10 : 0,
                                            seed: next.name)
+                // Started while the mount is live: it must have its file open before the next kill.
+                guard writer.waitUntilOpened() else {
+                    pending.insert(next, at: 0)
+                    continue
+                }
                 writers.append(writer)
                 versions[next.name] = 1
             }
