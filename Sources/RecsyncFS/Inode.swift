@@ -129,10 +129,27 @@ final class InodeTable: @unchecked Sendable {
     func leastRecentlyUsedFiles(_ count: Int) -> [(parent: UInt64, name: String)] {
         guard count > 0 else { return [] }
         return lock.withLock { state in
-            state.byID.values.filter { !$0.isDirectory && $0.id != 1 && $0.parentID != 0 && !$0.lastName.isEmpty }
+            let chosen = state.byID.values.filter { !$0.isDirectory && $0.id != 1 && $0.parentID != 0 && !$0.lastName.isEmpty }
                 .sorted { $0.lastUse < $1.lastUse }
                 .prefix(count)
-                .map { ($0.parentID, $0.lastName) }
+            // Asked about once: they go to the back, so names the kernel keeps (a file still open)
+            // do not come first again at every round.
+            for inode in chosen {
+                state.tick &+= 1
+                inode.lastUse = state.tick
+            }
+            return chosen.map { ($0.parentID, $0.lastName) }
+        }
+    }
+
+    /// A known backing file now has this folder and name (after a rename the kernel keeps its
+    /// cached entry and looks nothing up again).
+    func noteName(of st: stat, parent: UInt64, name: String) {
+        let key = BackingKey(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+        lock.withLock { state in
+            guard let inode = state.byBacking[key] else { return }
+            inode.parentID = parent
+            inode.lastName = name
         }
     }
 }

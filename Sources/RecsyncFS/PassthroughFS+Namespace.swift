@@ -75,6 +75,7 @@ extension PassthroughFS {
         let to = relativePath(parent: newDir, name: newName)
         try hooks.namespaceChange {
             _ = try Sys.check("rename", name) { recsync_renameat2(dir.fd, name, newDir.fd, newName, flags) }
+            table.noteName(of: source, parent: newDir.id, name: newName)
             if let from, let to, from != to {
                 try hooks.itemRenamed(from: from, to: to, isDirectory: source.isDirectory)
             }

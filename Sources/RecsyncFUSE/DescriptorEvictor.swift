@@ -45,7 +45,7 @@ final class DescriptorEvictor: @unchecked Sendable {
             defer { done.signal() }
             while true {
                 condition.lock()
-                if !pressed && !stopped { _ = condition.wait(until: Date().addingTimeInterval(0.5)) }
+                if !pressed && !stopped { _ = condition.wait(until: Date().addingTimeInterval(0.2)) }
                 let (urgent, finished) = (pressed, stopped)
                 pressed = false
                 condition.unlock()
@@ -65,12 +65,13 @@ final class DescriptorEvictor: @unchecked Sendable {
         }
     }
 
+    /// Stops the thread and waits for it; later calls return at once.
     func stop() {
-        condition.withLock {
-            stopped = true
-            condition.broadcast()
+        let first = condition.withLock { () -> Bool in
+            defer { stopped = true; condition.broadcast() }
+            return !stopped
         }
-        done.wait()
+        if first { done.wait() }
     }
 
     private func evict(urgent: Bool) {

@@ -71,6 +71,10 @@ public final class FuseMount: @unchecked Sendable {
         unmountLock.withLock {
             guard !detached, let session else { return }
             detached = true
+            // The evictor goes first, while workers still answer: a notification waiting for a
+            // folder lock that an unanswered lookup holds would never return after the loop ended.
+            fs.descriptorPressure.withLock { $0 = nil }
+            evictor?.stop()
             fuse_session_exit(session)
             if geteuid() == 0 {
                 if umount2(options.mountpoint, Int32(MNT_DETACH)) != 0 {

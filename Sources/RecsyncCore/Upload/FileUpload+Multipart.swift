@@ -95,10 +95,21 @@ extension FileUpload {
             result = try s3.completeMultipartUpload(bucket: bucket, key: record.s3Key, uploadId: upload.uploadId,
                                                     parts: parts.map { CompletedPart(partNumber: $0.partNumber, etag: $0.etag, sha256Hex: $0.sha256) })
         } catch let error as S3Error {
-            if case .http(_, "NoSuchUpload", _, _) = error.kind {
-                try queue.clearMultipart(path: record.path, generation: record.generation)
+            guard case .http(_, "NoSuchUpload", _, _) = error.kind else { throw error }
+            // The server no longer knows the upload: a Complete whose answer was lost (and was
+            // sent again) may have assembled it already. The object counts only with exactly
+            // these parts' ETag; otherwise the upload starts over at the next attempt, which is
+            // a transient failure, not a refusal.
+            try queue.clearMultipart(path: record.path, generation: record.generation)
+            if let expected = FileDigest.multipartETag(partETags: parts.map(\.etag)),
+               let info = try s3.headObject(bucket: bucket, key: record.s3Key), info.size == size,
+               info.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased() == expected {
+                log.notice("the multipart upload was completed by an earlier request whose answer was lost")
+                context.trustedUploads.withLock { _ = $0.removeValue(forKey: upload.uploadId) }
+                return (expected, FileDigest.compositeChecksum(partSize: plan.partSize, partDigests: parts.map(\.sha256)))
             }
-            throw error
+            throw S3Error(.invalidResponse(message: "the server forgot the multipart upload before it was completed; it starts over"),
+                          operation: error.operation)
         }
         context.trustedUploads.withLock { _ = $0.removeValue(forKey: upload.uploadId) }
         return (result.etag, FileDigest.compositeChecksum(partSize: plan.partSize, partDigests: parts.map(\.sha256)))
