@@ -61,22 +61,35 @@ public enum ContentCheck {
             guard let size = Int(sizes[1]), size > 0 else { return nil }
             chunkSize = size
         }
+        if let chunkSize {
+            return partDigests(fd: fd, size: size, partSize: partSize) {
+                FileDigest.treeSHA256Hex(fd: fd, offset: $0, length: $1, chunkSize: chunkSize)
+            }.map { FileDigest.treeCompositeChecksum(partSize: partSize, chunkSize: chunkSize, partDigests: $0) }
+        }
+        return compositeChecksum(fd: fd, size: size, partSize: partSize)
+    }
+
+    /// The checksum recsync keeps for a multipart upload (`sha256-parts-PARTSIZE:HEX`), of the
+    /// first `size` bytes of `fd` cut into parts of `partSize`; nil when the file cannot be read.
+    public static func compositeChecksum(fd: Int32, size: Int64, partSize: Int64) -> String? {
+        partDigests(fd: fd, size: size, partSize: partSize) { FileDigest.sha256Hex(fd: fd, offset: $0, length: $1) }
+            .map { FileDigest.compositeChecksum(partSize: partSize, partDigests: $0) }
+    }
+
+    /// `digest` of each part of `partSize` bytes (the last one shorter) of the first `size` bytes,
+    /// in order; nil when one cannot be made.
+    public static func partDigests(fd: Int32, size: Int64, partSize: Int64,
+                                   _ digest: (_ offset: Int64, _ length: Int64) -> String?) -> [String]? {
         var digests: [String] = []
         var offset: Int64 = 0
         while offset < size {
             let length = min(partSize, size - offset)
-            let digest = chunkSize.map { FileDigest.treeSHA256Hex(fd: fd, offset: offset, length: length, chunkSize: $0) }
-                ?? FileDigest.sha256Hex(fd: fd, offset: offset, length: length)
-            guard let digest else { return nil }
-            digests.append(digest)
+            guard let part = digest(offset, length) else { return nil }
+            digests.append(part)
             offset += length
         }
-        if let chunkSize {
-            return FileDigest.treeCompositeChecksum(partSize: partSize, chunkSize: chunkSize, partDigests: digests)
-        }
-        return FileDigest.compositeChecksum(partSize: partSize, partDigests: digests)
+        return digests
     }
-
 
     /// Whether the first `size` bytes of `fd` have the stored checksum; nil when it cannot be told
     /// (no checksum, an unknown form, or the file cannot be read).

@@ -14,19 +14,33 @@ enum DeadMount {
     /// Detaches the dead mount at `path` (lazily, so that programs still holding its files do
     /// not block it). Throws with what to do when it cannot.
     static func clear(_ path: String) throws {
+        try Unmounter.unmount(path, lazy: true)
+    }
+}
+
+/// Unmounts a folder the way its user may: root with umount2, anyone else with fusermount3.
+enum Unmounter {
+    /// `lazy` detaches at once even while programs hold files of the mount (MNT_DETACH,
+    /// `fusermount3 -z`); otherwise a busy mount is refused with what to do about it.
+    static func unmount(_ path: String, lazy: Bool) throws {
         if geteuid() == 0 {
-            if umount2(path, Int32(MNT_DETACH)) == 0 { return }
-            throw CLIError("cannot detach the dead recsync mount at \(path): \(String(cString: strerror(errno))); run 'umount -l \(path)'")
+            if umount2(path, lazy ? Int32(MNT_DETACH) : 0) == 0 { return }
+            let code = errno
+            if code == EBUSY {
+                throw CLIError("\(path) is busy: close the files and shells using it (see 'fuser -vm \(path)') and try again")
+            }
+            throw CLIError("cannot unmount \(path): \(String(cString: strerror(code)))"
+                           + (lazy ? "; run 'umount -l \(path)'" : ""))
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/fusermount3")
-        process.arguments = ["-u", "-z", path]
+        process.arguments = ["-u"] + (lazy ? ["-z"] : []) + [path]
         do { try process.run() } catch {
-            throw CLIError("cannot run fusermount3 to detach the dead mount at \(path): \(error.localizedDescription); install the fuse3 package")
+            throw CLIError("cannot run fusermount3: \(error.localizedDescription); install the fuse3 package")
         }
         process.waitUntilExit()
         if process.terminationStatus != 0 {
-            throw CLIError("fusermount3 could not detach the dead recsync mount at \(path); run 'fusermount3 -uz \(path)'")
+            throw CLIError("fusermount3 could not unmount \(path) (is it busy? see 'fuser -vm \(path)')")
         }
     }
 }

@@ -75,10 +75,10 @@ struct UnmountCommand: ParsableCommand {
             } catch {
                 // A daemon that cannot take the request (an older version still running after an
                 // upgrade): unmount as before.
-                do { try unmount(path) } catch { exitWith(error) }
+                do { try Unmounter.unmount(path, lazy: false) } catch { exitWith(error) }
             }
         } else {
-            do { try unmount(path) } catch { exitWith(error) }
+            do { try Unmounter.unmount(path, lazy: false) } catch { exitWith(error) }
         }
         guard let pid else { return }
         let deadline = Date().addingTimeInterval(waitLimit)
@@ -97,26 +97,5 @@ struct UnmountCommand: ParsableCommand {
               let close = stat.lastIndex(of: ")") else { return true }
         let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
         return state != "Z" && state != "X"
-    }
-
-    private func unmount(_ path: String) throws {
-        if geteuid() == 0 {
-            if umount2(path, 0) == 0 { return }
-            let code = errno
-            if code == EBUSY {
-                throw CLIError("\(path) is busy: close the files and shells using it (see 'fuser -vm \(path)') and try again")
-            }
-            throw CLIError("cannot unmount \(path): \(String(cString: strerror(code)))")
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/fusermount3")
-        process.arguments = ["-u", path]
-        do { try process.run() } catch {
-            throw CLIError("cannot run fusermount3: \(error.localizedDescription); install the fuse3 package")
-        }
-        process.waitUntilExit()
-        if process.terminationStatus != 0 {
-            throw CLIError("fusermount3 could not unmount \(path) (is it busy? see 'fuser -vm \(path)')")
-        }
     }
 }

@@ -43,14 +43,7 @@ extension FileUpload {
 
     /// The checksum recsync keeps for a multipart upload of this file (`sha256-parts-PARTSIZE:HEX`).
     func multipartChecksum(fd: Int32, size: Int64) -> String? {
-        let plan = PartPlan(fileSize: size, chunkSize: Int64(engine.settings.chunkSize))
-        var digests: [String] = []
-        for number in 1...plan.partCount {
-            let range = plan.range(of: number)
-            guard let digest = FileDigest.sha256Hex(fd: fd, offset: range.offset, length: range.length) else { return nil }
-            digests.append(digest)
-        }
-        return FileDigest.compositeChecksum(partSize: plan.partSize, partDigests: digests)
+        ContentCheck.compositeChecksum(fd: fd, size: size, partSize: PartPlan(fileSize: size, chunkSize: Int64(engine.settings.chunkSize)).partSize)
     }
 
     /// The ETag the server would give this file's bytes, in the form of `etag` (plain MD5, or
@@ -59,12 +52,9 @@ extension FileUpload {
         if etag.count == 32 { return FileDigest.md5Hex(fd: fd, length: size) }
         let plan = PartPlan(fileSize: size, chunkSize: Int64(engine.settings.chunkSize))
         guard etag.hasSuffix("-\(plan.partCount)") else { return nil }
-        var partETags: [String] = []
-        for number in 1...plan.partCount {
-            let range = plan.range(of: number)
-            guard let md5 = FileDigest.md5Hex(fd: fd, offset: range.offset, length: range.length) else { return nil }
-            partETags.append(md5)
-        }
+        guard let partETags = ContentCheck.partDigests(fd: fd, size: size, partSize: plan.partSize, {
+            FileDigest.md5Hex(fd: fd, offset: $0, length: $1)
+        }) else { return nil }
         return FileDigest.multipartETag(partETags: partETags)
     }
 
