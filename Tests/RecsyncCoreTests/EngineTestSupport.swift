@@ -274,3 +274,50 @@ final class GatedS3Client: S3Client {
     func listObjects(bucket: String, prefix: String) throws -> [ObjectSummary] { try inner.listObjects(bucket: bucket, prefix: prefix) }
     func createBucket(bucket: String) throws { try inner.createBucket(bucket: bucket) }
 }
+
+// MARK: - A client that forwards to the in-memory one
+
+/// Forwards every call to `inner`; a test fake subclasses it and overrides the one call it
+/// changes. Subclasses guard their own state with a lock of their own.
+class ForwardingS3Client: S3Client, @unchecked Sendable {
+    let inner: InMemoryS3Client
+
+    init(inner: InMemoryS3Client) { self.inner = inner }
+
+    func putObject(bucket: String, key: String, body: FileBody, contentType: String, metadata: [String: String],
+                   progress: (@Sendable (Int64) -> Void)?, shouldCancel: (@Sendable () -> Bool)?) throws -> PutObjectResult {
+        try inner.putObject(bucket: bucket, key: key, body: body, contentType: contentType, metadata: metadata,
+                            progress: progress, shouldCancel: shouldCancel)
+    }
+    func putObject(bucket: String, key: String, body: FileBody, contentType: String, metadata: [String: String],
+                   condition: PutCondition?, progress: (@Sendable (Int64) -> Void)?,
+                   shouldCancel: (@Sendable () -> Bool)?) throws -> PutObjectResult {
+        try inner.putObject(bucket: bucket, key: key, body: body, contentType: contentType, metadata: metadata,
+                            condition: condition, progress: progress, shouldCancel: shouldCancel)
+    }
+    func headObject(bucket: String, key: String) throws -> ObjectInfo? { try inner.headObject(bucket: bucket, key: key) }
+    func getObject(bucket: String, key: String) throws -> Data { try inner.getObject(bucket: bucket, key: key) }
+    func deleteObject(bucket: String, key: String) throws { try inner.deleteObject(bucket: bucket, key: key) }
+    func listObjects(bucket: String, prefix: String) throws -> [ObjectSummary] { try inner.listObjects(bucket: bucket, prefix: prefix) }
+    func createBucket(bucket: String) throws { try inner.createBucket(bucket: bucket) }
+    func createMultipartUpload(bucket: String, key: String, contentType: String, metadata: [String: String]) throws -> String {
+        try inner.createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata)
+    }
+    func uploadPart(bucket: String, key: String, uploadId: String, partNumber: Int, body: FileBody, offset: Int64, length: Int64,
+                    progress: (@Sendable (Int64) -> Void)?, shouldCancel: (@Sendable () -> Bool)?) throws -> UploadedPart {
+        try inner.uploadPart(bucket: bucket, key: key, uploadId: uploadId, partNumber: partNumber, body: body, offset: offset,
+                             length: length, progress: progress, shouldCancel: shouldCancel)
+    }
+    func completeMultipartUpload(bucket: String, key: String, uploadId: String, parts: [CompletedPart]) throws -> PutObjectResult {
+        try inner.completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId, parts: parts)
+    }
+    func abortMultipartUpload(bucket: String, key: String, uploadId: String) throws {
+        try inner.abortMultipartUpload(bucket: bucket, key: key, uploadId: uploadId)
+    }
+    func listParts(bucket: String, key: String, uploadId: String) throws -> [ListedPart] {
+        try inner.listParts(bucket: bucket, key: key, uploadId: uploadId)
+    }
+    func listMultipartUploads(bucket: String, prefix: String) throws -> [MultipartUploadSummary] {
+        try inner.listMultipartUploads(bucket: bucket, prefix: prefix)
+    }
+}

@@ -224,52 +224,25 @@ final class NetworkPolicyTests: EngineTestCase {
 }
 
 /// The in-memory S3 with every UploadPart taking `delay` seconds, counting parts started.
-final class SlowPartsS3Client: S3Client, @unchecked Sendable {
-    let inner: InMemoryS3Client
+final class SlowPartsS3Client: ForwardingS3Client, @unchecked Sendable {
     let delay: TimeInterval
     private let lock = NSLock()
     private var started = 0
 
     init(inner: InMemoryS3Client, delay: TimeInterval) {
-        self.inner = inner
         self.delay = delay
+        super.init(inner: inner)
     }
 
     var partsStarted: Int { lock.lock(); defer { lock.unlock() }; return started }
 
-    func uploadPart(bucket: String, key: String, uploadId: String, partNumber: Int, body: FileBody, offset: Int64, length: Int64,
-                    progress: (@Sendable (Int64) -> Void)?, shouldCancel: (@Sendable () -> Bool)?) throws -> UploadedPart {
+    override func uploadPart(bucket: String, key: String, uploadId: String, partNumber: Int, body: FileBody, offset: Int64, length: Int64,
+                             progress: (@Sendable (Int64) -> Void)?, shouldCancel: (@Sendable () -> Bool)?) throws -> UploadedPart {
         lock.lock()
         started += 1
         lock.unlock()
         Thread.sleep(forTimeInterval: delay)
-        return try inner.uploadPart(bucket: bucket, key: key, uploadId: uploadId, partNumber: partNumber, body: body, offset: offset,
+        return try super.uploadPart(bucket: bucket, key: key, uploadId: uploadId, partNumber: partNumber, body: body, offset: offset,
                                     length: length, progress: progress, shouldCancel: shouldCancel)
-    }
-
-    func putObject(bucket: String, key: String, body: FileBody, contentType: String, metadata: [String: String],
-                   progress: (@Sendable (Int64) -> Void)?, shouldCancel: (@Sendable () -> Bool)?) throws -> PutObjectResult {
-        try inner.putObject(bucket: bucket, key: key, body: body, contentType: contentType, metadata: metadata,
-                            progress: progress, shouldCancel: shouldCancel)
-    }
-    func headObject(bucket: String, key: String) throws -> ObjectInfo? { try inner.headObject(bucket: bucket, key: key) }
-    func getObject(bucket: String, key: String) throws -> Data { try inner.getObject(bucket: bucket, key: key) }
-    func deleteObject(bucket: String, key: String) throws { try inner.deleteObject(bucket: bucket, key: key) }
-    func listObjects(bucket: String, prefix: String) throws -> [ObjectSummary] { try inner.listObjects(bucket: bucket, prefix: prefix) }
-    func createBucket(bucket: String) throws { try inner.createBucket(bucket: bucket) }
-    func createMultipartUpload(bucket: String, key: String, contentType: String, metadata: [String: String]) throws -> String {
-        try inner.createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata)
-    }
-    func completeMultipartUpload(bucket: String, key: String, uploadId: String, parts: [CompletedPart]) throws -> PutObjectResult {
-        try inner.completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId, parts: parts)
-    }
-    func abortMultipartUpload(bucket: String, key: String, uploadId: String) throws {
-        try inner.abortMultipartUpload(bucket: bucket, key: key, uploadId: uploadId)
-    }
-    func listParts(bucket: String, key: String, uploadId: String) throws -> [ListedPart] {
-        try inner.listParts(bucket: bucket, key: key, uploadId: uploadId)
-    }
-    func listMultipartUploads(bucket: String, prefix: String) throws -> [MultipartUploadSummary] {
-        try inner.listMultipartUploads(bucket: bucket, prefix: prefix)
     }
 }

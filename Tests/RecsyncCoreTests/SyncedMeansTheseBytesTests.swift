@@ -231,43 +231,25 @@ final class SyncedMeansTheseBytesTests: EngineTestCase {
 }
 
 /// Forwards to the in-memory client, but fails the first `headFailures` HEAD requests with a 503.
-final class HeadFailingS3Client: S3Client, @unchecked Sendable {
-    let inner: InMemoryS3Client
-    private let remaining: NSLock = NSLock()
+final class HeadFailingS3Client: ForwardingS3Client, @unchecked Sendable {
+    private let lock = NSLock()
     private var failures: Int
 
     init(inner: InMemoryS3Client, headFailures: Int) {
-        self.inner = inner
         failures = headFailures
+        super.init(inner: inner)
     }
 
-    func headObject(bucket: String, key: String) throws -> ObjectInfo? {
-        let fail = remaining.withLock { () -> Bool in
+    override func headObject(bucket: String, key: String) throws -> ObjectInfo? {
+        let fail = lock.withLock { () -> Bool in
             guard failures > 0 else { return false }
             failures -= 1
             return true
         }
         if fail { throw S3Error(.http(status: 503, code: "ServiceUnavailable", message: "try later", requestId: nil)) }
-        return try inner.headObject(bucket: bucket, key: key)
+        return try super.headObject(bucket: bucket, key: key)
     }
-
-    func putObject(bucket: String, key: String, body: FileBody, contentType: String, metadata: [String: String],
-                   condition: PutCondition?, progress: (@Sendable (Int64) -> Void)?,
-                   shouldCancel: (@Sendable () -> Bool)?) throws -> PutObjectResult {
-        try inner.putObject(bucket: bucket, key: key, body: body, contentType: contentType, metadata: metadata,
-                            condition: condition, progress: progress, shouldCancel: shouldCancel)
-    }
-    func putObject(bucket: String, key: String, body: FileBody, contentType: String, metadata: [String: String],
-                   progress: (@Sendable (Int64) -> Void)?, shouldCancel: (@Sendable () -> Bool)?) throws -> PutObjectResult {
-        try inner.putObject(bucket: bucket, key: key, body: body, contentType: contentType, metadata: metadata,
-                            progress: progress, shouldCancel: shouldCancel)
-    }
-    func getObject(bucket: String, key: String) throws -> Data { try inner.getObject(bucket: bucket, key: key) }
-    func deleteObject(bucket: String, key: String) throws { try inner.deleteObject(bucket: bucket, key: key) }
-    func listObjects(bucket: String, prefix: String) throws -> [ObjectSummary] { try inner.listObjects(bucket: bucket, prefix: prefix) }
-    func createBucket(bucket: String) throws { try inner.createBucket(bucket: bucket) }
 }
-
 
 /// A CompleteMultipartUpload whose answer is lost and that is sent again: the server assembled
 /// the object, then says NoSuchUpload. The object counts, being exactly these parts.
@@ -288,53 +270,17 @@ final class LostCompleteAnswerTests: EngineTestCase {
 
 /// Forwards to the in-memory client; the first CompleteMultipartUpload goes through on the
 /// server, but its caller gets NoSuchUpload, as when an answer is lost and the request repeated.
-final class LostCompleteAnswerS3Client: S3Client, @unchecked Sendable {
-    let inner: InMemoryS3Client
+final class LostCompleteAnswerS3Client: ForwardingS3Client, @unchecked Sendable {
     private let lock = NSLock()
     private var lost = false
 
-    init(inner: InMemoryS3Client) { self.inner = inner }
-
-    func completeMultipartUpload(bucket: String, key: String, uploadId: String, parts: [CompletedPart]) throws -> PutObjectResult {
-        let result = try inner.completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId, parts: parts)
+    override func completeMultipartUpload(bucket: String, key: String, uploadId: String, parts: [CompletedPart]) throws -> PutObjectResult {
+        let result = try super.completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId, parts: parts)
         let loseIt = lock.withLock { () -> Bool in
             defer { lost = true }
             return !lost
         }
         if loseIt { throw S3Error(.http(status: 404, code: "NoSuchUpload", message: "no such upload", requestId: nil)) }
         return result
-    }
-    func putObject(bucket: String, key: String, body: FileBody, contentType: String, metadata: [String: String],
-                   progress: (@Sendable (Int64) -> Void)?, shouldCancel: (@Sendable () -> Bool)?) throws -> PutObjectResult {
-        try inner.putObject(bucket: bucket, key: key, body: body, contentType: contentType, metadata: metadata,
-                            progress: progress, shouldCancel: shouldCancel)
-    }
-    func putObject(bucket: String, key: String, body: FileBody, contentType: String, metadata: [String: String],
-                   condition: PutCondition?, progress: (@Sendable (Int64) -> Void)?,
-                   shouldCancel: (@Sendable () -> Bool)?) throws -> PutObjectResult {
-        try inner.putObject(bucket: bucket, key: key, body: body, contentType: contentType, metadata: metadata,
-                            condition: condition, progress: progress, shouldCancel: shouldCancel)
-    }
-    func headObject(bucket: String, key: String) throws -> ObjectInfo? { try inner.headObject(bucket: bucket, key: key) }
-    func getObject(bucket: String, key: String) throws -> Data { try inner.getObject(bucket: bucket, key: key) }
-    func deleteObject(bucket: String, key: String) throws { try inner.deleteObject(bucket: bucket, key: key) }
-    func listObjects(bucket: String, prefix: String) throws -> [ObjectSummary] { try inner.listObjects(bucket: bucket, prefix: prefix) }
-    func createBucket(bucket: String) throws { try inner.createBucket(bucket: bucket) }
-    func createMultipartUpload(bucket: String, key: String, contentType: String, metadata: [String: String]) throws -> String {
-        try inner.createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata)
-    }
-    func uploadPart(bucket: String, key: String, uploadId: String, partNumber: Int, body: FileBody, offset: Int64, length: Int64,
-                    progress: (@Sendable (Int64) -> Void)?, shouldCancel: (@Sendable () -> Bool)?) throws -> UploadedPart {
-        try inner.uploadPart(bucket: bucket, key: key, uploadId: uploadId, partNumber: partNumber, body: body, offset: offset,
-                             length: length, progress: progress, shouldCancel: shouldCancel)
-    }
-    func abortMultipartUpload(bucket: String, key: String, uploadId: String) throws {
-        try inner.abortMultipartUpload(bucket: bucket, key: key, uploadId: uploadId)
-    }
-    func listParts(bucket: String, key: String, uploadId: String) throws -> [ListedPart] {
-        try inner.listParts(bucket: bucket, key: key, uploadId: uploadId)
-    }
-    func listMultipartUploads(bucket: String, prefix: String) throws -> [MultipartUploadSummary] {
-        try inner.listMultipartUploads(bucket: bucket, prefix: prefix)
     }
 }
