@@ -128,6 +128,22 @@ final class SyncedMeansTheseBytesTests: EngineTestCase {
                        "nothing was sent again: \(Array(after))")
     }
 
+    func testAMultipartUploadCreatedJustBeforeACrashIsAborted() throws {
+        try makeEngine(chunkSize: Self.partSize)
+        let data = Self.randomBytes(Self.partSize + 4096, seed: 30)
+        try writeFile("crash.raw", data)
+        try engine.enqueue(path: "crash.raw", priority: .high)
+        let record = try XCTUnwrap(try queue.claim(limit: 1).first)
+        // The server created the upload; the daemon died before the queue recorded its id.
+        _ = try s3.createMultipartUpload(bucket: Self.bucket, key: record.s3Key, contentType: "x", metadata: [:])
+        try restart()
+        try waitForStatus("crash.raw", .synced, timeout: 20)
+        XCTAssertEqual(object(record.s3Key)?.data, data)
+        try waitUntil("no multipart upload is left open", timeout: 10) {
+            (try? self.s3.listMultipartUploads(bucket: Self.bucket, prefix: "").isEmpty) == true
+        }
+    }
+
     func testASyncedFileRewrittenInPlaceWhileStoppedIsUploadedAgain() throws {
         try makeEngine(chunkSize: Self.partSize)
         startUploader()

@@ -85,6 +85,7 @@ extension FileUpload {
         let size = Int64(before.st_size)
         let neverUploaded = record.etag == nil && record.renamedFrom == nil
         let multipart = PartPlan.usesMultipart(fileSize: size)
+        if record.interrupted { abortUnrecordedUploads(log: log) }
         var lookFirst = record.interrupted
         if !lookFirst, (neverUploaded && engine.settings.lookInBucketFirst) || multipart {
             do {
@@ -346,6 +347,24 @@ extension FileUpload {
             }
         } catch {
             log.error("cannot record the upload outcome", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// A crash between CreateMultipartUpload and the queue recording its id leaves an upload that
+    /// nothing would ever abort. Uploads under exactly this file's key belong to this file (the
+    /// queue reserves keys), so after a crash the ones the queue does not own are aborted here.
+    /// Best effort: a failure leaves them for `recsync doctor --stale-uploads`.
+    func abortUnrecordedUploads(log: Logger) {
+        let bucket = engine.settings.bucket
+        do {
+            let owned = try engine.queue.ownedUploadIds()
+            for upload in try s3.listMultipartUploads(bucket: bucket, prefix: record.s3Key)
+            where upload.key == record.s3Key && !owned.contains(upload.uploadId) {
+                try s3.abortMultipartUpload(bucket: bucket, key: upload.key, uploadId: upload.uploadId)
+                log.notice("aborted a multipart upload a crash left unrecorded")
+            }
+        } catch {
+            log.debug("could not look for unrecorded multipart uploads", metadata: ["error": "\(error)"])
         }
     }
 }
