@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <sched.h>
 #include <spawn.h>
 #include <malloc.h>
 #include <string.h>
@@ -64,4 +65,12 @@ int recsync_netlink_route_socket(void) {
         return -1;
     }
     return fd;
+}
+
+void recsync_thread_umask_zero(void) {
+    static __thread int done;
+    if (done) return;
+    /* This thread gets its own umask (and cwd), so the rest of the process keeps its own. */
+    if (unshare(CLONE_FS) == 0) umask(0);
+    done = 1;
 }

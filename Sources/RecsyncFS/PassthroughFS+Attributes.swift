@@ -49,8 +49,10 @@ extension PassthroughFS {
             var times = [spec(changes.accessTime), spec(changes.modificationTime)]
             if let handle {
                 _ = try Sys.check("set times") { futimens(handle.fd, &times) }
-            } else if !inode.isSymlinkLike {
-                _ = try Sys.check("set times") { utimensat(AT_FDCWD, path, &times, 0) }
+            } else {
+                // On the O_PATH descriptor itself, so a symlink's own times change (utimensat
+                // with AT_SYMLINK_NOFOLLOW), never its target's.
+                _ = try Sys.check("set times") { utimensat(inode.fd, "", &times, Sys.atEmptyPath | Sys.atSymlinkNoFollow) }
             }
         }
         return try Sys.fstat(inode.fd)

@@ -6,23 +6,24 @@ import Foundation
 extension PassthroughFS {
     public func mkdir(parent: UInt64, name: String, mode: mode_t, caller: Caller?) throws -> Entry {
         let dir = try table.get(parent)
+        Sys.keepModesAsGiven()
         _ = try Sys.check("mkdir", name) { mkdirat(dir.fd, name, mode) }
         try chownNew(dir: dir, name: name, caller: caller)
         return try lookup(in: dir, name: name)
     }
 
-    /// Only regular files may be made with mknod: device nodes, FIFOs and sockets have no place
-    /// in a recordings folder and could not be uploaded.
+    /// Makes a regular file, FIFO, socket or device node, as the caller asked. Only regular files
+    /// are ever uploaded; the others stay on the local disk (docs/SEMANTICS.md, "Special files").
     public func mknod(parent: UInt64, name: String, mode: mode_t, rdev: dev_t, caller: Caller?) throws -> Entry {
-        guard (mode & S_IFMT) == S_IFREG else {
-            throw FSError(EPERM, "special files (devices, FIFOs, sockets) cannot be created in a recsync folder")
-        }
         let dir = try table.get(parent)
+        Sys.keepModesAsGiven()
         _ = try Sys.check("mknod", name) { mknodat(dir.fd, name, mode, rdev) }
         try chownNew(dir: dir, name: name, caller: caller)
         let entry = try lookup(in: dir, name: name)
-        markChanged(entry.inode)
-        try queueIfSettled(entry.inode)
+        if entry.attributes.isRegular {
+            markChanged(entry.inode)
+            try queueIfSettled(entry.inode)
+        }
         return entry
     }
 
@@ -40,7 +41,7 @@ extension PassthroughFS {
             linkat(AT_FDCWD, Sys.procPath(inode.fd), dir.fd, newName, AT_SYMLINK_FOLLOW)
         }
         let entry = try lookup(in: dir, name: newName)
-        if !inode.isDirectory, let path = relativePath(parent: dir, name: newName) { try hooks.fileLinked(path: path) }
+        if entry.attributes.isRegular, let path = relativePath(parent: dir, name: newName) { try hooks.fileLinked(path: path) }
         return entry
     }
 

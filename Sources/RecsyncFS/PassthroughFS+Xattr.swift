@@ -49,7 +49,9 @@ extension PassthroughFS {
                 break
             }
         }
-        if let path = relativePath(of: inode) {
+        // The kernel allows no user.* attributes on symlinks, FIFOs, sockets or devices.
+        let st = try Sys.fstat(inode.fd)
+        if st.isRegular || st.isDirectory, let path = relativePath(of: inode) {
             for name in hooks.syncAttributeNames(path: path, isDirectory: inode.isDirectory) {
                 result.append(contentsOf: Array(name.utf8) + [0])
             }

@@ -38,6 +38,12 @@ enum Sys {
         return st
     }
 
+    /// Creating calls apply exactly the mode the kernel sent: it has applied the caller's umask
+    /// already, so the daemon's own must not take more bits away (a 0620 file stays 0620).
+    static func keepModesAsGiven() {
+        recsync_thread_umask_zero()
+    }
+
     static func close(_ fd: Int32) {
         _ = Glibc.close(fd)
     }

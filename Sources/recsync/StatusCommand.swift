@@ -37,6 +37,7 @@ struct StatusCommand: ParsableCommand {
             var line = pad(file.status, 8) + pad(String(file.attempts), 9) + pad(file.retryAt ?? "-", 21) + file.path
             if let progress = file.progress { line += "  [\(progress)]" }
             if let error = file.error { line += "  error: \(error)" }
+            if let note = file.note { line += "  (\(note))" }
             lines.append(line)
         }
         var counts: [String: Int] = [:]

@@ -26,4 +26,7 @@ int recsync_limit_malloc_arenas(int count);
 /* A non-blocking rtnetlink socket subscribed to link, address and route changes (IPv4 and IPv6);
    returns the descriptor, or -1 with errno set. */
 int recsync_netlink_route_socket(void);
+/* Gives the calling thread a umask of 0, once, without touching the other threads': a
+   passthrough applies exactly the mode the kernel sent (the caller's umask is already applied). */
+void recsync_thread_umask_zero(void);
 #endif

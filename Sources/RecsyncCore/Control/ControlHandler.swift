@@ -62,8 +62,13 @@ public struct ControlHandler: Sendable {
     private func status(_ paths: [String]) throws -> ControlResponse {
         var files: [FileStatus] = []
         for path in paths {
-            for file in try filesOnDisk(under: path) {
-                files.append(try describe(file))
+            for item in try itemsOnDisk(under: path) {
+                if let kind = item.kind {
+                    files.append(FileStatus(path: item.path, status: SyncStatus.local.rawValue, attempts: 0,
+                                            note: "\(kind.name): never uploaded; \(kind.reason)"))
+                } else {
+                    files.append(try describe(item.path))
+                }
             }
         }
         var response = ControlResponse(ok: true)
@@ -124,43 +129,10 @@ public struct ControlHandler: Sendable {
     }
 
     func filesOnDisk(under path: String) throws -> [String] {
-        try Self.files(engine: engine, under: path, mountpoint: mountpoint)
-    }
-}
-
-/// Lists regular files below a folder of the backing tree, without following symlinks.
-struct FolderWalk {
-    let rootFd: Int32
-
-    func files(under folder: String) -> [String] {
-        var result: [String] = []
-        walk(folder, into: &result)
-        return result.sorted()
+        try Self.items(engine: engine, under: path, mountpoint: mountpoint).filter { $0.kind == nil }.map(\.path)
     }
 
-    private func walk(_ folder: String, into result: inout [String]) {
-        let fd = openat(rootFd, folder.isEmpty ? "." : folder, O_RDONLY | recsync_O_DIRECTORY | O_CLOEXEC | recsync_O_NOFOLLOW)
-        guard fd >= 0, let stream = fdopendir(fd) else {
-            if fd >= 0 { close(fd) }
-            return
-        }
-        defer { closedir(stream) }
-        var folders: [String] = []
-        while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                // Safe: d_name is a NUL-terminated array inside the dirent that readdir returned.
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
-            if name == "." || name == ".." { continue }
-            let path = folder.isEmpty ? name : folder + "/" + name
-            var st = stat()
-            guard fstatat(rootFd, path, &st, recsync_AT_SYMLINK_NOFOLLOW) == 0 else { continue }
-            switch st.st_mode & S_IFMT {
-            case S_IFDIR: folders.append(path)
-            case S_IFREG: result.append(path)
-            default: continue
-            }
-        }
-        for child in folders { walk(child, into: &result) }
+    func itemsOnDisk(under path: String) throws -> [FolderWalk.Item] {
+        try Self.items(engine: engine, under: path, mountpoint: mountpoint)
     }
 }

@@ -42,6 +42,21 @@ public struct FileStatus: Codable, Sendable, Equatable {
     public var error: String?
     public var key: String?
     public var progress: String?
+    /// Why an item is not uploaded at all (a FIFO, a socket, a device, a symlink).
+    public var note: String?
+
+    public init(path: String, status: String, attempts: Int, priority: Int? = nil, retryAt: String? = nil,
+                error: String? = nil, key: String? = nil, progress: String? = nil, note: String? = nil) {
+        self.path = path
+        self.status = status
+        self.attempts = attempts
+        self.priority = priority
+        self.retryAt = retryAt
+        self.error = error
+        self.key = key
+        self.progress = progress
+        self.note = note
+    }
 }
 
 public struct ControlResponse: Codable, Sendable, Equatable {

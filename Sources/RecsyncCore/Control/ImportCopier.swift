@@ -18,7 +18,7 @@ struct ImportCopier {
         for path in paths {
             if path == mountpoint || path.hasPrefix(mountpoint + "/") {
                 let relative = String(path.dropFirst(mountpoint.count).drop { $0 == "/" })
-                for file in try ControlHandler.files(engine: engine, under: relative, mountpoint: mountpoint) {
+                for file in try ControlHandler.items(engine: engine, under: relative, mountpoint: mountpoint).filter({ $0.kind == nil }).map(\.path) {
                     if try engine.queue.record(path: file) != nil { skipped.append(file); continue }
                     try engine.enqueue(path: file, priority: .low)
                     queued += 1
@@ -103,15 +103,12 @@ struct ImportCopier {
 
 extension ControlHandler {
     /// Regular files at or under a mount-relative path.
-    static func files(engine: SyncEngine, under path: String, mountpoint: String) throws -> [String] {
+    static func items(engine: SyncEngine, under path: String, mountpoint: String) throws -> [FolderWalk.Item] {
         var st = stat()
         if fstatat(engine.rootFd, path.isEmpty ? "." : path, &st, recsync_AT_SYMLINK_NOFOLLOW) != 0 {
             throw ControlError("\(mountpoint)/\(path): \(String(cString: strerror(errno)))")
         }
-        switch st.st_mode & S_IFMT {
-        case S_IFREG: return [path]
-        case S_IFDIR: return FolderWalk(rootFd: engine.rootFd).files(under: path)
-        default: return []
-        }
+        if (st.st_mode & S_IFMT) == S_IFDIR { return FolderWalk(rootFd: engine.rootFd).items(under: path) }
+        return [FolderWalk.Item(path: path, mode: st.st_mode)]
     }
 }
