@@ -1,4 +1,5 @@
 import Foundation
+import RecsyncFS
 
 /// The facts about one recording that a ``KeyPattern`` turns into an S3 key.
 public struct KeyContext: Sendable, Equatable {
@@ -25,23 +26,19 @@ public struct KeyContext: Sendable, Equatable {
 
     /// The last component of ``relativePath``.
     public var fileName: String {
-        let trimmed = Self.trimmingSlashes(relativePath)
-        guard let slash = trimmed.lastIndex(of: "/") else { return trimmed }
-        return String(trimmed[trimmed.index(after: slash)...])
+        NameCoding.split(Self.trimmingSlashes(relativePath)).name
     }
 
     /// The folder part of ``relativePath``: `""` at the root, `interviews/2026`
     /// for `interviews/2026/take1.wav`.
     public var folderPath: String {
-        let trimmed = Self.trimmingSlashes(relativePath)
-        guard let slash = trimmed.lastIndex(of: "/") else { return "" }
-        return String(trimmed[..<slash])
+        NameCoding.split(Self.trimmingSlashes(relativePath)).folder
     }
 
     private static func trimmingSlashes(_ path: String) -> String {
-        var result = Substring(path)
-        while result.hasPrefix("/") { result = result.dropFirst() }
-        while result.hasSuffix("/") { result = result.dropLast() }
+        var result = Substring(path).unicodeScalars
+        while result.first == "/" { result = result.dropFirst() }
+        while result.last == "/" { result = result.dropLast() }
         return String(result)
     }
 }

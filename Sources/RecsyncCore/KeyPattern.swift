@@ -1,4 +1,5 @@
 import Foundation
+import RecsyncFS
 
 /// Turns a recording's path inside the mount into its S3 object key.
 ///
@@ -143,8 +144,8 @@ public struct KeyPattern: Sendable, Equatable, CustomStringConvertible {
             case let .variable(variable):
                 switch variable {
                 case .userId: raw += ctx.userId
-                case .filename: raw += fileName
-                case .path: raw += ctx.folderPath
+                case .filename: raw += Self.keyText(fileName)
+                case .path: raw += Self.keyText(ctx.folderPath)
                 case .timestamp: raw += "\(date.year)-\(date.month)-\(date.day)"
                 case .year: raw += date.year
                 case .month: raw += date.month
@@ -154,7 +155,8 @@ public struct KeyPattern: Sendable, Equatable, CustomStringConvertible {
             }
         }
 
-        let segments = raw.split(separator: "/", omittingEmptySubsequences: true)
+        // Split at `/` scalars: a `Character` split misses a `/` that a combining mark follows.
+        let segments = raw.unicodeScalars.split(separator: "/", omittingEmptySubsequences: true).map { String($0) }
         let key = segments.joined(separator: "/")
         if let bad = segments.first(where: { $0 == "." || $0 == ".." }) {
             throw KeyPatternError.invalidKey(file: file, key: key, reason: "it contains a \"\(bad)\" segment")
@@ -189,6 +191,51 @@ public struct KeyPattern: Sendable, Equatable, CustomStringConvertible {
         if userId.utf8.count > KeyPatternError.maximumKeyBytes {
             throw KeyPatternError.invalidUserId(userId: userId, reason: "is longer than \(KeyPatternError.maximumKeyBytes) bytes")
         }
+    }
+
+    // MARK: - Names in keys
+
+    /// How a file or folder name appears in a key (docs/SEMANTICS.md, "Names"). S3 keys are
+    /// UTF-8, names are bytes: each byte that is not valid UTF-8 is written `%HH` (uppercase hex),
+    /// and a `%` that two hex digits follow is written `%25`, so the mapping can be undone and two
+    /// names never share a key. Every other name, `100% take.wav` included, is its key unchanged.
+    public static func keyText(_ name: String) -> String {
+        guard name.unicodeScalars.contains(where: { $0 == "%" || NameCoding.hasEscapedBytes(String($0)) }) else { return name }
+        let scalars = Array(name.unicodeScalars)
+        var result = String.UnicodeScalarView()
+        for (index, scalar) in scalars.enumerated() {
+            if NameCoding.hasEscapedBytes(String(scalar)) {
+                let byte = NameCoding.bytes(of: String(scalar))[0]
+                result.append(contentsOf: String(format: "%%%02X", byte).unicodeScalars)
+            } else if scalar == "%", index + 2 < scalars.count, isHex(scalars[index + 1]), isHex(scalars[index + 2]) {
+                result.append(contentsOf: "%25".unicodeScalars)
+            } else {
+                result.append(scalar)
+            }
+        }
+        return String(result)
+    }
+
+    /// The name a key text stands for (the inverse of `keyText`).
+    public static func name(fromKeyText text: String) -> String {
+        let scalars = Array(text.unicodeScalars)
+        var bytes: [UInt8] = []
+        var index = 0
+        while index < scalars.count {
+            if scalars[index] == "%", index + 2 < scalars.count, isHex(scalars[index + 1]), isHex(scalars[index + 2]),
+               let byte = UInt8(String(scalars[(index + 1)...(index + 2)].map(Character.init)), radix: 16) {
+                bytes.append(byte)
+                index += 3
+            } else {
+                bytes.append(contentsOf: Array(String(scalars[index]).utf8))
+                index += 1
+            }
+        }
+        return NameCoding.text(bytes)
+    }
+
+    private static func isHex(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar { case "0"..."9", "a"..."f", "A"..."F": return true; default: return false }
     }
 
     // MARK: - Helpers

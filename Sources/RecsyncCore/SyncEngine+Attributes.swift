@@ -71,7 +71,7 @@ extension SyncEngine {
 
     func attributeSnapshot(path: String) throws -> AttributeSnapshot {
         let (writing, progress, keyError) = live.withLock { state in
-            (state.writing.contains(path), state.uploads[path], state.keyErrors[path])
+            (state.writing.contains(PathKey(path)), state.uploads[PathKey(path)], state.keyErrors[PathKey(path)])
         }
         let record = try queue.record(path: path)
         return AttributeSnapshot(record: record, writing: writing, progress: progress, keyError: keyError,
@@ -112,8 +112,8 @@ extension SyncEngine {
     public func syncNow(path: String, force: Bool = false) throws {
         if force { gate.force(path) }
         let writing = live.withLock { state -> Bool in
-            let busy = state.writing.contains(path) || state.held.contains(path)
-            if busy { state.criticalOnClose.insert(path) }
+            let busy = state.writing.contains(PathKey(path)) || state.held.contains(PathKey(path))
+            if busy { state.criticalOnClose.insert(PathKey(path)) }
             return busy
         }
         if writing { return }

@@ -1,4 +1,5 @@
 import Foundation
+import RecsyncFS
 import RecsyncStore
 
 extension SyncEngine {
@@ -8,11 +9,11 @@ extension SyncEngine {
     /// `synced`, which a folder is only when every file below it is (an empty folder is).
     /// Files with ignored names do not count: they are meant to stay local.
     func folderStatus(_ folder: String) throws -> SyncStatus {
-        let records = Dictionary(try queue.records(under: folder).map { ($0.path, $0.status) }, uniquingKeysWith: { first, _ in first })
+        let records = Dictionary(try queue.records(under: folder).map { (PathKey($0.path), $0.status) }, uniquingKeysWith: { first, _ in first })
         let writing = live.withLock { $0.writing }
         var seen: Set<SyncStatus> = []
         for file in FolderWalk(rootFd: rootFd).files(under: folder) where !ignoreRules.ignores(file) {
-            seen.insert(writing.contains(file) ? .local : records[file] ?? .local)
+            seen.insert(writing.contains(PathKey(file)) ? .local : records[PathKey(file)] ?? .local)
             if seen.contains(.failed) { break }
         }
         for status in [SyncStatus.failed, .syncing, .pending, .local] where seen.contains(status) { return status }

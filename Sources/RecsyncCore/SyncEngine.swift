@@ -74,17 +74,17 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
 
     struct LiveState {
         /// Files with changes not yet queued (open for writing): reported `local`, never uploaded.
-        var writing: Set<String> = []
+        var writing: Set<PathKey> = []
         /// Files queued whose writer handles the kernel has not released yet: a duplicated
         /// descriptor may still write, so they wait.
-        var held: Set<String> = []
+        var held: Set<PathKey> = []
         /// Uploads in flight by path.
-        var uploads: [String: UploadProgress] = [:]
+        var uploads: [PathKey: UploadProgress] = [:]
         /// Files whose key could not be made (for `user.sync.error`).
-        var keyErrors: [String: String] = [:]
+        var keyErrors: [PathKey: String] = [:]
         /// Files the user asked to upload now while they were still being written: queued
         /// CRITICAL when closed.
-        var criticalOnClose: Set<String> = []
+        var criticalOnClose: Set<PathKey> = []
     }
 
     public init(queue: SyncQueue, settings: EngineSettings, rootFd: Int32, logger: Logger) {
@@ -101,8 +101,8 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
 
     public func fileIsBeingWritten(path: String) {
         let progress = live.withLock { state -> UploadProgress? in
-            state.writing.insert(path)
-            return state.uploads[path]
+            state.writing.insert(PathKey(path))
+            return state.uploads[PathKey(path)]
         }
         // A write while the file uploads: stop that upload, the close will queue it again.
         progress?.cancel()
@@ -110,9 +110,9 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
 
     public func fileWasWritten(path: String, stillOpen: Bool) throws {
         let critical = live.withLock { state -> Bool in
-            state.writing.remove(path)
-            if stillOpen { state.held.insert(path) } else { state.held.remove(path) }
-            return stillOpen ? state.criticalOnClose.contains(path) : state.criticalOnClose.remove(path) != nil
+            state.writing.remove(PathKey(path))
+            if stillOpen { state.held.insert(PathKey(path)) } else { state.held.remove(PathKey(path)) }
+            return stillOpen ? state.criticalOnClose.contains(PathKey(path)) : state.criticalOnClose.remove(PathKey(path)) != nil
         }
         // The settle delay absorbs close-and-reopen (a recorder patching its header, an editor's
         // second pass): the upload may start only once the file has been left alone that long.
@@ -135,8 +135,8 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
         // Until its writers are released the file may change: hold it, and stop an upload in
         // flight (it goes back to pending; the close or the release lets it go again).
         let progress = live.withLock { state -> UploadProgress? in
-            state.held.insert(path)
-            return state.uploads[path]
+            state.held.insert(PathKey(path))
+            return state.uploads[PathKey(path)]
         }
         if let progress {
             logger.info("file reopened for writing during its upload; it will be uploaded when it is closed", metadata: ["path": "\(path)"])
@@ -145,7 +145,7 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
     }
 
     public func fileWritersReleased(path: String) {
-        let wasHeld = live.withLock { $0.held.remove(path) != nil }
+        let wasHeld = live.withLock { $0.held.remove(PathKey(path)) != nil }
         if wasHeld { wake() }
     }
 
@@ -159,11 +159,11 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
         let cancelled = live.withLock { state -> [UploadProgress] in
             // Whatever stood at the destination was replaced: its writers write to a file that
             // no longer has a name (gio save opens the old file, then renames its new one over it).
-            state.writing = state.writing.filter { !Self.isSameOrInside($0, to) }
-            state.held = state.held.filter { !Self.isSameOrInside($0, to) }
-            state.writing = Set(state.writing.map { Self.rebase($0, from: from, to: to) })
-            state.held = Set(state.held.map { Self.rebase($0, from: from, to: to) })
-            return state.uploads.filter { Self.isSameOrInside($0.key, from) || Self.isSameOrInside($0.key, to) }.map(\.value)
+            state.writing = state.writing.filter { !Self.isSameOrInside($0.path, to) }
+            state.held = state.held.filter { !Self.isSameOrInside($0.path, to) }
+            state.writing = Set(state.writing.map { PathKey(Self.rebase($0.path, from: from, to: to)) })
+            state.held = Set(state.held.map { PathKey(Self.rebase($0.path, from: from, to: to)) })
+            return state.uploads.filter { Self.isSameOrInside($0.key.path, from) || Self.isSameOrInside($0.key.path, to) }.map(\.value)
         }
         cancelled.forEach { $0.cancel() }
         gate.renameForced(from: from, to: to)
@@ -180,7 +180,7 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
             // synced one gets the new key too, and its object is copied there on the server.
             let priority = Priority(rawValue: record.priority) ?? .high
             // Renamed over a queued file: the new bytes replace that file's object under its key.
-            let overwrite = replaced != nil && record.path == to && record.s3Key == replaced?.s3Key
+            let overwrite = replaced != nil && NameCoding.same(record.path, to) && record.s3Key == replaced?.s3Key
             try enqueue(path: record.path, priority: record.status == .synced ? .high : priority, newKey: !overwrite,
                         createdAt: record.createdAt)
             queued = true
@@ -196,10 +196,10 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
 
     public func itemRemoved(path: String, isDirectory: Bool) throws {
         let cancelled = live.withLock { state -> [UploadProgress] in
-            state.writing = state.writing.filter { !Self.isSameOrInside($0, path) }
-            state.held = state.held.filter { !Self.isSameOrInside($0, path) }
-            state.keyErrors[path] = nil
-            return state.uploads.filter { Self.isSameOrInside($0.key, path) }.map(\.value)
+            state.writing = state.writing.filter { !Self.isSameOrInside($0.path, path) }
+            state.held = state.held.filter { !Self.isSameOrInside($0.path, path) }
+            state.keyErrors[PathKey(path)] = nil
+            return state.uploads.filter { Self.isSameOrInside($0.key.path, path) }.map(\.value)
         }
         cancelled.forEach { $0.cancel() }
         try forget(try queue.remove(path: path))
@@ -236,11 +236,11 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
             key = try settings.keyPattern.render(KeyContext(userId: settings.userId, relativePath: path,
                                                             timestamp: timestamp, hostname: settings.hostname))
         } catch {
-            live.withLock { $0.keyErrors[path] = "\(error)" }
+            live.withLock { $0.keyErrors[PathKey(path)] = "\(error)" }
             logger.error("cannot make an S3 key for this file; it stays local", metadata: ["path": "\(path)", "error": "\(error)"])
             return
         }
-        live.withLock { $0.keyErrors[path] = nil }
+        live.withLock { $0.keyErrors[PathKey(path)] = nil }
         let record = try queue.enqueue(path: path, priority: priority, size: Int64(st.st_size), mtimeNs: st.mtimeNanoseconds,
                                        createdAt: timestamp, candidateKey: key, newKey: newKey, dueAt: dueAt)
         if existing?.status != .pending {
@@ -255,14 +255,14 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
     }
 
     func isBeingWritten(_ path: String) -> Bool {
-        live.withLock { $0.writing.contains(path) || $0.held.contains(path) }
+        live.withLock { $0.writing.contains(PathKey(path)) || $0.held.contains(PathKey(path)) }
     }
 
     // MARK: Helpers
 
     static func stat(_ rootFd: Int32, _ path: String) throws -> stat {
         var st = Glibc.stat()
-        if fstatat(rootFd, path, &st, recsync_AT_SYMLINK_NOFOLLOW) != 0 {
+        if NameCoding.withCString(path, { fstatat(rootFd, $0, &st, recsync_AT_SYMLINK_NOFOLLOW) }) != 0 {
             throw FSError.fromErrnoPublic("stat", path)
         }
         return st
@@ -271,18 +271,17 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
     static func birthTime(_ rootFd: Int32, _ path: String) -> Date? {
         var seconds: Int64 = 0
         var nanoseconds: UInt32 = 0
-        guard recsync_birth_time(rootFd, path, recsync_AT_SYMLINK_NOFOLLOW, &seconds, &nanoseconds) == 0 else { return nil }
+        guard NameCoding.withCString(path, { recsync_birth_time(rootFd, $0, recsync_AT_SYMLINK_NOFOLLOW, &seconds, &nanoseconds) }) == 0 else { return nil }
         return Date(timeIntervalSince1970: Double(seconds) + Double(nanoseconds) / 1e9)
     }
 
+    /// Byte for byte (`NameCoding`): `café` in NFC is not inside `café` in NFD.
     static func isSameOrInside(_ path: String, _ folder: String) -> Bool {
-        path == folder || path.hasPrefix(folder + "/")
+        NameCoding.isSameOrInside(path, folder)
     }
 
     static func rebase(_ path: String, from: String, to: String) -> String {
-        if path == from { return to }
-        if path.hasPrefix(from + "/") { return to + path.dropFirst(from.count) }
-        return path
+        NameCoding.rebase(path, from: from, to: to)
     }
 }
 

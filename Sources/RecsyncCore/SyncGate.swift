@@ -1,4 +1,5 @@
 import Foundation
+import RecsyncFS
 import RecsyncStore
 import Synchronization
 
@@ -15,7 +16,7 @@ public final class SyncGate: Sendable {
         /// Set while the endpoint could not be reached at all (the uploader's probes).
         var endpointUnreachable: String?
         /// Files whose next upload ignores the connection rules, once.
-        var forced: Set<String> = []
+        var forced: Set<PathKey> = []
         /// Bumped on every network change, so an upload can tell that the network changed under it.
         var networkGeneration: UInt64 = 0
 
@@ -28,7 +29,7 @@ public final class SyncGate: Sendable {
         /// CRITICAL one (a plain `sync-now`) when the reason lets those through.
         func reason(for path: String, priority: Int, includingEndpoint: Bool) -> PauseReason? {
             guard let reason = includingEndpoint ? reason : policyReason else { return nil }
-            if forced.contains(path) || (reason.admitsCritical && priority >= Priority.critical.rawValue) { return nil }
+            if forced.contains(PathKey(path)) || (reason.admitsCritical && priority >= Priority.critical.rawValue) { return nil }
             return reason
         }
     }
@@ -90,14 +91,14 @@ public final class SyncGate: Sendable {
         state.withLock { $0.endpointUnreachable = reason }
     }
 
-    func force(_ path: String) { _ = state.withLock { $0.forced.insert(path) } }
-    func isForced(_ path: String) -> Bool { state.withLock { $0.forced.contains(path) } }
-    var forcedPaths: Set<String> { state.withLock { $0.forced } }
-    func unforce(_ path: String) { _ = state.withLock { $0.forced.remove(path) } }
+    func force(_ path: String) { _ = state.withLock { $0.forced.insert(PathKey(path)) } }
+    func isForced(_ path: String) -> Bool { state.withLock { $0.forced.contains(PathKey(path)) } }
+    var forcedPaths: [String] { state.withLock { $0.forced.map(\.path) } }
+    func unforce(_ path: String) { _ = state.withLock { $0.forced.remove(PathKey(path)) } }
 
     func renameForced(from: String, to: String) {
         state.withLock { state in
-            state.forced = Set(state.forced.map { SyncEngine.rebase($0, from: from, to: to) })
+            state.forced = Set(state.forced.map { PathKey(NameCoding.rebase($0.path, from: from, to: to)) })
         }
     }
 

@@ -29,7 +29,7 @@ extension PassthroughFS {
             }
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 // Safe: d_name is a NUL-terminated array inside the dirent that readdir returned.
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+                NameCoding.text(cString: raw.bindMemory(to: CChar.self).baseAddress!)
             }
             let item = DirEntry(name: name, inode: UInt64(entry.pointee.d_ino), type: entry.pointee.d_type,
                                 nextOffset: Int64(entry.pointee.d_off))

@@ -7,7 +7,7 @@ extension PassthroughFS {
     public func mkdir(parent: UInt64, name: String, mode: mode_t, caller: Caller?) throws -> Entry {
         let dir = try table.get(parent)
         Sys.keepModesAsGiven()
-        _ = try Sys.check("mkdir", name) { mkdirat(dir.fd, name, mode) }
+        _ = try Sys.named("mkdir", name) { mkdirat(dir.fd, $0, mode) }
         try chownNew(dir: dir, name: name, caller: caller)
         return try lookup(in: dir, name: name)
     }
@@ -17,7 +17,7 @@ extension PassthroughFS {
     public func mknod(parent: UInt64, name: String, mode: mode_t, rdev: dev_t, caller: Caller?) throws -> Entry {
         let dir = try table.get(parent)
         Sys.keepModesAsGiven()
-        _ = try Sys.check("mknod", name) { mknodat(dir.fd, name, mode, rdev) }
+        _ = try Sys.named("mknod", name) { mknodat(dir.fd, $0, mode, rdev) }
         try chownNew(dir: dir, name: name, caller: caller)
         let entry = try lookup(in: dir, name: name)
         if entry.attributes.isRegular {
@@ -29,7 +29,7 @@ extension PassthroughFS {
 
     public func symlink(target: String, parent: UInt64, name: String, caller: Caller?) throws -> Entry {
         let dir = try table.get(parent)
-        _ = try Sys.check("symlink", name) { symlinkat(target, dir.fd, name) }
+        _ = try Sys.named("symlink", name) { link in NameCoding.withCString(target) { symlinkat($0, dir.fd, link) } }
         try chownNew(dir: dir, name: name, caller: caller)
         return try lookup(in: dir, name: name)
     }
@@ -37,8 +37,8 @@ extension PassthroughFS {
     public func link(_ id: UInt64, newParent: UInt64, newName: String) throws -> Entry {
         let inode = try table.get(id)
         let dir = try table.get(newParent)
-        _ = try Sys.check("link", newName) {
-            linkat(AT_FDCWD, Sys.procPath(inode.fd), dir.fd, newName, AT_SYMLINK_FOLLOW)
+        _ = try Sys.named("link", newName) {
+            linkat(AT_FDCWD, Sys.procPath(inode.fd), dir.fd, $0, AT_SYMLINK_FOLLOW)
         }
         let entry = try lookup(in: dir, name: newName)
         if entry.attributes.isRegular, let path = relativePath(parent: dir, name: newName) { try hooks.fileLinked(path: path) }
@@ -49,7 +49,7 @@ extension PassthroughFS {
         let dir = try table.get(parent)
         let path = relativePath(parent: dir, name: name)
         try hooks.namespaceChange {
-            _ = try Sys.check("unlink", name) { unlinkat(dir.fd, name, 0) }
+            _ = try Sys.named("unlink", name) { unlinkat(dir.fd, $0, 0) }
             if let path { try hooks.itemRemoved(path: path, isDirectory: false) }
         }
     }
@@ -58,7 +58,7 @@ extension PassthroughFS {
         let dir = try table.get(parent)
         let path = relativePath(parent: dir, name: name)
         try hooks.namespaceChange {
-            _ = try Sys.check("rmdir", name) { unlinkat(dir.fd, name, AT_REMOVEDIR) }
+            _ = try Sys.named("rmdir", name) { unlinkat(dir.fd, $0, AT_REMOVEDIR) }
             if let path { try hooks.itemRemoved(path: path, isDirectory: true) }
         }
     }
@@ -75,7 +75,7 @@ extension PassthroughFS {
         let from = relativePath(parent: dir, name: name)
         let to = relativePath(parent: newDir, name: newName)
         try hooks.namespaceChange {
-            _ = try Sys.check("rename", name) { recsync_renameat2(dir.fd, name, newDir.fd, newName, flags) }
+            _ = try Sys.named("rename", name) { from in NameCoding.withCString(newName) { recsync_renameat2(dir.fd, from, newDir.fd, $0, flags) } }
             table.noteName(of: source, parent: newDir.id, name: newName)
             if let from, let to, from != to {
                 try hooks.itemRenamed(from: from, to: to, isDirectory: source.isDirectory)

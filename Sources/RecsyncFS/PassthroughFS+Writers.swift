@@ -12,7 +12,8 @@ extension PassthroughFS {
         let inodes = writerHandles.withLock { handles in handles.values.map(\.inode) }
         var seen = Set<ObjectIdentifier>()
         let paths = inodes.filter { seen.insert(ObjectIdentifier($0)).inserted }.compactMap { relativePath(of: $0) }
-        return Array(Set(paths)).sorted()
+        var unique = Set<PathKey>()
+        return paths.filter { unique.insert(PathKey($0)).inserted }.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
     /// Makes everything written so far to files still open for writing durable (fsync of each

@@ -8,7 +8,7 @@ extension PassthroughFS {
 
     public func getxattr(_ id: UInt64, name: String) throws -> [UInt8] {
         let inode = try table.get(id)
-        if name.hasPrefix(Self.syncPrefix) {
+        if name.utf8.starts(with: Self.syncPrefix.utf8) {
             guard let path = relativePath(of: inode) else { throw FSError(ENOENT, "file was deleted") }
             guard let value = try hooks.syncAttribute(path: path, name: name, isDirectory: inode.isDirectory) else {
                 throw FSError(ENODATA, "no attribute \(name)")
@@ -18,10 +18,10 @@ extension PassthroughFS {
         if inode.isSymlinkLike { throw FSError(ENOTSUP, "extended attributes of symlinks are not supported") }
         let path = Sys.procPath(inode.fd)
         while true {
-            let size = CSysShims.getxattr(path, name, nil, 0)
+            let size = NameCoding.withCString(name) { CSysShims.getxattr(path, $0, nil, 0) }
             if size < 0 { throw FSError.fromErrno("getxattr", name) }
             var buffer = [UInt8](repeating: 0, count: size)
-            let got = CSysShims.getxattr(path, name, &buffer, buffer.count)
+            let got = NameCoding.withCString(name) { CSysShims.getxattr(path, $0, &buffer, buffer.count) }
             if got < 0 {
                 if errno == ERANGE { continue }  // grew between the two calls
                 throw FSError.fromErrno("getxattr", name)
@@ -61,21 +61,21 @@ extension PassthroughFS {
 
     public func setxattr(_ id: UInt64, name: String, value: [UInt8], flags: Int32) throws {
         let inode = try table.get(id)
-        if name.hasPrefix(Self.syncPrefix) {
+        if name.utf8.starts(with: Self.syncPrefix.utf8) {
             guard let path = relativePath(of: inode) else { throw FSError(ENOENT, "file was deleted") }
             try hooks.setSyncAttribute(path: path, name: name, value: value)
             return
         }
         if inode.isSymlinkLike { throw FSError(ENOTSUP, "extended attributes of symlinks are not supported") }
-        _ = try Sys.check("setxattr", name) { CSysShims.setxattr(Sys.procPath(inode.fd), name, value, value.count, flags) }
+        _ = try Sys.check("setxattr", name) { NameCoding.withCString(name) { CSysShims.setxattr(Sys.procPath(inode.fd), $0, value, value.count, flags) } }
     }
 
     public func removexattr(_ id: UInt64, name: String) throws {
         let inode = try table.get(id)
-        if name.hasPrefix(Self.syncPrefix) {
+        if name.utf8.starts(with: Self.syncPrefix.utf8) {
             throw FSError(EPERM, "\(name) is maintained by recsync and cannot be removed")
         }
         if inode.isSymlinkLike { throw FSError(ENOTSUP, "extended attributes of symlinks are not supported") }
-        _ = try Sys.check("removexattr", name) { CSysShims.removexattr(Sys.procPath(inode.fd), name) }
+        _ = try Sys.check("removexattr", name) { NameCoding.withCString(name) { CSysShims.removexattr(Sys.procPath(inode.fd), $0) } }
     }
 }

@@ -45,11 +45,10 @@ public final class PassthroughFS: @unchecked Sendable {
         if inode.id == 1 { return "" }
         guard let full = try? Sys.readlink(Sys.procPath(inode.fd)) else { return nil }
         let prefix = rootPrefix == "/" ? "/" : rootPrefix + "/"
-        guard full.hasPrefix(prefix) else { return nil }
-        let relative = String(full.dropFirst(prefix.count))
+        guard let relative = NameCoding.dropPrefix(prefix, from: full) else { return nil }
         // The kernel appends " (deleted)" to removed files, but a name may really end that way:
         // only trust the path if it still leads to this inode.
-        if full.hasSuffix(" (deleted)") && !names(inode, relative) { return nil }
+        if full.utf8.reversed().starts(with: " (deleted)".utf8.reversed()) && !names(inode, relative) { return nil }
         return relative
     }
 
@@ -132,6 +131,6 @@ public final class PassthroughFS: @unchecked Sendable {
         guard actsForCallers, let caller, caller.uid != 0 || caller.gid != 0 else { return }
         let parent = try Sys.fstat(dir.fd)
         let gid = (parent.st_mode & S_ISGID) != 0 ? parent.st_gid : caller.gid
-        _ = try Sys.check("chown", name) { fchownat(dir.fd, name, caller.uid, gid, Sys.atSymlinkNoFollow) }
+        _ = try Sys.named("chown", name) { fchownat(dir.fd, $0, caller.uid, gid, Sys.atSymlinkNoFollow) }
     }
 }

@@ -23,7 +23,7 @@ enum Sys {
     }
 
     static func openat(_ dirfd: Int32, _ name: String, _ flags: Int32, _ mode: mode_t = 0) throws -> Int32 {
-        try check("open", name) { Glibc.openat(dirfd, name, flags | O_CLOEXEC, mode) }
+        try check("open", name) { NameCoding.withCString(name) { Glibc.openat(dirfd, $0, flags | O_CLOEXEC, mode) } }
     }
 
     static func fstat(_ fd: Int32) throws -> stat {
@@ -34,7 +34,7 @@ enum Sys {
 
     static func fstatat(_ dirfd: Int32, _ name: String) throws -> stat {
         var st = stat()
-        _ = try check("stat", name) { Glibc.fstatat(dirfd, name, &st, atSymlinkNoFollow) }
+        _ = try check("stat", name) { NameCoding.withCString(name) { Glibc.fstatat(dirfd, $0, &st, atSymlinkNoFollow) } }
         return st
     }
 
@@ -52,18 +52,21 @@ enum Sys {
     /// have no fd-relative form when the fd was opened with O_PATH (xattrs, chmod of O_PATH fds).
     static func procPath(_ fd: Int32) -> String { "/proc/self/fd/\(fd)" }
 
+    /// The target of a link in text form (`NameCoding`): its bytes, whatever they are.
     static func readlink(_ path: String) throws -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = Glibc.readlink(path, &buffer, buffer.count - 1)
-        if count < 0 { throw FSError.fromErrno("readlink", path) }
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        try readlinkat(AT_FDCWD, path)
     }
 
     static func readlinkat(_ dirfd: Int32, _ name: String) throws -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = Glibc.readlinkat(dirfd, name, &buffer, buffer.count - 1)
+        let count = NameCoding.withCString(name) { Glibc.readlinkat(dirfd, $0, &buffer, buffer.count - 1) }
         if count < 0 { throw FSError.fromErrno("readlink", name) }
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return NameCoding.text(buffer[0..<count].map { UInt8(bitPattern: $0) })
+    }
+
+    /// Calls a system call with a name in text form turned back into its bytes.
+    static func named(_ operation: String, _ name: String, _ body: (UnsafePointer<CChar>) -> Int32) throws -> Int32 {
+        try check(operation, NameCoding.display(name)) { NameCoding.withCString(name, body) }
     }
 }
 

@@ -82,7 +82,8 @@ final class FuseContext: @unchecked Sendable {
 
 extension String {
     /// A name from the kernel (never NULL for the calls that pass one).
+    /// Its bytes are kept whatever they are (`NameCoding`).
     init(kernel name: UnsafePointer<CChar>?) {
-        self = name.map { String(cString: $0) } ?? ""
+        self = name.map { NameCoding.text(cString: $0) } ?? ""
     }
 }

@@ -26,7 +26,9 @@ enum FuseDirectoryOperations {
                     st.st_ino = ino_t(entry.inode)
                     st.st_mode = mode_t(entry.type) << 12
                     // Safe: fuse_add_direntry writes at most `size - used` bytes at buffer + used.
-                    let needed = fuse_add_direntry(req, buffer + used, size - used, entry.name, &st, off_t(entry.nextOffset))
+                    let needed = NameCoding.withCString(entry.name) {
+                        fuse_add_direntry(req, buffer + used, size - used, $0, &st, off_t(entry.nextOffset))
+                    }
                     if needed > size - used { return false }
                     used += needed
                     return true

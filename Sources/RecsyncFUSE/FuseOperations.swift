@@ -54,7 +54,7 @@ enum FuseOperations {
         }
         ops.readlink = { req, ino in
             let c = FuseContext.of(req)
-            do { fuse_reply_readlink(req, try c.fs.readlink(ino)) }
+            do { let target = try c.fs.readlink(ino); _ = NameCoding.withCString(target) { fuse_reply_readlink(req, $0) } }
             catch { c.fail(req, error, "readlink") }
         }
         ops.mknod = { req, parent, name, mode, rdev in

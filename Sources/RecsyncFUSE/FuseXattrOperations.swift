@@ -13,7 +13,7 @@ enum FuseXattrOperations {
             guard let name else { fuse_reply_err(req, EINVAL); return }
             if strcmp(name, FuseXattrOperations.capabilityName) == 0 { fuse_reply_err(req, ENODATA); return }
             let c = FuseContext.of(req)
-            do { FuseXattrOperations.reply(req, try c.fs.getxattr(ino, name: String(cString: name)), size: size) }
+            do { FuseXattrOperations.reply(req, try c.fs.getxattr(ino, name: String(kernel: name)), size: size) }
             catch { c.fail(req, error, "getxattr") }
         }
         ops.listxattr = { req, ino, size in
@@ -26,13 +26,13 @@ enum FuseXattrOperations {
             guard let name else { fuse_reply_err(req, EINVAL); return }
             // Safe: the kernel passes `size` readable bytes at `value`.
             let bytes = value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
-            do { try c.fs.setxattr(ino, name: String(cString: name), value: bytes, flags: flags); fuse_reply_err(req, 0) }
+            do { try c.fs.setxattr(ino, name: String(kernel: name), value: bytes, flags: flags); fuse_reply_err(req, 0) }
             catch { c.fail(req, error, "setxattr") }
         }
         ops.removexattr = { req, ino, name in
             let c = FuseContext.of(req)
             guard let name else { fuse_reply_err(req, EINVAL); return }
-            do { try c.fs.removexattr(ino, name: String(cString: name)); fuse_reply_err(req, 0) }
+            do { try c.fs.removexattr(ino, name: String(kernel: name)); fuse_reply_err(req, 0) }
             catch { c.fail(req, error, "removexattr") }
         }
     }

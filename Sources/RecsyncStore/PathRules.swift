@@ -15,15 +15,22 @@ enum PathRules {
         if path.utf8.contains(0) {
             throw StoreError.invalidPath(path, reason: "it contains a NUL byte")
         }
-        if path.split(separator: "/", omittingEmptySubsequences: false)
-            .contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) {
+        if path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+            .contains(where: { $0.isEmpty || $0.elementsEqual(".".utf8) || $0.elementsEqual("..".utf8) }) {
             throw StoreError.invalidPath(path, reason: "it has an empty, '.' or '..' segment")
         }
     }
 
     /// Whether `path` is `folder` itself or lies under `folder/`.
+    /// Byte for byte: Swift's `==` and `hasPrefix` take `café` in NFC and in NFD as equal, and a
+    /// `/` followed by a combining mark as no `/` at all.
     static func isSameOrInside(_ path: String, _ folder: String) -> Bool {
-        path == folder || path.hasPrefix(folder + "/")
+        same(path, folder) || path.utf8.starts(with: Array(folder.utf8) + [UInt8(ascii: "/")])
+    }
+
+    /// Whether two paths are the same bytes.
+    static func same(_ a: String, _ b: String) -> Bool {
+        a.utf8.elementsEqual(b.utf8)
     }
 
     /// SQL condition (two parameters) matching every path strictly under `folder/`.

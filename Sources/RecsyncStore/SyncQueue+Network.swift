@@ -8,13 +8,16 @@ extension SyncQueue {
     /// Claims `pending` records among `paths` only (files the user forced through while uploads
     /// are paused), ignoring their retry time, highest priority first. As `claim`, it moves them
     /// to `syncing`.
-    public func claim(paths: Set<String>, limit: Int, excluding: Set<String> = []) throws -> [FileRecord] {
-        let wanted = paths.subtracting(excluding)
+    /// Paths are compared byte for byte (a `Set<String>` would take `café` in NFC and NFD as one).
+    public func claim(paths: [String], limit: Int, excluding: [String] = []) throws -> [FileRecord] {
+        let excluded = Set(excluding.map { Array($0.utf8) })
+        var seen = Set<[UInt8]>()
+        let wanted = paths.filter { !excluded.contains(Array($0.utf8)) && seen.insert(Array($0.utf8)).inserted }
         guard limit > 0, !wanted.isEmpty else { return [] }
         return try locked {
             try db.transaction(operation: "claim forced uploads") {
                 var claimed: [FileRecord] = []
-                for path in wanted.sorted() {
+                for path in wanted.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
                     guard let record = try db.queryFirst(
                         "SELECT \(FileRecord.columns) FROM files WHERE path = ? AND status = 'pending'",
                         [.text(path)], operation: "claim \(path)", FileRecord.init(row:)) else { continue }

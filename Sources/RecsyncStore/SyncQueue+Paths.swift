@@ -18,7 +18,7 @@ extension SyncQueue {
     public func rename(from: String, to: String) throws -> [FileRecord] {
         try PathRules.validate(from)
         try PathRules.validate(to)
-        if from == to {
+        if PathRules.same(from, to) {
             return try locked { try fetchTree(from) }
         }
         if PathRules.isSameOrInside(to, from) {
@@ -31,7 +31,7 @@ extension SyncQueue {
             let nowNs = StoredTime.nanoseconds(now())
             return try db.transaction(operation: "rename \(from) to \(to)") {
                 let moving = try fetchTree(from)
-                if moving.count == 1, moving[0].path == from, let replaced = try fetch(to) {
+                if moving.count == 1, PathRules.same(moving[0].path, from), let replaced = try fetch(to) {
                     // A file renamed over another (rsync's and editors' temporary file moved onto
                     // the real name): the new content takes the replaced file's place, and its key,
                     // so the object under the name is updated rather than joined by a second one.
@@ -44,7 +44,7 @@ extension SyncQueue {
                         """, [.text(to)], operation: "rename \(from) over \(to)")
                     return try fetch(to).map { [$0] } ?? []
                 }
-                let destinations = moving.map { to + $0.path.dropFirst(from.count) }
+                let destinations = moving.map { String(decoding: Array(to.utf8) + Array($0.path.utf8.dropFirst(from.utf8.count)), as: UTF8.self) }
                 for destination in destinations {
                     if let occupant = try fetch(destination) {
                         try delete(occupant, at: nowNs)

@@ -214,8 +214,10 @@ public final class SyncQueue: @unchecked Sendable {
     /// highest priority first, then oldest `enqueuedAt`; paths in `excluding` and items below
     /// `minimumPriority` are skipped.
     /// Each returned record carries the generation the worker must pass back.
-    public func claim(limit: Int, excluding: Set<String> = [], minimumPriority: Int = 0) throws -> [FileRecord] {
+    public func claim(limit: Int, excluding: [String] = [], minimumPriority: Int = 0) throws -> [FileRecord] {
         guard limit > 0 else { return [] }
+        // Byte for byte: a `Set<String>` would take `café` in NFC and in NFD as one path.
+        let excluded = Set(excluding.map { Array($0.utf8) })
         return try locked {
             let nowNs = StoredTime.nanoseconds(now())
             return try db.transaction(operation: "claim uploads") {
@@ -229,7 +231,7 @@ public final class SyncQueue: @unchecked Sendable {
                     """, [.int(nowNs), .int(minimumPriority), .int(limit + excluding.count)],
                     operation: "claim uploads", FileRecord.init(row:))
                 var claimed: [FileRecord] = []
-                for var record in candidates where !excluding.contains(record.path) {
+                for var record in candidates where !excluded.contains(Array(record.path.utf8)) {
                     if claimed.count == limit { break }
                     try db.run("UPDATE files SET status = 'syncing' WHERE path = ?", [.text(record.path)],
                                operation: "claim \(record.path)")

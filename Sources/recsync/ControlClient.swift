@@ -1,4 +1,5 @@
 import Foundation
+import RecsyncFS
 import RecsyncCore
 
 /// Talks to a running daemon over its control socket.
@@ -12,7 +13,8 @@ struct ControlClient {
         guard let mountpoint = MountTable.recsyncMount(containing: absolute) else {
             throw CLIError.usage("\(absolute) is not inside a recsync mount; mount one with 'recsync mount DIR'")
         }
-        let relative = absolute == mountpoint ? "" : String(absolute.dropFirst(mountpoint.count).drop { $0 == "/" })
+        let rest = NameCoding.dropPrefix(mountpoint, from: absolute) ?? ""
+        let relative = String(rest.unicodeScalars.drop { $0 == "/" })
         return (ControlClient(mountpoint: mountpoint), relative)
     }
 

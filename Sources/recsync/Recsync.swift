@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RecsyncFS
 
 /// `recsync`: a recordings folder that keeps itself safe in S3.
 @main
@@ -17,6 +18,15 @@ struct Recsync: ParsableCommand {
         subcommands: [MountCommand.self, UnmountCommand.self, StatusCommand.self, SyncNowCommand.self, RetryCommand.self,
                       ImportCommand.self, DrainCommand.self, EventsCommand.self, VerifyCommand.self, DoctorCommand.self]
     )
+
+    /// Arguments are taken as the bytes the shell passed: a file name that is not valid UTF-8
+    /// keeps its bytes (`NameCoding`), where `CommandLine.arguments` would replace them.
+    static func main() {
+        let arguments = (1..<Int(CommandLine.argc)).compactMap { index in
+            CommandLine.unsafeArgv[index].map { NameCoding.text(cString: $0) }
+        }
+        main(arguments)
+    }
 }
 
 enum RecsyncVersion {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RecsyncFS
 import RecsyncCore
 
 struct StatusCommand: ParsableCommand {
@@ -18,7 +19,13 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         do {
             for (client, relatives) in try groupByMount(paths.isEmpty ? ["."] : paths) {
-                let response = try client.send(ControlRequest(op: .status, paths: relatives))
+                var response = try client.send(ControlRequest(op: .status, paths: relatives))
+                // Names as a terminal can show them, and a script can undo (`NameCoding.display`).
+                response.files = response.files?.map { file in
+                    var shown = file
+                    shown.path = NameCoding.display(file.path)
+                    return shown
+                }
                 if json {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.sortedKeys, .prettyPrinted]

@@ -1,5 +1,6 @@
 import CSysShims
 import Foundation
+import RecsyncFS
 import Logging
 import RecsyncStore
 
@@ -121,7 +122,7 @@ public struct ControlHandler: Sendable {
     private func retry(_ paths: [String], all: Bool) throws -> ControlResponse {
         var changed = 0
         let failed = try engine.queue.records(status: .failed).map(\.path)
-        let chosen = all ? failed : failed.filter { file in paths.contains { $0.isEmpty || file == $0 || file.hasPrefix($0 + "/") } }
+        let chosen = all ? failed : failed.filter { file in paths.contains { $0.isEmpty || NameCoding.isSameOrInside(file, $0) } }
         for path in chosen where try engine.retry(path: path) { changed += 1 }
         var response = ControlResponse(ok: true)
         response.changed = changed

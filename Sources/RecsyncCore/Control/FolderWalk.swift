@@ -1,5 +1,6 @@
 import CSysShims
 import Foundation
+import RecsyncFS
 
 /// Lists what lies below a folder of the backing tree, without following symlinks: regular
 /// files (the ones recsync uploads) and the other items a folder may hold.
@@ -60,7 +61,7 @@ struct FolderWalk {
     }
 
     private func walk(_ folder: String, into result: inout [Item]) {
-        let fd = openat(rootFd, folder.isEmpty ? "." : folder, O_RDONLY | recsync_O_DIRECTORY | O_CLOEXEC | recsync_O_NOFOLLOW)
+        let fd = NameCoding.withCString(folder.isEmpty ? "." : folder) { openat(rootFd, $0, O_RDONLY | recsync_O_DIRECTORY | O_CLOEXEC | recsync_O_NOFOLLOW) }
         guard fd >= 0, let stream = fdopendir(fd) else {
             if fd >= 0 { close(fd) }
             return
@@ -70,12 +71,12 @@ struct FolderWalk {
         while let entry = readdir(stream) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 // Safe: d_name is a NUL-terminated array inside the dirent that readdir returned.
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+                NameCoding.text(cString: raw.bindMemory(to: CChar.self).baseAddress!)
             }
             if name == "." || name == ".." { continue }
             let path = folder.isEmpty ? name : folder + "/" + name
             var st = stat()
-            guard fstatat(rootFd, path, &st, recsync_AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+            guard NameCoding.withCString(path, { fstatat(rootFd, $0, &st, recsync_AT_SYMLINK_NOFOLLOW) }) == 0 else { continue }
             if (st.st_mode & S_IFMT) == S_IFDIR {
                 folders.append(path)
             } else {

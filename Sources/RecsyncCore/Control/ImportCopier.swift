@@ -1,5 +1,6 @@
 import CSysShims
 import Foundation
+import RecsyncFS
 import Logging
 import RecsyncStore
 
@@ -45,7 +46,7 @@ struct ImportCopier {
         }
         switch st.st_mode & S_IFMT {
         case S_IFDIR:
-            if mkdirat(engine.rootFd, target, st.st_mode & 0o777) != 0 && errno != EEXIST {
+            if NameCoding.withCString(target, { mkdirat(engine.rootFd, $0, st.st_mode & 0o777) }) != 0 && errno != EEXIST {
                 throw ControlError("cannot create \(target) in the mount: \(String(cString: strerror(errno)))")
             }
             let children = (try? FileManager.default.contentsOfDirectory(atPath: source)) ?? []
@@ -70,7 +71,7 @@ struct ImportCopier {
         let input = open(source, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw ControlError("cannot read \(source): \(String(cString: strerror(errno)))") }
         defer { close(input) }
-        let output = openat(engine.rootFd, target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 0o777)
+        let output = NameCoding.withCString(target) { openat(engine.rootFd, $0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 0o777) }
         if output < 0 {
             if errno == EEXIST { return false }
             throw ControlError("cannot create \(target) in the mount: \(String(cString: strerror(errno)))")
@@ -105,7 +106,7 @@ extension ControlHandler {
     /// Regular files at or under a mount-relative path.
     static func items(engine: SyncEngine, under path: String, mountpoint: String) throws -> [FolderWalk.Item] {
         var st = stat()
-        if fstatat(engine.rootFd, path.isEmpty ? "." : path, &st, recsync_AT_SYMLINK_NOFOLLOW) != 0 {
+        if NameCoding.withCString(path.isEmpty ? "." : path, { fstatat(engine.rootFd, $0, &st, recsync_AT_SYMLINK_NOFOLLOW) }) != 0 {
             throw ControlError("\(mountpoint)/\(path): \(String(cString: strerror(errno)))")
         }
         if (st.st_mode & S_IFMT) == S_IFDIR { return FolderWalk(rootFd: engine.rootFd).items(under: path) }

@@ -1,5 +1,6 @@
 import CSysShims
 import Foundation
+import RecsyncFS
 import Logging
 import RecsyncS3
 import RecsyncStore
@@ -41,8 +42,8 @@ extension FileUpload {
         let networkGeneration = engine.gate.networkGeneration
 
         let progress = UploadProgress(path: path, total: record.size)
-        engine.live.withLock { $0.uploads[path] = progress }
-        defer { engine.live.withLock { _ = $0.uploads.removeValue(forKey: path) } }
+        engine.live.withLock { $0.uploads[PathKey(path)] = progress }
+        defer { engine.live.withLock { _ = $0.uploads.removeValue(forKey: PathKey(path)) } }
 
         func settle(_ body: () throws -> Void) {
             do { try body() } catch { log.error("cannot record the upload outcome", metadata: ["error": "\(error)"]) }
@@ -51,7 +52,7 @@ extension FileUpload {
             settle { try queue.release(path: path, generation: record.generation) }
             return .local
         }
-        let fd = openat(engine.rootFd, path, O_RDONLY | O_CLOEXEC | recsync_O_NOFOLLOW)
+        let fd = NameCoding.withCString(path) { openat(engine.rootFd, $0, O_RDONLY | O_CLOEXEC | recsync_O_NOFOLLOW) }
         if fd < 0 {
             let code = errno
             if code == ENOENT {
@@ -336,7 +337,7 @@ extension FileUpload {
         engine.namespaceLock.lock()
         defer { engine.namespaceLock.unlock() }
         var st = stat()
-        let stillMissing = fstatat(engine.rootFd, record.path, &st, recsync_AT_SYMLINK_NOFOLLOW) != 0
+        let stillMissing = NameCoding.withCString(record.path, { fstatat(engine.rootFd, $0, &st, recsync_AT_SYMLINK_NOFOLLOW) }) != 0
         do {
             guard let current = try engine.queue.record(path: record.path), current.generation == record.generation else { return }
             if stillMissing {

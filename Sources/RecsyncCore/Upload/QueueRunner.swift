@@ -165,14 +165,14 @@ public final class QueueRunner: @unchecked Sendable {
     /// while paused, the files forced through (`sync-now --force`), and with `auto_sync` off also
     /// the CRITICAL ones (plain `sync-now`).
     private func claimAdmitted(limit: Int) -> [FileRecord] {
-        let busy = engine.live.withLock { $0.writing.union($0.held).union($0.uploads.keys) }
+        let busy = engine.live.withLock { $0.writing.union($0.held).union($0.uploads.keys) }.map(\.path)
         do {
             guard let pause = engine.gate.policyPauseReason else {
                 return try engine.queue.claim(limit: limit, excluding: busy)
             }
             var records = try engine.queue.claim(paths: engine.gate.forcedPaths, limit: limit, excluding: busy)
             if pause.admitsCritical {
-                records += try engine.queue.claim(limit: limit - records.count, excluding: busy.union(records.map(\.path)),
+                records += try engine.queue.claim(limit: limit - records.count, excluding: busy + records.map(\.path),
                                                   minimumPriority: Priority.critical.rawValue)
             }
             return records

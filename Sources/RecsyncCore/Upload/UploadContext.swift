@@ -1,4 +1,5 @@
 import Foundation
+import RecsyncFS
 import Logging
 import RecsyncS3
 import Synchronization
@@ -22,7 +23,7 @@ final class UploadContext: Sendable {
     let trustedUploads = Mutex<[String: FileIdentity]>([:])
     /// Paths whose last failure was corrected on the spot (clock, credentials): a second one in
     /// a row is counted, so a server that keeps refusing cannot make us loop.
-    private let corrected = Mutex<Set<String>>([])
+    private let corrected = Mutex<Set<PathKey>>([])
 
     init(engine: SyncEngine, s3: any S3Client, policy: RetryPolicy, logger: Logger) {
         self.engine = engine
@@ -36,8 +37,8 @@ final class UploadContext: Sendable {
     /// Whether the last failure of `path` was a correction (clock, credentials); records it.
     func consumeCorrection(_ path: String, corrected wasCorrected: Bool) -> Bool {
         corrected.withLock { paths in
-            if wasCorrected { return !paths.insert(path).inserted }
-            paths.remove(path)
+            if wasCorrected { return !paths.insert(PathKey(path)).inserted }
+            paths.remove(PathKey(path))
             return false
         }
     }
