@@ -180,7 +180,7 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
             // synced one gets the new key too, and its object is copied there on the server.
             let priority = Priority(rawValue: record.priority) ?? .high
             // Renamed over a queued file: the new bytes replace that file's object under its key.
-            let overwrite = replaced != nil && NameCoding.same(record.path, to) && record.s3Key == replaced?.s3Key
+            let overwrite = replaced != nil && NameCoding.same(record.path, to) && NameCoding.same(record.s3Key, replaced?.s3Key ?? "")
             try enqueue(path: record.path, priority: record.status == .synced ? .high : priority, newKey: !overwrite,
                         createdAt: record.createdAt)
             queued = true

@@ -77,7 +77,7 @@ extension PassthroughFS {
         try hooks.namespaceChange {
             _ = try Sys.named("rename", name) { from in NameCoding.withCString(newName) { recsync_renameat2(dir.fd, from, newDir.fd, $0, flags) } }
             table.noteName(of: source, parent: newDir.id, name: newName)
-            if let from, let to, from != to {
+            if let from, let to, !NameCoding.same(from, to) {
                 try hooks.itemRenamed(from: from, to: to, isDirectory: source.isDirectory)
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import RecsyncFS
 @testable import RecsyncCore
 
 final class KeyPatternTests: XCTestCase {
@@ -25,6 +26,25 @@ final class KeyPatternTests: XCTestCase {
         let key = try render("{hostname}/{user_id}/{timestamp}/{year}-{month}-{day}/{path}/{filename}",
                              "interviews/2026/take1.wav")
         XCTAssertEqual(key, "studio/alice/2026-11-25/2026-11-25/interviews/2026/take1.wav")
+    }
+
+    func testNamesThatAreNotUTF8GetDistinctReversibleKeys() throws {
+        let latin1 = NameCoding.text([0x63, 0x61, 0x66, 0xE9, 0x2E, 0x77, 0x61, 0x76])  // café.wav in Latin-1
+        XCTAssertEqual(try render("{path}/{filename}", "old/" + latin1), "old/caf%E9.wav")
+        // A real name that looks like an escape gets its % escaped, so the two never share a key.
+        XCTAssertEqual(try render("{filename}", "caf%E9.wav"), "caf%25E9.wav")
+        XCTAssertEqual(try render("{filename}", "100% take.wav"), "100% take.wav", "a lone % stays as it is")
+        XCTAssertNotEqual(Array(try render("{filename}", "café.wav").utf8), Array(try render("{filename}", "cafe\u{301}.wav").utf8))
+        XCTAssertEqual(Array(try render("{filename}", "cafe\u{301}.wav").utf8), Array("cafe\u{301}.wav".utf8), "no normalization")
+        XCTAssertEqual(try render("{path}/{filename}", "a/\u{301}b.wav"), "a/\u{301}b.wav")
+        for _ in 0..<3_000 {
+            let bytes = (0..<Int.random(in: 1...8)).map { _ in [UInt8(ascii: "%"), UInt8(ascii: "E"), 0xE9, 0x41, 0xC3, 0xA9, 0x39][Int.random(in: 0..<7)] }
+            let name = NameCoding.text(bytes)
+            let keyText = KeyPattern.keyText(name)
+            XCTAssertNotNil(String(validating: Array(keyText.utf8), as: UTF8.self))
+            XCTAssertFalse(NameCoding.hasEscapedBytes(keyText), "a key is valid UTF-8")
+            XCTAssertEqual(NameCoding.bytes(of: KeyPattern.name(fromKeyText: keyText)), bytes, "the mapping can be undone")
+        }
     }
 
     func testReplacesEveryOccurrence() throws {

@@ -1,5 +1,6 @@
 import CSysShims
 import Foundation
+import RecsyncFS
 import Logging
 import RecsyncS3
 import RecsyncStore
@@ -69,7 +70,7 @@ extension FileUpload {
     func copyRenamed(_ record: FileRecord, fd: Int32, size: Int64, before: stat, contentType: String, metadata: [String: String],
                      log: Logger) throws -> (etag: String, checksum: String?)? {
         guard let source = record.renamedFrom, let sourceETag = record.renamedFromETag, !sourceETag.isEmpty,
-              source != record.s3Key, record.syncedSize == size, record.syncedMtimeNs == before.mtimeNanoseconds else { return nil }
+              !NameCoding.same(source, record.s3Key), record.syncedSize == size, record.syncedMtimeNs == before.mtimeNanoseconds else { return nil }
         let identity = FileIdentity(before)
         let stored = try? engine.queue.checksum(path: record.path)
         if !identity.matchesSynced(record) || record.syncedCtimeNs == nil {

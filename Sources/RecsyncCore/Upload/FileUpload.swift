@@ -211,7 +211,7 @@ extension FileUpload {
                 log.error("cannot store the checksum", metadata: ["error": "\(error)"])
             }
         }
-        if applied, engine.settings.mirrorDeletes, let old = record.renamedFrom, old != record.s3Key {
+        if applied, engine.settings.mirrorDeletes, let old = record.renamedFrom, !NameCoding.same(old, record.s3Key) {
             // Deletes are mirrored: the object under the name the file had before goes now that
             // the new one is there.
             do { try engine.queue.queueDeletes([old]) } catch {
@@ -360,7 +360,7 @@ extension FileUpload {
         do {
             let owned = try engine.queue.ownedUploadIds()
             for upload in try s3.listMultipartUploads(bucket: bucket, prefix: record.s3Key)
-            where upload.key == record.s3Key && !owned.contains(upload.uploadId) {
+            where NameCoding.same(upload.key, record.s3Key) && !owned.contains(upload.uploadId) {
                 try s3.abortMultipartUpload(bucket: bucket, key: upload.key, uploadId: upload.uploadId)
                 log.notice("aborted a multipart upload a crash left unrecorded")
             }
