@@ -196,15 +196,18 @@ public struct KeyPattern: Sendable, Equatable, CustomStringConvertible {
     // MARK: - Names in keys
 
     /// How a file or folder name appears in a key (docs/SEMANTICS.md, "Names"). S3 keys are
-    /// UTF-8, names are bytes: each byte that is not valid UTF-8 is written `%HH` (uppercase hex),
-    /// and a `%` that two hex digits follow is written `%25`, so the mapping can be undone and two
-    /// names never share a key. Every other name, `100% take.wav` included, is its key unchanged.
+    /// UTF-8, names are bytes: each byte that is not valid UTF-8, and each control character
+    /// (U+0000...U+001F, U+007F: S3's listings cannot carry them in XML), is written `%HH`
+    /// (uppercase hex), and a `%` that two hex digits follow is written `%25`, so the mapping can
+    /// be undone and two names never share a key. Every other name, `100% take.wav` included, is
+    /// its key unchanged.
     public static func keyText(_ name: String) -> String {
-        guard name.unicodeScalars.contains(where: { $0 == "%" || NameCoding.hasEscapedBytes(String($0)) }) else { return name }
+        guard name.unicodeScalars.contains(where: { $0 == "%" || isKeyControl($0) || NameCoding.hasEscapedBytes(String($0)) })
+        else { return name }
         let scalars = Array(name.unicodeScalars)
         var result = String.UnicodeScalarView()
         for (index, scalar) in scalars.enumerated() {
-            if NameCoding.hasEscapedBytes(String(scalar)) {
+            if NameCoding.hasEscapedBytes(String(scalar)) || isKeyControl(scalar) {
                 let byte = NameCoding.bytes(of: String(scalar))[0]
                 result.append(contentsOf: String(format: "%%%02X", byte).unicodeScalars)
             } else if scalar == "%", index + 2 < scalars.count, isHex(scalars[index + 1]), isHex(scalars[index + 2]) {
@@ -232,6 +235,10 @@ public struct KeyPattern: Sendable, Equatable, CustomStringConvertible {
             }
         }
         return NameCoding.text(bytes)
+    }
+
+    private static func isKeyControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || scalar.value == 0x7F
     }
 
     private static func isHex(_ scalar: Unicode.Scalar) -> Bool {

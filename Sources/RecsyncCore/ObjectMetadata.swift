@@ -33,7 +33,8 @@ public struct ObjectMetadata: Sendable {
     public static func build(originalName: String, size: Int64, timestamp: Date,
                              duration: Double?, tags: [String]) -> [String: String] {
         var metadata: [String: String] = [
-            originalNameKey: originalName,
+            // As in keys: bytes that are not UTF-8 and control characters as %HH (reversible).
+            originalNameKey: KeyPattern.keyText(originalName),
             sizeKey: String(size),
             timestampKey: formatTimestamp(timestamp),
             tagsKey: tags

@@ -34,6 +34,7 @@ final class KeyPatternTests: XCTestCase {
         // A real name that looks like an escape gets its % escaped, so the two never share a key.
         XCTAssertEqual(try render("{filename}", "caf%E9.wav"), "caf%25E9.wav")
         XCTAssertEqual(try render("{filename}", "100% take.wav"), "100% take.wav", "a lone % stays as it is")
+        XCTAssertEqual(try render("{filename}", "new\nline\t\u{7F}.wav"), "new%0Aline%09%7F.wav", "control characters are %HH")
         XCTAssertNotEqual(Array(try render("{filename}", "café.wav").utf8), Array(try render("{filename}", "cafe\u{301}.wav").utf8))
         XCTAssertEqual(Array(try render("{filename}", "cafe\u{301}.wav").utf8), Array("cafe\u{301}.wav".utf8), "no normalization")
         XCTAssertEqual(try render("{path}/{filename}", "a/\u{301}b.wav"), "a/\u{301}b.wav")
@@ -77,7 +78,7 @@ final class KeyPatternTests: XCTestCase {
         let name = "Caf\u{0065}\u{0301} 100% +live.wav"
         let key = try render("{path}/{filename}", "Ünïcode dir/\(name)")
         XCTAssertEqual(Array(key.unicodeScalars), Array("Ünïcode dir/\(name)".unicodeScalars))
-        XCTAssertEqual(try render("{filename}", "a\nb.wav"), "a\nb.wav")
+        XCTAssertEqual(try render("{filename}", "a\nb.wav"), "a%0Ab.wav", "control characters are the one change (SEMANTICS.md, Names)")
     }
 
     func testRejectsUnknownVariableWithSuggestion() {
