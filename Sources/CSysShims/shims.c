@@ -2,6 +2,7 @@
 #include "CSysShims.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
@@ -23,6 +24,7 @@ const int recsync_RENAME_EXCHANGE = RENAME_EXCHANGE;
 const long recsync_UTIME_NOW = UTIME_NOW;
 const short recsync_POSIX_SPAWN_SETSID = POSIX_SPAWN_SETSID;
 const long recsync_UTIME_OMIT = UTIME_OMIT;
+const int recsync_FALLOC_FL_KEEP_SIZE = FALLOC_FL_KEEP_SIZE;
 
 int recsync_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags) {
     return renameat2(olddirfd, oldpath, newdirfd, newpath, flags);
@@ -73,4 +75,13 @@ void recsync_thread_umask_zero(void) {
     /* This thread gets its own umask (and cwd), so the rest of the process keeps its own. */
     if (unshare(CLONE_FS) == 0) umask(0);
     done = 1;
+}
+
+int recsync_fallocate(int fd, int mode, int64_t offset, int64_t length) {
+    return fallocate(fd, mode, (off_t)offset, (off_t)length);
+}
+
+int64_t recsync_copy_file_range(int fd_in, int64_t offset_in, int fd_out, int64_t offset_out, size_t length, unsigned int flags) {
+    loff_t in = offset_in, out = offset_out;
+    return copy_file_range(fd_in, &in, fd_out, &out, length, flags);
 }

@@ -194,6 +194,43 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
         if queued { wake() }
     }
 
+    /// renameat2 with RENAME_EXCHANGE: each name now stands for what the other did. Every file
+    /// now at or below either name is queued again under that name's key and uploaded from its
+    /// local bytes (never copied on the server: the two objects would be read and written at
+    /// once); records whose path no longer holds a file are dropped.
+    public func itemsExchanged(_ first: String, _ second: String) throws {
+        let cancelled = live.withLock { state -> [UploadProgress] in
+            func swapped(_ key: PathKey) -> PathKey {
+                if Self.isSameOrInside(key.path, first) { return PathKey(Self.rebase(key.path, from: first, to: second)) }
+                if Self.isSameOrInside(key.path, second) { return PathKey(Self.rebase(key.path, from: second, to: first)) }
+                return key
+            }
+            state.writing = Set(state.writing.map(swapped))
+            state.held = Set(state.held.map(swapped))
+            state.criticalOnClose = Set(state.criticalOnClose.map(swapped))
+            return state.uploads.filter { Self.isSameOrInside($0.key.path, first) || Self.isSameOrInside($0.key.path, second) }.map(\.value)
+        }
+        cancelled.forEach { $0.cancel() }
+        gate.exchangeForced(first, second)
+        var gone: [FileRecord] = []
+        for record in try queue.records(under: first) + queue.records(under: second) {
+            let st = try? Self.stat(rootFd, record.path)
+            if st.map({ ($0.st_mode & S_IFMT) != S_IFREG }) ?? true {
+                gone += try queue.remove(path: record.path)
+            }
+        }
+        for name in [first, second] {
+            guard let st = try? Self.stat(rootFd, name) else { continue }
+            let files = (st.st_mode & S_IFMT) == S_IFDIR ? FolderWalk(rootFd: rootFd).files(under: name)
+                : (st.st_mode & S_IFMT) == S_IFREG ? [name] : []
+            for file in files where !isBeingWritten(file) {
+                try enqueue(path: file, priority: .high)
+            }
+        }
+        try forget(gone)
+        wake()
+    }
+
     public func itemRemoved(path: String, isDirectory: Bool) throws {
         let cancelled = live.withLock { state -> [UploadProgress] in
             state.writing = state.writing.filter { !Self.isSameOrInside($0.path, path) }

@@ -96,6 +96,17 @@ public final class SyncGate: Sendable {
     var forcedPaths: [String] { state.withLock { $0.forced.map(\.path) } }
     func unforce(_ path: String) { _ = state.withLock { $0.forced.remove(PathKey(path)) } }
 
+    /// Two names swapped (RENAME_EXCHANGE): a forced file keeps its flag under its new name.
+    func exchangeForced(_ first: String, _ second: String) {
+        state.withLock { state in
+            state.forced = Set(state.forced.map { key in
+                if NameCoding.isSameOrInside(key.path, first) { return PathKey(NameCoding.rebase(key.path, from: first, to: second)) }
+                if NameCoding.isSameOrInside(key.path, second) { return PathKey(NameCoding.rebase(key.path, from: second, to: first)) }
+                return key
+            })
+        }
+    }
+
     func renameForced(from: String, to: String) {
         state.withLock { state in
             state.forced = Set(state.forced.map { PathKey(NameCoding.rebase($0.path, from: from, to: to)) })

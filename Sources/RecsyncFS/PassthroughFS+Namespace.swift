@@ -63,21 +63,25 @@ extension PassthroughFS {
         }
     }
 
-    /// Renames within the mount. RENAME_NOREPLACE is honoured; RENAME_EXCHANGE is refused
-    /// (EINVAL) because swapping two queued recordings has no clear meaning for their keys.
+    /// Renames within the mount, with renameat2's flags: RENAME_NOREPLACE fails on an existing
+    /// destination, RENAME_EXCHANGE swaps the two names atomically (the engine then uploads what
+    /// now stands at each name).
     public func rename(parent: UInt64, name: String, newParent: UInt64, newName: String, flags: UInt32) throws {
-        if flags & UInt32(recsync_RENAME_EXCHANGE) != 0 {
-            throw FSError(EINVAL, "rename with RENAME_EXCHANGE is not supported by recsync; rename in two steps")
-        }
         let dir = try table.get(parent)
         let newDir = try table.get(newParent)
         let source = try Sys.fstatat(dir.fd, name)
+        let exchange = flags & UInt32(recsync_RENAME_EXCHANGE) != 0
+        let target = exchange ? try Sys.fstatat(newDir.fd, newName) : nil
         let from = relativePath(parent: dir, name: name)
         let to = relativePath(parent: newDir, name: newName)
         try hooks.namespaceChange {
             _ = try Sys.named("rename", name) { from in NameCoding.withCString(newName) { recsync_renameat2(dir.fd, from, newDir.fd, $0, flags) } }
             table.noteName(of: source, parent: newDir.id, name: newName)
-            if let from, let to, !NameCoding.same(from, to) {
+            if let target { table.noteName(of: target, parent: dir.id, name: name) }
+            guard let from, let to, !NameCoding.same(from, to) else { return }
+            if exchange {
+                try hooks.itemsExchanged(from, to)
+            } else {
                 try hooks.itemRenamed(from: from, to: to, isDirectory: source.isDirectory)
             }
         }

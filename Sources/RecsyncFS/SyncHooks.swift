@@ -22,6 +22,10 @@ public protocol SyncHooks: AnyObject, Sendable {
     /// A file or folder was renamed inside the mount.
     func itemRenamed(from: String, to: String, isDirectory: Bool) throws
 
+    /// Two names swapped what they stand for (renameat2 with RENAME_EXCHANGE): files, folders or
+    /// one of each. What now stands at each name, and below it, is new content for that name.
+    func itemsExchanged(_ first: String, _ second: String) throws
+
     /// A file or empty folder was removed (the path no longer exists).
     func itemRemoved(path: String, isDirectory: Bool) throws
 

@@ -2,7 +2,7 @@ import CFuse3
 import Foundation
 import RecsyncFS
 
-/// open, create, read, write, flush, release and fsync.
+/// open, create, read, write, flush, release, fsync, fallocate, lseek and copy_file_range.
 enum FuseFileOperations {
     static func install(into ops: inout fuse_lowlevel_ops) {
         ops.open = { req, ino, fi in
@@ -62,6 +62,30 @@ enum FuseFileOperations {
             let c = FuseContext.of(req)
             if let fi, fi.pointee.fh != 0 { c.fs.release(FuseFileOperations.release(fi)) }
             fuse_reply_err(req, 0)
+        }
+        ops.fallocate = { req, _, mode, offset, length, fi in
+            let c = FuseContext.of(req)
+            guard let handle = FuseContext.fileHandle(fi) else { fuse_reply_err(req, EBADF); return }
+            do { try c.fs.fallocate(handle, mode: mode, offset: Int64(offset), length: Int64(length)); fuse_reply_err(req, 0) }
+            catch { c.fail(req, error, "fallocate") }
+        }
+        ops.lseek = { req, _, offset, whence, fi in
+            let c = FuseContext.of(req)
+            guard let handle = FuseContext.fileHandle(fi) else { fuse_reply_err(req, EBADF); return }
+            do { fuse_reply_lseek(req, off_t(try c.fs.seek(handle, offset: Int64(offset), whence: whence))) }
+            catch { c.fail(req, error, "lseek") }
+        }
+        ops.copy_file_range = { req, _, offsetIn, fiIn, _, offsetOut, fiOut, length, flags in
+            let c = FuseContext.of(req)
+            guard let source = FuseContext.fileHandle(fiIn), let destination = FuseContext.fileHandle(fiOut) else {
+                fuse_reply_err(req, EBADF)
+                return
+            }
+            do {
+                let copied = try c.fs.copyRange(from: source, at: Int64(offsetIn), to: destination, at: Int64(offsetOut),
+                                                length: length, flags: UInt32(flags))
+                fuse_reply_write(req, copied)
+            } catch { c.fail(req, error, "copy_file_range") }
         }
         ops.fsync = { req, _, datasync, fi in
             let c = FuseContext.of(req)

@@ -262,14 +262,18 @@ final class NamespaceTests: PassthroughTestCase {
         XCTAssertEqual(hooks.calls, [.renamed(from: "new.wav", to: "free.wav", isDirectory: false)])
     }
 
-    func testRenameExchangeIsRefused() throws {
+    func testRenameExchangeSwapsTheTwoNamesAndReportsBoth() throws {
         try makeBackingFile("a.wav", contents: "A")
-        try makeBackingFile("b.wav", contents: "B")
-        XCTAssertThrowsErrno(EINVAL, try fs.rename(parent: Self.rootID, name: "a.wav", newParent: Self.rootID,
-                                                    newName: "b.wav", flags: UInt32(recsync_RENAME_EXCHANGE)))
-        XCTAssertEqual(try backingContents("a.wav"), "A")
-        XCTAssertEqual(try backingContents("b.wav"), "B")
-        XCTAssertEqual(hooks.calls, [])
+        try makeBackingFolder("sub")
+        try makeBackingFile("sub/b.wav", contents: "B")
+        let sub = try lookupPath("sub")
+        try fs.rename(parent: Self.rootID, name: "a.wav", newParent: sub.id, newName: "b.wav", flags: UInt32(recsync_RENAME_EXCHANGE))
+        XCTAssertEqual(try backingContents("a.wav"), "B")
+        XCTAssertEqual(try backingContents("sub/b.wav"), "A")
+        XCTAssertEqual(hooks.calls, [.exchanged("a.wav", "sub/b.wav")])
+        XCTAssertEqual(hooks.reportsOutsideNamespaceChange, [])
+        XCTAssertThrowsErrno(ENOENT, try fs.rename(parent: Self.rootID, name: "a.wav", newParent: Self.rootID,
+                                                    newName: "missing.wav", flags: UInt32(recsync_RENAME_EXCHANGE)))
     }
 
     func testRenameOfAMissingSourceIsENOENT() throws {

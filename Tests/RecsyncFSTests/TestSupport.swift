@@ -9,6 +9,7 @@ enum HookCall: Equatable, CustomStringConvertible {
     case written(String, stillOpen: Bool)
     case writersReleased(String)
     case renamed(from: String, to: String, isDirectory: Bool)
+    case exchanged(String, String)
     case removed(String, isDirectory: Bool)
     case getAttribute(String, name: String, isDirectory: Bool)
     case listAttributes(String, isDirectory: Bool)
@@ -20,6 +21,7 @@ enum HookCall: Equatable, CustomStringConvertible {
         case .written(let path, let stillOpen): return "written(\(path), stillOpen: \(stillOpen))"
         case .writersReleased(let path): return "writersReleased(\(path))"
         case .renamed(let from, let to, let isDirectory): return "renamed(\(from) -> \(to), dir: \(isDirectory))"
+        case .exchanged(let first, let second): return "exchanged(\(first), \(second))"
         case .removed(let path, let isDirectory): return "removed(\(path), dir: \(isDirectory))"
         case .getAttribute(let path, let name, let isDirectory): return "getAttribute(\(path), \(name), dir: \(isDirectory))"
         case .listAttributes(let path, let isDirectory): return "listAttributes(\(path), dir: \(isDirectory))"
@@ -132,6 +134,10 @@ final class RecordingHooks: SyncHooks, @unchecked Sendable {
 
     func itemRenamed(from: String, to: String, isDirectory: Bool) throws {
         recordNamespaceReport(.renamed(from: from, to: to, isDirectory: isDirectory))
+    }
+
+    func itemsExchanged(_ first: String, _ second: String) throws {
+        recordNamespaceReport(.exchanged(first, second))
     }
 
     func itemRemoved(path: String, isDirectory: Bool) throws {

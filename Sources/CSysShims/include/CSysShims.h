@@ -29,4 +29,8 @@ int recsync_netlink_route_socket(void);
 /* Gives the calling thread a umask of 0, once, without touching the other threads': a
    passthrough applies exactly the mode the kernel sent (the caller's umask is already applied). */
 void recsync_thread_umask_zero(void);
+/* fallocate(2) and copy_file_range(2) at explicit offsets (the descriptors' own offsets unchanged). */
+int recsync_fallocate(int fd, int mode, int64_t offset, int64_t length);
+int64_t recsync_copy_file_range(int fd_in, int64_t offset_in, int fd_out, int64_t offset_out, size_t length, unsigned int flags);
+extern const int recsync_FALLOC_FL_KEEP_SIZE;
 #endif
