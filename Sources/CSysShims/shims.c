@@ -17,6 +17,7 @@
 const int recsync_O_PATH = O_PATH;
 const int recsync_O_NOFOLLOW = O_NOFOLLOW;
 const int recsync_O_DIRECTORY = O_DIRECTORY;
+const int recsync_O_DIRECT = O_DIRECT;
 const int recsync_AT_EMPTY_PATH = AT_EMPTY_PATH;
 const int recsync_AT_SYMLINK_NOFOLLOW = AT_SYMLINK_NOFOLLOW;
 const int recsync_RENAME_NOREPLACE = RENAME_NOREPLACE;

@@ -11,12 +11,19 @@ public struct AttributeChanges: Sendable {
     public var accessTime: Time?
     public var modificationTime: Time?
     public init() {}
+
+    public var isEmpty: Bool {
+        mode == nil && uid == nil && gid == nil && size == nil && accessTime == nil && modificationTime == nil
+    }
 }
 
 extension PassthroughFS {
-    public func setattr(_ id: UInt64, changes: AttributeChanges, handle: OpenFile?) throws -> stat {
+    public func setattr(_ id: UInt64, changes: AttributeChanges, handle: OpenFile?, caller: Caller? = nil) throws -> stat {
         let inode = try table.get(id)
         let path = Sys.procPath(inode.fd)
+        if changes.mode == nil, changes.size != nil || changes.isEmpty, let caller {
+            try dropSetGroupIDIfNeeded(inode, caller: caller)
+        }
         if let mode = changes.mode {
             if let handle {
                 _ = try Sys.check("chmod") { fchmod(handle.fd, mode) }
@@ -56,6 +63,18 @@ extension PassthroughFS {
             }
         }
         return try Sys.fstat(inode.fd)
+    }
+
+    /// A write or truncate by someone who is not in the file's group drops its set-group-ID bit
+    /// even without group execute, as the kernel does on ext4. FUSE's kernel side clears that bit
+    /// only together with group execute; for the rest it sends an empty setattr (a write) or a
+    /// size alone (a truncate), which is where it is done here.
+    func dropSetGroupIDIfNeeded(_ inode: Inode, caller: Caller) throws {
+        guard caller.uid != 0 else { return }
+        let st = try Sys.fstat(inode.fd)
+        guard st.isRegular, st.st_mode & S_ISGID != 0, st.st_mode & S_IXGRP == 0,
+              st.st_gid != caller.gid, !caller.groups().contains(st.st_gid) else { return }
+        _ = try Sys.check("chmod") { chmod(Sys.procPath(inode.fd), st.st_mode & 0o7777 & ~S_ISGID) }
     }
 
     /// With the writeback cache the kernel keeps a file's times itself and writes them back

@@ -4,10 +4,12 @@ import Foundation
 /// Opening, reading, writing and closing files, and the write tracking that queues a file
 /// when its last writer closes it.
 extension PassthroughFS {
-    /// Flag adjustments the kernel's writeback cache needs: it may read pages of files opened
-    /// write-only, and it implements O_APPEND itself.
+    /// Flag adjustments for the backing file. O_DIRECT is the kernel's business: it already
+    /// bypasses the mount's page cache for such a file, and the buffers it hands us are not
+    /// aligned as the backing disk's direct I/O needs. The kernel's writeback cache (when on) may
+    /// read pages of files opened write-only, and implements O_APPEND itself.
     func backingOpenFlags(_ flags: Int32, writebackCache: Bool) -> Int32 {
-        var result = flags & ~Sys.oNoFollow
+        var result = flags & ~Sys.oNoFollow & ~recsync_O_DIRECT
         if writebackCache {
             if (result & O_ACCMODE) == O_WRONLY { result = (result & ~O_ACCMODE) | O_RDWR }
             result &= ~O_APPEND

@@ -122,7 +122,13 @@ public final class PassthroughFS: @unchecked Sendable {
     public struct Caller: Sendable {
         public let uid: uid_t
         public let gid: gid_t
-        public init(uid: uid_t, gid: gid_t) { self.uid = uid; self.gid = gid }
+        /// The caller's supplementary groups, asked for only when a decision needs them.
+        public let groups: @Sendable () -> [gid_t]
+        public init(uid: uid_t, gid: gid_t, groups: @escaping @Sendable () -> [gid_t] = { [] }) {
+            self.uid = uid
+            self.gid = gid
+            self.groups = groups
+        }
     }
 
     /// Gives a freshly created entry to the calling user, as a local filesystem would.

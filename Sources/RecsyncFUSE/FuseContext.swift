@@ -60,7 +60,16 @@ final class FuseContext: @unchecked Sendable {
 
     static func caller(_ req: fuse_req_t?) -> PassthroughFS.Caller? {
         guard let ctx = fuse_req_ctx(req) else { return nil }
-        return PassthroughFS.Caller(uid: ctx.pointee.uid, gid: ctx.pointee.gid)
+        let pid = ctx.pointee.pid
+        return PassthroughFS.Caller(uid: ctx.pointee.uid, gid: ctx.pointee.gid, groups: { FuseContext.groups(of: pid) })
+    }
+
+    /// The supplementary groups of a requesting process (from /proc, as fuse_req_getgroups reads
+    /// them; asked for during the request, while the process waits for the answer).
+    static func groups(of pid: pid_t) -> [gid_t] {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Groups:") }) else { return [] }
+        return line.dropFirst("Groups:".count).split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { gid_t($0) }
     }
 
     static func fileHandle(_ fi: UnsafeMutablePointer<fuse_file_info>?) -> OpenFile? {

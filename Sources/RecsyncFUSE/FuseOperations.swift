@@ -49,7 +49,7 @@ enum FuseOperations {
             else if valid & FUSE_SET_ATTR_ATIME != 0 { changes.accessTime = .at(attr.pointee.st_atim) }
             if valid & FUSE_SET_ATTR_MTIME_NOW != 0 { changes.modificationTime = .now }
             else if valid & FUSE_SET_ATTR_MTIME != 0 { changes.modificationTime = .at(attr.pointee.st_mtim) }
-            do { c.replyAttr(req, ino, try c.fs.setattr(ino, changes: changes, handle: FuseContext.fileHandle(fi))) }
+            do { c.replyAttr(req, ino, try c.fs.setattr(ino, changes: changes, handle: FuseContext.fileHandle(fi), caller: FuseContext.caller(req))) }
             catch { c.fail(req, error, "setattr") }
         }
         ops.readlink = { req, ino in

@@ -19,15 +19,32 @@ public struct FuseOptions: Sendable {
     public var maxWrite: UInt32 = 1 << 20
     public var debug = false
 
+    /// Device nodes and set-user/group-ID programs work in the mount as on the folder below it:
+    /// FUSE mounts are `nodev,nosuid` unless asked, so a root mount asks for `dev` and `suid`
+    /// exactly when the backing filesystem allows them (only root can mount with them).
+    public var devices = false
+    public var setID = false
+
     public init(mountpoint: String, allowOther: Bool = geteuid() == 0) {
         self.mountpoint = mountpoint
         self.allowOther = allowOther
+    }
+
+    /// Options that follow the backing filesystem of `backingFd` (the folder mounted over).
+    public mutating func follow(backingFd: Int32) {
+        var info = statvfs()
+        guard geteuid() == 0, fstatvfs(backingFd, &info) == 0 else { return }
+        // statvfs(3)'s ST_NOSUID (2) and ST_NODEV (4), which Glibc's Swift module does not name.
+        devices = info.f_flag & 4 == 0
+        setID = info.f_flag & 2 == 0
     }
 
     var mountOptionString: String {
         var options = ["fsname=recsync", "subtype=recsync"]
         if allowOther { options.append("allow_other") }
         if defaultPermissions { options.append("default_permissions") }
+        if devices { options.append("dev") }
+        if setID { options.append("suid") }
         return options.joined(separator: ",")
     }
 }

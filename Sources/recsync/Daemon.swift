@@ -69,7 +69,9 @@ struct Daemon {
         let engine = SyncEngine(queue: queue, settings: settings, rootFd: rootFd, logger: logger)
         if case .replacedDamaged = recovery { engine.notice.withLock { $0 = "\(recovery!)" } }
         let fs = try PassthroughFS(rootFd: rootFd, hooks: engine, logger: logger)
-        let mount = FuseMount(fs: fs, options: FuseOptions(mountpoint: plan.mountpoint), logger: logger)
+        var fuseOptions = FuseOptions(mountpoint: plan.mountpoint)
+        fuseOptions.follow(backingFd: rootFd)
+        let mount = FuseMount(fs: fs, options: fuseOptions, logger: logger)
 
         // Everything that can fail is checked before the mount goes live: the state folder and
         // the queue (above), the event log and its hook program, the control socket, the pid file.

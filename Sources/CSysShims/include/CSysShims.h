@@ -7,6 +7,7 @@
 extern const int recsync_O_PATH;
 extern const int recsync_O_NOFOLLOW;
 extern const int recsync_O_DIRECTORY;
+extern const int recsync_O_DIRECT;
 extern const int recsync_AT_EMPTY_PATH;
 extern const int recsync_AT_SYMLINK_NOFOLLOW;
 extern const int recsync_RENAME_NOREPLACE;
