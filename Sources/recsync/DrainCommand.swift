@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RecsyncFS
 import RecsyncCore
 
 struct DrainCommand: ParsableCommand {
@@ -43,7 +44,7 @@ struct WaitOutcome {
             lines += stuck.map { "  \($0.path): \($0.reason)" }
         }
         if !failed.isEmpty {
-            lines.append("\(failed.count) file(s) failed; fix the cause and run 'recsync retry': \(failed.joined(separator: ", "))")
+            lines.append("\(failed.count) file(s) failed; fix the cause and run 'recsync retry': \(failed.map(NameCoding.display).joined(separator: ", "))")
         }
         if let pausedForGood {
             lines.append("\(waiting) file(s) wait, but nothing uploads by itself: \(pausedForGood)")

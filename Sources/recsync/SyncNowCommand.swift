@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RecsyncFS
 import RecsyncCore
 
 struct SyncNowCommand: ParsableCommand {
@@ -107,6 +108,6 @@ struct ImportCommand: ParsableCommand {
 
     private func report(_ response: ControlResponse, _ client: ControlClient) {
         print("\(response.copied ?? 0) copied, \(response.changed ?? 0) queued at LOW priority in \(client.mountpoint)")
-        for skipped in response.skipped ?? [] { print("skipped (already there): \(skipped)") }
+        for skipped in response.skipped ?? [] { print("skipped (already there): \(NameCoding.display(skipped))") }
     }
 }

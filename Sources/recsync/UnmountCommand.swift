@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RecsyncFS
 import RecsyncCore
 
 struct UnmountCommand: ParsableCommand {
@@ -64,7 +65,7 @@ struct UnmountCommand: ParsableCommand {
                 let response = try client.send(ControlRequest(op: .stop), timeout: grace + 30)
                 let stillOpen = response.stillOpen ?? []
                 if !stillOpen.isEmpty {
-                    let names = stillOpen.map { "  " + $0 }.joined(separator: "\n")
+                    let names = stillOpen.map { "  " + NameCoding.display($0) }.joined(separator: "\n")
                     FileHandle.standardError.write(Data("""
                     recsync: \(stillOpen.count) file(s) were still open for writing after the \(Int(grace)) s grace period.
                     Everything written to them is on disk; they are queued at the next mount:

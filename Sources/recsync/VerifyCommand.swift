@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RecsyncFS
 import RecsyncCore
 
 struct VerifyCommand: ParsableCommand {
@@ -35,7 +36,7 @@ struct VerifyCommand: ParsableCommand {
                     continue
                 }
                 for result in results {
-                    print(StatusCommand.pad(result.outcome.rawValue, 10) + result.path + (result.detail.map { "  (\($0))" } ?? ""))
+                    print(StatusCommand.pad(result.outcome.rawValue, 10) + NameCoding.display(result.path) + (result.detail.map { "  (\($0))" } ?? ""))
                 }
                 let ok = results.filter { $0.outcome == .ok }.count
                 print("\(results.count) file(s) in \(client.mountpoint): \(ok) ok, "

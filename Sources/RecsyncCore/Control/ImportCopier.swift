@@ -41,7 +41,7 @@ struct ImportCopier {
 
     private func copy(source: String, to target: String, queued: inout Int, copied: inout Int, skipped: inout [String]) throws {
         var st = stat()
-        guard lstat(source, &st) == 0 else {
+        guard NameCoding.withCString(source, { lstat($0, &st) }) == 0 else {
             throw ControlError("cannot import \(source): \(String(cString: strerror(errno)))")
         }
         switch st.st_mode & S_IFMT {
@@ -49,8 +49,7 @@ struct ImportCopier {
             if NameCoding.withCString(target, { mkdirat(engine.rootFd, $0, st.st_mode & 0o777) }) != 0 && errno != EEXIST {
                 throw ControlError("cannot create \(target) in the mount: \(String(cString: strerror(errno)))")
             }
-            let children = (try? FileManager.default.contentsOfDirectory(atPath: source)) ?? []
-            for child in children.sorted() {
+            for child in Self.names(in: source) {
                 try copy(source: source + "/" + child, to: target + "/" + child, queued: &queued, copied: &copied, skipped: &skipped)
             }
         case S_IFREG:
@@ -66,9 +65,24 @@ struct ImportCopier {
         }
     }
 
+    /// The names in a folder outside the mount, as bytes (`NameCoding`), sorted.
+    static func names(in folder: String) -> [String] {
+        guard let stream = NameCoding.withCString(folder, { opendir($0) }) else { return [] }
+        defer { closedir(stream) }
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                // Safe: d_name is a NUL-terminated array inside the dirent that readdir returned.
+                NameCoding.text(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
     /// Copies one file; false when the target exists already (it is never overwritten).
     private func copyFile(source: String, stat st: stat, to target: String) throws -> Bool {
-        let input = open(source, O_RDONLY | O_CLOEXEC)
+        let input = NameCoding.withCString(source) { open($0, O_RDONLY | O_CLOEXEC) }
         guard input >= 0 else { throw ControlError("cannot read \(source): \(String(cString: strerror(errno)))") }
         defer { close(input) }
         let output = NameCoding.withCString(target) { openat(engine.rootFd, $0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 0o777) }

@@ -1,4 +1,5 @@
 import Foundation
+import RecsyncFS
 import Logging
 #if canImport(Glibc)
 import Glibc
@@ -214,7 +215,8 @@ public struct EventHook: Sendable {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
 
         let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        // RECSYNC_PATH carries the file's name as its bytes (`NameCoding`), whatever they are.
+        let envp = environment.map { entry in NameCoding.withCString("\(entry.key)=\(entry.value)") { strdup($0) } } + [nil]
         defer {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
