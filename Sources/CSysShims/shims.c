@@ -70,12 +70,12 @@ int recsync_netlink_route_socket(void) {
     return fd;
 }
 
-void recsync_thread_umask_zero(void) {
-    static __thread int done;
-    if (done) return;
-    /* This thread gets its own umask (and cwd), so the rest of the process keeps its own. */
-    if (unshare(CLONE_FS) == 0) umask(0);
-    done = 1;
+mode_t recsync_thread_umask_zero(void) {
+    static __thread int own;
+    /* This thread gets its own umask (and cwd) once, so the rest of the process keeps its own. */
+    if (!own && unshare(CLONE_FS) == 0) own = 1;
+    if (!own) return (mode_t)-1;
+    return umask(0);
 }
 
 int recsync_fallocate(int fd, int mode, int64_t offset, int64_t length) {

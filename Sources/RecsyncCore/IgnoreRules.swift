@@ -1,4 +1,5 @@
 import Foundation
+import RecsyncFS
 
 /// File names that are never uploaded: editors' swap files, browsers' `.part` downloads, GNOME's
 /// `.goutputstream-*` save files, Office lock files. Patterns are shell patterns (fnmatch,
@@ -9,7 +10,7 @@ struct IgnoreRules: Sendable {
 
     func ignores(_ path: String) -> Bool {
         guard !patterns.isEmpty else { return false }
-        let name = path.split(separator: "/").last.map(String.init) ?? path
-        return patterns.contains { fnmatch($0, name, 0) == 0 }
+        let name = NameCoding.split(path).name
+        return NameCoding.withCString(name) { bytes in patterns.contains { fnmatch($0, bytes, 0) == 0 } }
     }
 }

@@ -132,7 +132,7 @@ public struct KeyPattern: Sendable, Equatable, CustomStringConvertible {
         if fileName.isEmpty {
             throw KeyPatternError.invalidKey(file: file, key: "", reason: "the path has no file name")
         }
-        if ctx.hostname.contains("/") {
+        if ctx.hostname.unicodeScalars.contains("/") {
             throw KeyPatternError.invalidKey(file: file, key: "", reason: "the host name \(ctx.hostname.debugDescription) contains \"/\"")
         }
         let date = Self.utcDate(ctx.timestamp)
@@ -182,7 +182,7 @@ public struct KeyPattern: Sendable, Equatable, CustomStringConvertible {
         if userId == "." || userId == ".." {
             throw KeyPatternError.invalidUserId(userId: userId, reason: "is not allowed because it is a relative path segment")
         }
-        if userId.contains("/") {
+        if userId.unicodeScalars.contains("/") {
             throw KeyPatternError.invalidUserId(userId: userId, reason: "contains \"/\"")
         }
         if userId.unicodeScalars.contains(where: isControl) {
@@ -196,11 +196,11 @@ public struct KeyPattern: Sendable, Equatable, CustomStringConvertible {
     // MARK: - Names in keys
 
     /// How a file or folder name appears in a key (docs/SEMANTICS.md, "Names"). S3 keys are
-    /// UTF-8, names are bytes: each byte that is not valid UTF-8, and each control character
-    /// (U+0000...U+001F, U+007F: S3's listings cannot carry them in XML), is written `%HH`
-    /// (uppercase hex), and a `%` that two hex digits follow is written `%25`, so the mapping can
-    /// be undone and two names never share a key. Every other name, `100% take.wav` included, is
-    /// its key unchanged.
+    /// UTF-8, names are bytes: each byte that is not valid UTF-8 is written `%HH` (uppercase hex),
+    /// each control character (U+0000...U+001F, U+007F...U+009F: S3's listings cannot carry them
+    /// in XML) is written `%HH` for each of its UTF-8 bytes, and a `%` that two hex digits follow
+    /// is written `%25`, so the mapping can be undone and two names never share a key. Every other
+    /// name, `100% take.wav` included, is its key unchanged.
     public static func keyText(_ name: String) -> String {
         guard name.unicodeScalars.contains(where: { $0 == "%" || isKeyControl($0) || NameCoding.hasEscapedBytes(String($0)) })
         else { return name }
@@ -208,8 +208,9 @@ public struct KeyPattern: Sendable, Equatable, CustomStringConvertible {
         var result = String.UnicodeScalarView()
         for (index, scalar) in scalars.enumerated() {
             if NameCoding.hasEscapedBytes(String(scalar)) || isKeyControl(scalar) {
-                let byte = NameCoding.bytes(of: String(scalar))[0]
-                result.append(contentsOf: String(format: "%%%02X", byte).unicodeScalars)
+                for byte in NameCoding.bytes(of: String(scalar)) {
+                    result.append(contentsOf: String(format: "%%%02X", byte).unicodeScalars)
+                }
             } else if scalar == "%", index + 2 < scalars.count, isHex(scalars[index + 1]), isHex(scalars[index + 2]) {
                 result.append(contentsOf: "%25".unicodeScalars)
             } else {
@@ -237,8 +238,10 @@ public struct KeyPattern: Sendable, Equatable, CustomStringConvertible {
         return NameCoding.text(bytes)
     }
 
+    /// C0 and C1 control characters and DEL: S3 listings cannot carry them in XML, and HTTP
+    /// headers (the `original-name` metadata) refuse them.
     private static func isKeyControl(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x20 || scalar.value == 0x7F
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 
     private static func isHex(_ scalar: Unicode.Scalar) -> Bool {

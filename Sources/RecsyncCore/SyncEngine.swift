@@ -208,6 +208,7 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
             state.writing = Set(state.writing.map(swapped))
             state.held = Set(state.held.map(swapped))
             state.criticalOnClose = Set(state.criticalOnClose.map(swapped))
+            state.keyErrors = Dictionary(state.keyErrors.map { (swapped($0.key), $0.value) }, uniquingKeysWith: { first, _ in first })
             return state.uploads.filter { Self.isSameOrInside($0.key.path, first) || Self.isSameOrInside($0.key.path, second) }.map(\.value)
         }
         cancelled.forEach { $0.cancel() }
@@ -223,7 +224,9 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
             guard let st = try? Self.stat(rootFd, name) else { continue }
             let files = (st.st_mode & S_IFMT) == S_IFDIR ? FolderWalk(rootFd: rootFd).files(under: name)
                 : (st.st_mode & S_IFMT) == S_IFREG ? [name] : []
-            for file in files where !isBeingWritten(file) {
+            // A file only held open (not written since) is queued now; one with unqueued writes is
+            // queued at its last close, as always.
+            for file in files where !live.withLock({ $0.writing.contains(PathKey(file)) }) {
                 try enqueue(path: file, priority: .high)
             }
         }

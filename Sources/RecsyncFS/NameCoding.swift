@@ -80,7 +80,8 @@ public enum NameCoding {
     }
 
     /// The name as a person reads it on a terminal: printable text as it is; each byte that is
-    /// not valid UTF-8 as `\xHH`; control characters as `\n`, `\t` or `\xHH`; a backslash doubled.
+    /// not valid UTF-8 as `\xHH`; control characters as `\n`, `\t`, `\r` or `\xHH` for each of
+    /// their bytes; a backslash doubled. Every `\xHH` stands for one byte, so it can be undone.
     public static func display(_ text: String) -> String {
         var result = ""
         for scalar in text.unicodeScalars {
@@ -90,7 +91,9 @@ public enum NameCoding {
             case 0x0A: result += "\\n"
             case 0x09: result += "\\t"
             case 0x0D: result += "\\r"
-            case 0..<0x20, 0x7F, 0x80...0x9F: result += String(format: "\\x%02X", scalar.value)
+            case 0..<0x20, 0x7F: result += String(format: "\\x%02X", scalar.value)
+            case 0x80...0x9F:  // each of its UTF-8 bytes, so `\xHH` always stands for one byte
+                for byte in String(scalar).utf8 { result += String(format: "\\x%02X", byte) }
             default: result.unicodeScalars.append(scalar)
             }
         }

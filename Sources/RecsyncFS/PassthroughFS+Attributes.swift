@@ -21,9 +21,6 @@ extension PassthroughFS {
     public func setattr(_ id: UInt64, changes: AttributeChanges, handle: OpenFile?, caller: Caller? = nil) throws -> stat {
         let inode = try table.get(id)
         let path = Sys.procPath(inode.fd)
-        if changes.mode == nil, changes.size != nil || changes.isEmpty, let caller {
-            try dropSetGroupIDIfNeeded(inode, caller: caller)
-        }
         if let mode = changes.mode {
             if let handle {
                 _ = try Sys.check("chmod") { fchmod(handle.fd, mode) }
@@ -62,6 +59,9 @@ extension PassthroughFS {
                 _ = try Sys.check("set times") { utimensat(inode.fd, "", &times, Sys.atEmptyPath | Sys.atSymlinkNoFollow) }
             }
         }
+        if changes.mode == nil, changes.size != nil || changes.isEmpty, let caller {
+            try dropSetGroupIDIfNeeded(inode, caller: caller, emptyChange: changes.isEmpty)
+        }
         return try Sys.fstat(inode.fd)
     }
 
@@ -69,11 +69,17 @@ extension PassthroughFS {
     /// even without group execute, as the kernel does on ext4. FUSE's kernel side clears that bit
     /// only together with group execute; for the rest it sends an empty setattr (a write) or a
     /// size alone (a truncate), which is where it is done here.
-    func dropSetGroupIDIfNeeded(_ inode: Inode, caller: Caller) throws {
+    /// An empty change also comes from chown(f, -1, -1), which ext4 refuses to people who may not
+    /// write the file: the bit is then dropped only for a caller with write permission.
+    func dropSetGroupIDIfNeeded(_ inode: Inode, caller: Caller, emptyChange: Bool) throws {
         guard caller.uid != 0 else { return }
         let st = try Sys.fstat(inode.fd)
-        guard st.isRegular, st.st_mode & S_ISGID != 0, st.st_mode & S_IXGRP == 0,
-              st.st_gid != caller.gid, !caller.groups().contains(st.st_gid) else { return }
+        guard st.isRegular, st.st_mode & S_ISGID != 0, st.st_mode & S_IXGRP == 0, st.st_gid != caller.gid else { return }
+        if emptyChange {
+            let writable = caller.uid == st.st_uid ? st.st_mode & S_IWUSR != 0 : st.st_mode & S_IWOTH != 0
+            guard writable else { return }
+        }
+        guard let groups = caller.groups(), !groups.contains(st.st_gid) else { return }
         _ = try Sys.check("chmod") { chmod(Sys.procPath(inode.fd), st.st_mode & 0o7777 & ~S_ISGID) }
     }
 

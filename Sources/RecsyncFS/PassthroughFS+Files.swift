@@ -38,8 +38,7 @@ extension PassthroughFS {
                        writebackCache: Bool = false) throws -> (Entry, OpenFile) {
         let dir = try table.get(parent)
         let openFlags = backingOpenFlags(flags | O_CREAT, writebackCache: writebackCache)
-        Sys.keepModesAsGiven()
-        let fd = try Sys.openat(dir.fd, name, openFlags, mode)
+        let fd = try Sys.withModesAsGiven { try Sys.openat(dir.fd, name, openFlags, mode) }
         do {
             try chownNew(dir: dir, name: name, caller: caller)
             let entry = try lookup(in: dir, name: name)

@@ -6,8 +6,7 @@ import Foundation
 extension PassthroughFS {
     public func mkdir(parent: UInt64, name: String, mode: mode_t, caller: Caller?) throws -> Entry {
         let dir = try table.get(parent)
-        Sys.keepModesAsGiven()
-        _ = try Sys.named("mkdir", name) { mkdirat(dir.fd, $0, mode) }
+        _ = try Sys.withModesAsGiven { try Sys.named("mkdir", name) { mkdirat(dir.fd, $0, mode) } }
         try chownNew(dir: dir, name: name, caller: caller)
         return try lookup(in: dir, name: name)
     }
@@ -16,8 +15,7 @@ extension PassthroughFS {
     /// are ever uploaded; the others stay on the local disk (docs/SEMANTICS.md, "Special files").
     public func mknod(parent: UInt64, name: String, mode: mode_t, rdev: dev_t, caller: Caller?) throws -> Entry {
         let dir = try table.get(parent)
-        Sys.keepModesAsGiven()
-        _ = try Sys.named("mknod", name) { mknodat(dir.fd, $0, mode, rdev) }
+        _ = try Sys.withModesAsGiven { try Sys.named("mknod", name) { mknodat(dir.fd, $0, mode, rdev) } }
         try chownNew(dir: dir, name: name, caller: caller)
         let entry = try lookup(in: dir, name: name)
         if entry.attributes.isRegular {

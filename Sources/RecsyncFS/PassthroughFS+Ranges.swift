@@ -21,6 +21,8 @@ extension PassthroughFS {
     /// copy_file_range(2) between two open files of the mount; the destination changed.
     public func copyRange(from source: OpenFile, at sourceOffset: Int64, to destination: OpenFile, at destinationOffset: Int64,
                           length: Int, flags: UInt32) throws -> Int {
+        // The reply carries a 32-bit count: copy at most 1 GiB per request (the caller asks again).
+        let length = min(length, 1 << 30)
         while true {
             let copied = recsync_copy_file_range(source.fd, sourceOffset, destination.fd, destinationOffset, length, flags)
             if copied < 0 {

@@ -122,9 +122,10 @@ public final class PassthroughFS: @unchecked Sendable {
     public struct Caller: Sendable {
         public let uid: uid_t
         public let gid: gid_t
-        /// The caller's supplementary groups, asked for only when a decision needs them.
-        public let groups: @Sendable () -> [gid_t]
-        public init(uid: uid_t, gid: gid_t, groups: @escaping @Sendable () -> [gid_t] = { [] }) {
+        /// The caller's supplementary groups, asked for only when a decision needs them; nil when
+        /// they cannot be known (then nothing is decided on them).
+        public let groups: @Sendable () -> [gid_t]?
+        public init(uid: uid_t, gid: gid_t, groups: @escaping @Sendable () -> [gid_t]? = { nil }) {
             self.uid = uid
             self.gid = gid
             self.groups = groups

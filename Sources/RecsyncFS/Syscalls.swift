@@ -40,8 +40,12 @@ enum Sys {
 
     /// Creating calls apply exactly the mode the kernel sent: it has applied the caller's umask
     /// already, so the daemon's own must not take more bits away (a 0620 file stays 0620).
-    static func keepModesAsGiven() {
-        recsync_thread_umask_zero()
+    /// The umask is 0 only during `body`: threads this one starts later (libdispatch's pool, a
+    /// hook program) keep the usual one.
+    static func withModesAsGiven<T>(_ body: () throws -> T) rethrows -> T {
+        let old = recsync_thread_umask_zero()
+        defer { if old != mode_t.max { umask(old) } }
+        return try body()
     }
 
     static func close(_ fd: Int32) {

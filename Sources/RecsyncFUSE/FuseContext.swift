@@ -66,9 +66,9 @@ final class FuseContext: @unchecked Sendable {
 
     /// The supplementary groups of a requesting process (from /proc, as fuse_req_getgroups reads
     /// them; asked for during the request, while the process waits for the answer).
-    static func groups(of pid: pid_t) -> [gid_t] {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Groups:") }) else { return [] }
+    static func groups(of pid: pid_t) -> [gid_t]? {
+        guard pid > 0, let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Groups:") }) else { return nil }
         return line.dropFirst("Groups:".count).split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { gid_t($0) }
     }
 

@@ -10,10 +10,12 @@
 enum KeyNaming {
     /// `key` with `-number` inserted before the extension of its last path segment.
     static func numbered(_ key: String, _ number: Int) -> String {
-        let segmentStart = key.lastIndex(of: "/").map { key.index(after: $0) } ?? key.startIndex
-        let segment = key[segmentStart...]
+        // By scalars: a `Character` search misses a `/` or `.` that a combining mark follows.
+        let scalars = key.unicodeScalars
+        let segmentStart = scalars.lastIndex(of: "/").map { scalars.index(after: $0) } ?? scalars.startIndex
+        let segment = scalars[segmentStart...]
         if let dot = segment.lastIndex(of: "."), dot > segment.startIndex {
-            return "\(key[..<dot])-\(number)\(key[dot...])"
+            return String(scalars[..<dot]) + "-\(number)" + String(scalars[dot...])
         }
         return "\(key)-\(number)"
     }

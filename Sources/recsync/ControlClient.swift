@@ -13,7 +13,9 @@ struct ControlClient {
         guard let mountpoint = MountTable.recsyncMount(containing: absolute) else {
             throw CLIError.usage("\(absolute) is not inside a recsync mount; mount one with 'recsync mount DIR'")
         }
-        let rest = NameCoding.dropPrefix(mountpoint, from: absolute) ?? ""
+        guard let rest = NameCoding.dropPrefix(mountpoint, from: absolute) else {
+            throw CLIError.usage("\(NameCoding.display(absolute)) is not inside the recsync mount \(NameCoding.display(mountpoint))")
+        }
         let relative = String(rest.unicodeScalars.drop { $0 == "/" })
         return (ControlClient(mountpoint: mountpoint), relative)
     }

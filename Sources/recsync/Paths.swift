@@ -1,4 +1,5 @@
 import Foundation
+import RecsyncFS
 
 /// Where recsync keeps things: per-mount state and runtime files, named after the mountpoint.
 enum Paths {
@@ -9,7 +10,20 @@ enum Paths {
     static func absolute(_ path: String) -> String {
         let expanded = (path as NSString).expandingTildeInPath
         if expanded.hasPrefix("/") { return (expanded as NSString).standardizingPath }
-        return ((FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(expanded) as NSString).standardizingPath
+        return ((currentDirectory() as NSString).appendingPathComponent(expanded) as NSString).standardizingPath
+    }
+
+    /// The working folder as its bytes (`NameCoding`); Foundation's would replace some.
+    static func currentDirectory() -> String {
+        guard let cwd = getcwd(nil, 0) else { return FileManager.default.currentDirectoryPath }
+        defer { free(cwd) }
+        return NameCoding.text(cString: cwd)
+    }
+
+    /// Whether something exists at `path` (a symlink counts, even when it dangles).
+    static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return NameCoding.withCString(path) { lstat($0, &st) } == 0
     }
 
     /// The canonical path of an existing folder, or an error saying what is wrong with it.
@@ -22,9 +36,9 @@ enum Paths {
         guard isDirectory.boolValue else {
             throw CLIError.usage("mountpoint \(absolutePath) is not a folder; give a folder to mount over")
         }
-        guard let resolved = realpath(absolutePath, nil) else { return absolutePath }
+        guard let resolved = NameCoding.withCString(absolutePath, { realpath($0, nil) }) else { return absolutePath }
         defer { free(resolved) }
-        return String(cString: resolved)
+        return NameCoding.text(cString: resolved)
     }
 
     /// A file name for a mountpoint: `/home/ana/Recordings` -> `home-ana-Recordings`
@@ -79,37 +93,37 @@ enum Paths {
 
 /// What /proc/self/mountinfo says is mounted.
 enum MountTable {
+    /// Every mount as (mountpoint, filesystem type). The file is read as bytes: a mountpoint
+    /// whose name is not UTF-8 keeps its bytes (`NameCoding`) and spoils no other line.
+    static func entries() -> [(point: String, type: String)] {
+        guard let data = FileManager.default.contents(atPath: "/proc/self/mountinfo") else { return [] }
+        return data.split(separator: UInt8(ascii: "\n")).compactMap { line in
+            let fields = line.split(separator: UInt8(ascii: " "))
+            guard fields.count > 4, let separator = fields.firstIndex(where: { $0.elementsEqual([UInt8(ascii: "-")]) }),
+                  separator + 1 < fields.count else { return nil }
+            return (unescape(Array(fields[4])), String(decoding: fields[separator + 1], as: UTF8.self))
+        }
+    }
+
     /// The filesystem type mounted exactly at `path`, or nil.
     static func mountType(at path: String) -> String? {
-        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") {
-            let fields = line.split(separator: " ")
-            guard fields.count > 4, let separator = fields.firstIndex(of: "-"), separator + 1 < fields.count else { continue }
-            if unescape(String(fields[4])) == path { return String(fields[separator + 1]) }
-        }
-        return nil
+        entries().last { NameCoding.same($0.point, path) }?.type
     }
 
     /// The recsync mount whose mountpoint is `path` or a parent of it (the deepest one).
     static func recsyncMount(containing path: String) -> String? {
-        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return nil }
         var best: String?
-        for line in text.split(separator: "\n") {
-            let fields = line.split(separator: " ")
-            guard fields.count > 4, let separator = fields.firstIndex(of: "-"), separator + 1 < fields.count,
-                  fields[separator + 1] == "fuse.recsync" else { continue }
-            let point = unescape(String(fields[4]))
-            if path == point || path.hasPrefix(point == "/" ? "/" : point + "/") {
-                if best == nil || point.count > best!.count { best = point }
+        for entry in entries() where entry.type == "fuse.recsync" {
+            if entry.point == "/" || NameCoding.isSameOrInside(path, entry.point) {
+                if best == nil || entry.point.utf8.count > best!.utf8.count { best = entry.point }
             }
         }
         return best
     }
 
     /// mountinfo writes space, tab, newline and backslash as octal escapes.
-    static func unescape(_ field: String) -> String {
-        var result = ""
-        var iterator = Array(field.utf8)[...]
+    static func unescape(_ field: [UInt8]) -> String {
+        var iterator = field[...]
         var bytes: [UInt8] = []
         while let byte = iterator.first {
             iterator = iterator.dropFirst()
@@ -121,7 +135,6 @@ enum MountTable {
                 bytes.append(byte)
             }
         }
-        result = String(decoding: bytes, as: UTF8.self)
-        return result
+        return NameCoding.text(bytes)
     }
 }

@@ -90,7 +90,7 @@ struct ImportCommand: ParsableCommand {
             var inside: [String] = []
             for path in paths.map(Paths.absolute) {
                 if MountTable.recsyncMount(containing: path) != nil { inside.append(path) } else { outside.append(path) }
-                guard FileManager.default.fileExists(atPath: path) else { throw CLIError.usage("\(path) does not exist") }
+                guard Paths.exists(path) else { throw CLIError.usage("\(NameCoding.display(path)) does not exist") }
             }
             if !outside.isEmpty && into == nil {
                 throw CLIError.usage("\(outside[0]) is outside any recsync mount; say where to copy it with --into FOLDER")

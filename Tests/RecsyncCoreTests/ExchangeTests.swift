@@ -27,6 +27,25 @@ final class ExchangeTests: EngineTestCase {
         XCTAssertEqual(try storedRecord("a.wav")?.s3Key, "alice/a.wav", "each name keeps its key")
     }
 
+    func testAFileHeldOpenWithoutWritesIsQueuedToo() throws {
+        try makeEngine(pattern: "{user_id}/{filename}")
+        let a = TestAudio.bytes(700, seed: 5), b = TestAudio.bytes(900, seed: 6)
+        try record("a.wav", a)
+        try record("b.wav", b)
+        startUploader()
+        try waitForStatus("a.wav", .synced)
+        try waitForStatus("b.wav", .synced)
+        engine.fileOpenedForWriting(path: "b.wav")  // a program holds b.wav open read-write, writes nothing
+
+        try exchange("a.wav", "b.wav")
+        engine.fileWritersReleased(path: "a.wav")  // its handle now names a.wav; it closes
+        try waitForStatus("a.wav", .synced)
+        try waitForStatus("b.wav", .synced)
+        XCTAssertTrue(waitUntil("both objects hold the swapped bytes") {
+            self.object("alice/a.wav")?.data == b && self.object("alice/b.wav")?.data == a
+        })
+    }
+
     func testAFolderSwappedWithAnotherMovesEveryFileBelowThem() throws {
         try makeEngine(pattern: "{user_id}/{path}/{filename}")
         let one = TestAudio.bytes(100, seed: 3), two = TestAudio.bytes(200, seed: 4)

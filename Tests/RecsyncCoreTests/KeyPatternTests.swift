@@ -35,6 +35,8 @@ final class KeyPatternTests: XCTestCase {
         XCTAssertEqual(try render("{filename}", "caf%E9.wav"), "caf%25E9.wav")
         XCTAssertEqual(try render("{filename}", "100% take.wav"), "100% take.wav", "a lone % stays as it is")
         XCTAssertEqual(try render("{filename}", "new\nline\t\u{7F}.wav"), "new%0Aline%09%7F.wav", "control characters are %HH")
+        XCTAssertEqual(try render("{filename}", "c1\u{85}.wav"), "c1%C2%85.wav", "a C1 control: each of its UTF-8 bytes")
+        XCTAssertEqual(KeyPattern.name(fromKeyText: "c1%C2%85.wav"), "c1\u{85}.wav")
         XCTAssertNotEqual(Array(try render("{filename}", "café.wav").utf8), Array(try render("{filename}", "cafe\u{301}.wav").utf8))
         XCTAssertEqual(Array(try render("{filename}", "cafe\u{301}.wav").utf8), Array("cafe\u{301}.wav".utf8), "no normalization")
         XCTAssertEqual(try render("{path}/{filename}", "a/\u{301}b.wav"), "a/\u{301}b.wav")

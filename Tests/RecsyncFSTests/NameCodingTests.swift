@@ -50,6 +50,8 @@ final class NameCodingTests: PassthroughTestCase {
         XCTAssertEqual(NameCoding.display(NameCoding.text([0x63, 0x61, 0x66, 0xE9])), "caf\\xE9")
         XCTAssertEqual(NameCoding.display("a\tb\nc\u{1}\\"), "a\\tb\\nc\\x01\\\\")
         XCTAssertEqual(NameCoding.display("café take.wav"), "café take.wav")
+        XCTAssertEqual(NameCoding.display("c1\u{85}"), "c1\\xC2\\x85", "a C1 control is its two bytes, never confused with the lone byte 0x85")
+        XCTAssertEqual(NameCoding.display(NameCoding.text([0x85])), "\\x85")
     }
 
     func testOddNamesGoThroughTheCoreByteForByte() throws {

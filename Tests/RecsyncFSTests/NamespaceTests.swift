@@ -87,6 +87,54 @@ final class NamespaceTests: PassthroughTestCase {
         XCTAssertEqual(hooks.calls, [], "special files are never queued")
     }
 
+    func testTheDaemonsUmaskNeverAppliesAndIsRestoredAfterwards() throws {
+        let before = umask(0o027)
+        defer { umask(before) }
+        let (entry, handle) = try fs.create(parent: Self.rootID, name: "g-w.wav", mode: 0o620, flags: O_WRONLY | O_CREAT, caller: nil)
+        fs.release(handle)
+        XCTAssertEqual(entry.attributes.st_mode & 0o7777, 0o620, "the mode the kernel sent, exactly")
+        _ = try fs.mkdir(parent: Self.rootID, name: "shared", mode: 0o1775 | S_IFDIR, caller: nil)
+        var st = stat()
+        XCTAssertEqual(lstat(backingPath("shared"), &st), 0)
+        XCTAssertEqual(st.st_mode & 0o7777, 0o1775)
+        XCTAssertEqual(umask(0o027), 0o027, "the thread's umask is back once the call returns")
+    }
+
+    func testSetGroupIDIsDroppedOnlyForAWriterOutsideTheGroup() throws {
+        func file(_ name: String, mode: mode_t) throws -> Inode {
+            try makeBackingFile(name, contents: "x")
+            XCTAssertEqual(chown(backingPath(name), 4321, 555), 0)
+            XCTAssertEqual(chmod(backingPath(name), mode), 0)
+            return try lookupPath(name)
+        }
+        func mode(_ name: String) -> mode_t {
+            var st = stat()
+            _ = lstat(backingPath(name), &st)
+            return st.st_mode & 0o7777
+        }
+        let stranger = PassthroughFS.Caller(uid: 777, gid: 777, groups: { [777] })
+        let member = PassthroughFS.Caller(uid: 777, gid: 777, groups: { [777, 555] })
+        let unknown = PassthroughFS.Caller(uid: 777, gid: 777, groups: { nil })
+        let written = try file("written", mode: 0o2666)
+        _ = try fs.setattr(written.id, changes: AttributeChanges(), handle: nil, caller: member)
+        XCTAssertEqual(mode("written"), 0o2666, "a member of the group keeps the bit")
+        _ = try fs.setattr(written.id, changes: AttributeChanges(), handle: nil, caller: unknown)
+        XCTAssertEqual(mode("written"), 0o2666, "groups that cannot be read decide nothing")
+        _ = try fs.setattr(written.id, changes: AttributeChanges(), handle: nil, caller: stranger)
+        XCTAssertEqual(mode("written"), 0o666, "a write by someone outside the group drops it, as on ext4")
+
+        let readOnly = try file("read-only", mode: 0o2644)
+        _ = try fs.setattr(readOnly.id, changes: AttributeChanges(), handle: nil, caller: stranger)
+        XCTAssertEqual(mode("read-only"), 0o2644, "chown(-1, -1) by someone who may not write changes nothing")
+
+        let truncated = try file("truncated", mode: 0o2666)
+        var shorter = AttributeChanges()
+        shorter.size = 0
+        _ = try fs.setattr(truncated.id, changes: shorter, handle: nil, caller: stranger)
+        XCTAssertEqual(mode("truncated"), 0o666)
+        XCTAssertEqual(try backingSize("truncated"), 0)
+    }
+
     func testMknodOfARegularFileCreatesAndQueuesIt() throws {
         try makeBackingFolder("sub")
         let sub = try lookupPath("sub")

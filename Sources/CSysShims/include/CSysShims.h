@@ -27,9 +27,11 @@ int recsync_limit_malloc_arenas(int count);
 /* A non-blocking rtnetlink socket subscribed to link, address and route changes (IPv4 and IPv6);
    returns the descriptor, or -1 with errno set. */
 int recsync_netlink_route_socket(void);
-/* Gives the calling thread a umask of 0, once, without touching the other threads': a
-   passthrough applies exactly the mode the kernel sent (the caller's umask is already applied). */
-void recsync_thread_umask_zero(void);
+/* Sets the calling thread's umask to 0 and returns the one it had (restore it with umask()),
+   without touching the other threads' (the thread's fs state is unshared once); (mode_t)-1 and no
+   change when the thread cannot have its own. A passthrough applies exactly the mode the kernel
+   sent: the caller's umask is already applied. */
+mode_t recsync_thread_umask_zero(void);
 /* fallocate(2) and copy_file_range(2) at explicit offsets (the descriptors' own offsets unchanged). */
 int recsync_fallocate(int fd, int mode, int64_t offset, int64_t length);
 int64_t recsync_copy_file_range(int fd_in, int64_t offset_in, int fd_out, int64_t offset_out, size_t length, unsigned int flags);

@@ -17,15 +17,15 @@ struct ImportCopier {
         var copied = 0
         var skipped: [String] = []
         for path in paths {
-            if path == mountpoint || path.hasPrefix(mountpoint + "/") {
-                let relative = String(path.dropFirst(mountpoint.count).drop { $0 == "/" })
+            if NameCoding.isSameOrInside(path, mountpoint) {
+                let relative = String((NameCoding.dropPrefix(mountpoint, from: path) ?? "").unicodeScalars.drop { $0 == "/" })
                 for file in try ControlHandler.items(engine: engine, under: relative, mountpoint: mountpoint).filter({ $0.kind == nil }).map(\.path) {
                     if try engine.queue.record(path: file) != nil { skipped.append(file); continue }
                     try engine.enqueue(path: file, priority: .low)
                     queued += 1
                 }
             } else {
-                let name = (path as NSString).lastPathComponent
+                let name = NameCoding.split(path).name
                 let target = destination.isEmpty ? name : destination + "/" + name
                 try copy(source: path, to: target, queued: &queued, copied: &copied, skipped: &skipped)
             }

@@ -35,7 +35,10 @@ extension FileUpload {
             log.notice("the object already holds these bytes (an upload that landed after a crash, or a lost queue); not sending it again")
             return .same(etag: etag, checksum: etag.contains("-") ? multipartChecksum(fd: fd, size: size) : Self.singlePartChecksum(etag))
         }
-        if info.metadata[ObjectMetadata.originalNameKey] == name,
+        // The name as uploads store it (`KeyPattern.keyText`), or as versions before names were
+        // escaped stored it; byte for byte.
+        if let stored = info.metadata[ObjectMetadata.originalNameKey],
+           NameCoding.same(stored, KeyPattern.keyText(name)) || NameCoding.same(stored, name),
            info.metadata[ObjectMetadata.timestampKey] == ObjectMetadata.formatTimestamp(record.createdAt) {
             return .ours
         }

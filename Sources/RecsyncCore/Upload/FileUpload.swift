@@ -79,7 +79,7 @@ extension FileUpload {
         engine.emitStatus(path: path, key: record.s3Key, status: .syncing, previous: .pending, error: nil,
                           attempts: record.attempts)
 
-        let name = (path as NSString).lastPathComponent
+        let name = NameCoding.split(path).name
         // The object may be there already: an upload cut short by a crash may have landed, and a
         // file never uploaded by this queue may have been uploaded before the queue was lost (a
         // multipart upload, which cannot be made conditional, always looks first).
