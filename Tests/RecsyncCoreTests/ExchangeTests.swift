@@ -5,6 +5,13 @@ import XCTest
 
 /// renameat2 with RENAME_EXCHANGE: each name ends with an object holding what now stands there.
 final class ExchangeTests: EngineTestCase {
+    /// Records each file and waits until the uploader has synced them all.
+    func recordSynced(_ files: [(String, Data)]) throws {
+        for (path, data) in files { try record(path, data) }
+        startUploader()
+        for (path, _) in files { try waitForStatus(path, .synced) }
+    }
+
     func exchange(_ first: String, _ second: String) throws {
         XCTAssertEqual(recsync_renameat2(AT_FDCWD, url(first).path, AT_FDCWD, url(second).path, UInt32(recsync_RENAME_EXCHANGE)), 0)
         try engine.itemsExchanged(first, second)
@@ -13,11 +20,7 @@ final class ExchangeTests: EngineTestCase {
     func testTwoSyncedFilesSwappedEndWithBothObjectsRight() throws {
         try makeEngine(pattern: "{user_id}/{path}/{filename}")
         let a = TestAudio.bytes(3_000, seed: 1), b = TestAudio.bytes(5_000, seed: 2)
-        try record("a.wav", a)
-        try record("b.wav", b)
-        startUploader()
-        try waitForStatus("a.wav", .synced)
-        try waitForStatus("b.wav", .synced)
+        try recordSynced([("a.wav", a), ("b.wav", b)])
 
         try exchange("a.wav", "b.wav")
         try waitForStatus("a.wav", .synced)
@@ -30,11 +33,7 @@ final class ExchangeTests: EngineTestCase {
     func testAFileHeldOpenWithoutWritesIsQueuedToo() throws {
         try makeEngine(pattern: "{user_id}/{filename}")
         let a = TestAudio.bytes(700, seed: 5), b = TestAudio.bytes(900, seed: 6)
-        try record("a.wav", a)
-        try record("b.wav", b)
-        startUploader()
-        try waitForStatus("a.wav", .synced)
-        try waitForStatus("b.wav", .synced)
+        try recordSynced([("a.wav", a), ("b.wav", b)])
         engine.fileOpenedForWriting(path: "b.wav")  // a program holds b.wav open read-write, writes nothing
 
         try exchange("a.wav", "b.wav")
@@ -49,11 +48,7 @@ final class ExchangeTests: EngineTestCase {
     func testAFolderSwappedWithAnotherMovesEveryFileBelowThem() throws {
         try makeEngine(pattern: "{user_id}/{path}/{filename}")
         let one = TestAudio.bytes(100, seed: 3), two = TestAudio.bytes(200, seed: 4)
-        try record("x/1.wav", one)
-        try record("y/2.wav", two)
-        startUploader()
-        try waitForStatus("x/1.wav", .synced)
-        try waitForStatus("y/2.wav", .synced)
+        try recordSynced([("x/1.wav", one), ("y/2.wav", two)])
 
         try exchange("x", "y")
         try waitForStatus("x/2.wav", .synced)
