@@ -81,7 +81,7 @@ final class DescriptorEvictor: @unchecked Sendable {
         var asked = 0
         for entry in fs.leastRecentlyUsedFiles(excess) {
             // Safe: the session is alive until stop() returned; the name is copied for the call.
-            let result = entry.name.withCString { fuse_lowlevel_notify_inval_entry(session, fuse_ino_t(entry.parent), $0, strlen($0)) }
+            let result = NameCoding.withCString(entry.name) { fuse_lowlevel_notify_inval_entry(session, fuse_ino_t(entry.parent), $0, strlen($0)) }
             if result == 0 { asked += 1 }
         }
         logger.debug("asked the kernel to forget file names", metadata: ["known": "\(known)", "asked": "\(asked)",
