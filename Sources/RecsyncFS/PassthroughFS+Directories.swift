@@ -4,7 +4,7 @@ import Foundation
 extension PassthroughFS {
     public func opendir(_ id: UInt64) throws -> DirHandle {
         let inode = try table.get(id)
-        let fd = try Sys.openat(inode.fd, ".", O_RDONLY | Sys.oDirectory)
+        let fd = try withDescriptor { try Sys.openat(inode.fd, ".", O_RDONLY | Sys.oDirectory) }
         guard let stream = fdopendir(fd) else {
             let error = FSError.fromErrno("opendir")
             Sys.close(fd)

@@ -24,7 +24,7 @@ extension PassthroughFS {
     public func open(_ id: UInt64, flags: Int32, writebackCache: Bool = false) throws -> OpenFile {
         let inode = try table.get(id)
         if inode.isDirectory { throw FSError(EISDIR, "cannot open a folder as a file") }
-        let fd = try Sys.openat(AT_FDCWD, Sys.procPath(inode.fd), backingOpenFlags(flags, writebackCache: writebackCache))
+        let fd = try withDescriptor { try Sys.openat(AT_FDCWD, Sys.procPath(inode.fd), backingOpenFlags(flags, writebackCache: writebackCache)) }
         let handle = OpenFile(inode: inode, fd: fd, isWriter: Self.isWriteOpen(flags))
         if handle.isWriter {
             registerWriter(handle)
@@ -38,7 +38,7 @@ extension PassthroughFS {
                        writebackCache: Bool = false) throws -> (Entry, OpenFile) {
         let dir = try table.get(parent)
         let openFlags = backingOpenFlags(flags | O_CREAT, writebackCache: writebackCache)
-        let fd = try Sys.withModesAsGiven { try Sys.openat(dir.fd, name, openFlags, mode) }
+        let fd = try withDescriptor { try Sys.withModesAsGiven { try Sys.openat(dir.fd, name, openFlags, mode) } }
         do {
             try chownNew(dir: dir, name: name, caller: caller)
             let entry = try lookup(in: dir, name: name)

@@ -78,14 +78,20 @@ public final class PassthroughFS: @unchecked Sendable {
         return Entry(inode: inode, attributes: st)
     }
 
-    /// The O_PATH descriptor of an inode. When the process is out of descriptors (the kernel
-    /// keeps every name a `find` walked), the evictor is asked to make the kernel forget the
-    /// least used ones, and the open is tried again for up to a second.
+    /// The O_PATH descriptor of an inode.
     private func openPath(in dir: Inode, name: String) throws -> Int32 {
+        try withDescriptor { try Sys.openat(dir.fd, name, Sys.oPath | Sys.oNoFollow) }
+    }
+
+    /// Runs a call that opens a descriptor. When the process is out of descriptors (the kernel
+    /// keeps every name a `find` walked), the evictor is asked to make the kernel forget the
+    /// least used names, and the call is tried again for up to a second. (A failed open made
+    /// nothing, so trying again is safe, O_CREAT|O_EXCL included.)
+    func withDescriptor(_ open: () throws -> Int32) throws -> Int32 {
         var waited = 0
         while true {
             do {
-                return try Sys.openat(dir.fd, name, Sys.oPath | Sys.oNoFollow)
+                return try open()
             } catch let error as FSError where (error.errno == EMFILE || error.errno == ENFILE) && waited < 20 {
                 descriptorPressure.withLock { $0 }?()
                 usleep(50_000)
