@@ -25,13 +25,18 @@ enum HTTPDate {
               let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2) else { return nil }
         var fraction = 0.0
         if scalars.count > 20, scalars[19] == UInt8(ascii: ".") {
-            let digits = scalars[20...].prefix { $0 >= 48 && $0 <= 57 }
+            let digits = scalars[20...].prefix { $0 >= 48 && $0 <= 57 }.prefix(9)
             fraction = Double("0." + String(decoding: digits, as: UTF8.self)) ?? 0
         }
         return makeDate(year: year, month: month, day: day, hour: hour, minute: minute, second: second, fraction: fraction)
     }
 
+    /// The date, or nil when any field is out of range (a server's answer is never trusted to be
+    /// sane: converting an absurd year or day would trap, and timegm would quietly roll over).
     private static func makeDate(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, fraction: Double) -> Date? {
+        guard (1970...9999).contains(year), (1...12).contains(month), (1...31).contains(day),
+              (0...23).contains(hour), (0...59).contains(minute), (0...60).contains(second),
+              fraction.isFinite, (0..<1).contains(fraction) else { return nil }
         var parts = tm()
         parts.tm_year = Int32(year - 1900)
         parts.tm_mon = Int32(month - 1)
@@ -40,7 +45,8 @@ enum HTTPDate {
         parts.tm_min = Int32(minute)
         parts.tm_sec = Int32(second)
         let seconds = timegm(&parts)
-        guard seconds != -1 else { return nil }
+        // timegm normalises 31 February to 3 March: such a date is refused.
+        guard seconds != -1, parts.tm_mday == Int32(day), parts.tm_mon == Int32(month - 1) else { return nil }
         return Date(timeIntervalSince1970: TimeInterval(seconds) + fraction)
     }
 }

@@ -47,6 +47,18 @@ final class EncodingTests: XCTestCase {
         XCTAssertEqual(HTTPDate.parseRFC1123("Fri, 24 May 2013 00:00:00 GMT"), Date(timeIntervalSince1970: 1_369_353_600))
         XCTAssertEqual(HTTPDate.parseISO8601("2013-05-24T00:00:01.500Z"), Date(timeIntervalSince1970: 1_369_353_601.5))
         XCTAssertNil(HTTPDate.parseRFC1123("yesterday"))
+        // A hostile or broken server's dates are refused, never trapped on.
+        for text in ["Fri, 99999999999999 May 2013 00:00:00 GMT", "Fri, 24 May 99999999999999999 00:00:00 GMT",
+                     "Fri, 24 May -5 00:00:00 GMT", "Fri, 31 Feb 2013 00:00:00 GMT", "Fri, 24 May 2013 99:00:00 GMT",
+                     "Fri, 24 May 2013 00:00:-1 GMT", "Fri, 0 May 2013 00:00:00 GMT", "Fri, 24 May 2013 00:00:00:00 GMT"] {
+            XCTAssertNil(HTTPDate.parseRFC1123(text), text)
+        }
+        for text in ["99999-05-24T00:00:01Z", "2013-13-24T00:00:01Z", "2013-05-24T25:00:01Z", "2013-02-30T00:00:00Z",
+                     "-013-05-24T00:00:01Z", ""] {
+            XCTAssertNil(HTTPDate.parseISO8601(text), text)
+        }
+        XCTAssertEqual(HTTPDate.parseISO8601("2013-05-24T00:00:01.9999999999999999999999Z")?.timeIntervalSince1970 ?? 0,
+                       1_369_353_601.999_999_999, accuracy: 0.000_001, "a long fraction is cut at nanoseconds")
     }
 
     func testCredentialsDescriptionRedactsSecrets() {
