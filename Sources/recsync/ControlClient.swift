@@ -1,3 +1,4 @@
+import CSysShims
 import Foundation
 import RecsyncFS
 import RecsyncCore
@@ -40,6 +41,16 @@ struct ControlClient {
         }
         guard connected == 0 else {
             throw CLIError("cannot reach the recsync daemon of \(mountpoint) (\(String(cString: strerror(errno)))); is it still running? See its log in the state folder")
+        }
+        // Only a daemon run by root or by this user may answer: anyone else listening on this path
+        // could say "everything is synced".
+        var peer: uid_t = 0
+        guard recsync_peer_uid(fd, &peer) == 0 else {
+            throw CLIError("cannot check who answers on \(socketPath): \(String(cString: strerror(errno)))")
+        }
+        guard peer == 0 || peer == geteuid() else {
+            throw CLIError("refusing the answer on \(socketPath): it comes from uid \(peer), neither root nor this user; "
+                           + "another user may be posing as the recsync daemon. Remove that socket's folder and mount again")
         }
         var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))

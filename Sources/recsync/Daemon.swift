@@ -85,6 +85,8 @@ struct Daemon {
         handler.stopHandler = { stopper.stop(reason: "recsync unmount") }
         handler.shutdownGrace = plan.config.shutdownGrace
         let controlPath = Paths.controlSocket(for: plan.mountpoint, environment: environment)
+        try Paths.privateDirectory((plan.runtimeFile as NSString).deletingLastPathComponent, purpose: "the runtime folder",
+                                   fix: "set XDG_RUNTIME_DIR to a folder of your own")
         let control = ControlServer(socketPath: controlPath, logger: logger) { [handler] in handler.handle($0) }
         func abandonStart() {
             control.stop()
@@ -186,8 +188,6 @@ struct Daemon {
     private func writeRuntimeFile() throws {
         let directory = (plan.runtimeFile as NSString).deletingLastPathComponent
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o755])
             try "\(getpid())\n".write(toFile: plan.runtimeFile, atomically: true, encoding: .utf8)
         } catch {
             throw CLIError("cannot write the pid file \(plan.runtimeFile): \(error.localizedDescription); check that \(directory) is writable by this user")

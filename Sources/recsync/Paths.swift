@@ -81,13 +81,40 @@ enum Paths {
         String(runtimeFile(for: mountpoint, environment: environment).dropLast(4)) + ".sock"
     }
 
-    static func makeDirectory(_ path: String, mode: Int = 0o700) throws {
+    /// A folder only this user may use (the state folder, the runtime folder with the control
+    /// socket and pid file): made with mode 0700 when missing; an existing one must be a real
+    /// folder, not a symlink, owned by this user (then it is set to 0700). Otherwise another user
+    /// who made it first could read the queue or answer the CLI in the daemon's place.
+    static func privateDirectory(_ path: String, purpose: String, fix: String) throws {
+        let parent = (path as NSString).deletingLastPathComponent
         do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: mode])
+            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
         } catch {
-            throw CLIError("cannot create \(path): \(error.localizedDescription); choose another --state-dir or fix its permissions")
+            throw CLIError("cannot create \(parent): \(error.localizedDescription); \(fix)")
         }
+        if mkdir(path, 0o700) != 0 && errno != EEXIST {
+            throw CLIError("cannot create \(purpose) \(path): \(String(cString: strerror(errno))); \(fix)")
+        }
+        var st = stat()
+        guard lstat(path, &st) == 0 else {
+            throw CLIError("cannot use \(purpose) \(path): \(String(cString: strerror(errno))); \(fix)")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw CLIError("refusing \(purpose) \(path): it is not a folder (a symlink?); remove it and try again, or \(fix)")
+        }
+        guard st.st_uid == geteuid() else {
+            throw CLIError("refusing \(purpose) \(path): it belongs to uid \(st.st_uid), not to this user (uid \(geteuid())), "
+                           + "so another user may have made it; remove it and try again, or \(fix)")
+        }
+        // Ours but open to others (made by an older recsync, or by hand): closed now.
+        if st.st_mode & 0o077 != 0 && chmod(path, 0o700) != 0 {
+            throw CLIError("refusing \(purpose) \(path): its mode is \(String(st.st_mode & 0o7777, radix: 8)), so other users "
+                           + "can reach it, and it cannot be changed (\(String(cString: strerror(errno)))); run 'chmod 700 \(path)'")
+        }
+    }
+
+    static func makeDirectory(_ path: String) throws {
+        try privateDirectory(path, purpose: "the state folder", fix: "choose another --state-dir")
     }
 }
 
