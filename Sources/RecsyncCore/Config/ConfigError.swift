@@ -26,6 +26,9 @@ public struct ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
         case credentialsInConfig
         /// A required setting has no value.
         case missingValue
+        /// Run as root, a config file someone else could have written (it names programs that
+        /// recsync runs as root).
+        case unsafeFile
     }
 
     /// What kind of problem this is.

@@ -66,6 +66,19 @@ extension RecsyncConfig {
 
     // MARK: - Reading
 
+    /// Run as root, recsync reads only config files owned by root that group and others cannot
+    /// write: a config names a hook program that recsync runs, as root. (The check is on the file
+    /// opened, so swapping the path afterwards changes nothing.)
+    static func checkOwner(_ info: stat, path: String, asRoot: Bool) throws {
+        guard asRoot else { return }
+        if info.st_uid != 0 || info.st_mode & 0o022 != 0 {
+            throw ConfigError(kind: .unsafeFile, message: "refusing config file \(path): it is owned by uid \(info.st_uid) with mode "
+                              + "\(String(info.st_mode & 0o7777, radix: 8)), and run as root recsync reads only config files owned by "
+                              + "root that group and others cannot write (a config names programs recsync runs as root); "
+                              + "run 'chown root:root \(path) && chmod go-w \(path)' if its content is yours")
+        }
+    }
+
     static func readFile(_ path: String) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
@@ -83,6 +96,7 @@ extension RecsyncConfig {
         if (info.st_mode & S_IFMT) == S_IFDIR {
             throw ConfigError(kind: .unreadable, message: "config file \(path) is a directory; pass the path of the config.toml file inside it")
         }
+        try checkOwner(info, path: path, asRoot: geteuid() == 0)
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
