@@ -20,6 +20,11 @@ struct HTTPRequest {
     /// Overrides the client's stall timeout for this request (at least that long), for answers
     /// a server may legitimately take a long time to start.
     var minimumStallTimeout: TimeInterval?
+    /// The largest answer body accepted; a server that sends more gets the transfer cut
+    /// (`invalidResponse`), so no answer can grow the daemon's memory without bound. Only object
+    /// downloads lift it.
+    var maximumResponseBytes: Int? = HTTPRequest.defaultMaximumResponseBytes
+    static let defaultMaximumResponseBytes = 16 << 20
 }
 
 struct HTTPResponse {
@@ -53,6 +58,8 @@ final class CurlTransferState {
     var lastActivity = ContinuousClock.now
     var lastCounters: (download: curl_off_t, upload: curl_off_t) = (0, 0)
     var stalled = false
+    var maximumResponseBytes: Int?
+    var responseTooLarge = false
 
     init() {}
 
@@ -86,6 +93,7 @@ struct CurlTransport: Sendable {
         state.progressMapping = request.progressMapping
         state.progress = request.progress
         state.shouldCancel = request.shouldCancel
+        state.maximumResponseBytes = request.maximumResponseBytes
         state.curl = curl
         let stallTimeout = max(options.stallTimeout, request.minimumStallTimeout ?? 0)
         state.stallTimeout = .milliseconds(Int64(max(stallTimeout, 0.001) * 1000))
@@ -160,6 +168,10 @@ struct CurlTransport: Sendable {
         if code != CURLE_OK {
             discard = true
             if state.cancelled { throw S3Error(.cancelled) }
+            if state.responseTooLarge {
+                throw S3Error(.invalidResponse(message: "the server's answer is larger than \(request.maximumResponseBytes ?? 0) bytes, "
+                                               + "which no S3 answer to this request is; check the endpoint"))
+            }
             if state.stalled {
                 throw S3Error(.transport(curlCode: Int32(CURLE_OPERATION_TIMEDOUT.rawValue),
                                          message: "no data moved for \(stallTimeout) s (stall timeout)"))
@@ -201,6 +213,10 @@ private func curlWriteCallback(_ data: UnsafeMutablePointer<CChar>?, _ size: Int
     let length = size * count
     state.noteActivity()
     // Safe: curl guarantees `data` points at `length` readable bytes for this call.
+    if let limit = state.maximumResponseBytes, state.body.count + length > limit {
+        state.responseTooLarge = true
+        return 0  // curl stops the transfer (CURLE_WRITE_ERROR)
+    }
     if length > 0, let data { state.body.append(UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: length) }
     return length
 }
