@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <sched.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
 #include <spawn.h>
 #include <malloc.h>
 #include <string.h>
@@ -85,4 +87,47 @@ int recsync_fallocate(int fd, int mode, int64_t offset, int64_t length) {
 int64_t recsync_copy_file_range(int fd_in, int64_t offset_in, int fd_out, int64_t offset_out, size_t length, unsigned int flags) {
     loff_t in = offset_in, out = offset_out;
     return copy_file_range(fd_in, &in, fd_out, &out, length, flags);
+}
+
+int recsync_open_beneath(int dirfd, const char *path, int flags, unsigned int mode) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = (unsigned long long)(flags | O_CLOEXEC);
+    how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+    if (fd >= 0 || errno != ENOSYS) return (int)fd;
+    /* Kernels before 5.6: walk one component at a time, never following a link. */
+    char copy[4096];
+    size_t length = strlen(path);
+    if (length == 0 || length >= sizeof copy || path[0] == '/') { errno = length == 0 ? ENOENT : EXDEV; return -1; }
+    memcpy(copy, path, length + 1);
+    int current = dirfd;
+    char *component = copy;
+    for (;;) {
+        char *slash = strchr(component, '/');
+        if (slash) *slash = '\0';
+        if (strcmp(component, "..") == 0) { if (current != dirfd) close(current); errno = EXDEV; return -1; }
+        int next = slash ? openat(current, component, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                         : openat(current, component, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+        int saved = errno;
+        if (current != dirfd) close(current);
+        if (next < 0) { errno = saved; return -1; }
+        if (!slash) return next;
+        current = next;
+        component = slash + 1;
+        while (*component == '/') component++;
+        if (*component == '\0') return current;
+    }
+}
+
+int recsync_stat_beneath(int dirfd, const char *path, struct stat *st) {
+    if (path[0] == '\0' || strcmp(path, ".") == 0) return fstatat(dirfd, "", st, AT_EMPTY_PATH);
+    int fd = recsync_open_beneath(dirfd, path, O_PATH | O_NOFOLLOW, 0);
+    if (fd < 0) return -1;
+    int result = fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return result;
 }

@@ -32,7 +32,7 @@ public struct Scanner: Sendable {
                 engine.namespaceLock.lock()
                 defer { engine.namespaceLock.unlock() }
                 var st = stat()
-                if NameCoding.withCString(record.path, { fstatat(engine.rootFd, $0, &st, recsync_AT_SYMLINK_NOFOLLOW) }) != 0 && errno == ENOENT {
+                if Beneath.stat(engine.rootFd, record.path, &st) != 0 && errno == ENOENT {
                     _ = try engine.queue.remove(path: record.path)
                     result.removed += 1
                 }
@@ -48,7 +48,7 @@ public struct Scanner: Sendable {
     private func walk(folder: String, result: inout Result) {
         for path in FolderWalk(rootFd: engine.rootFd).files(under: folder) {
             var st = stat()
-            guard NameCoding.withCString(path, { fstatat(engine.rootFd, $0, &st, recsync_AT_SYMLINK_NOFOLLOW) }) == 0 else { continue }
+            guard Beneath.stat(engine.rootFd, path, &st) == 0 else { continue }
             result.seen += 1
             check(path: path, stat: st, result: &result)
         }
@@ -84,7 +84,7 @@ public struct Scanner: Sendable {
             // ctime change (below), then its identity is recorded.
             if identity.matchesSynced(record) && record.syncedCtimeNs != nil { return false }
             guard record.syncedSize == identity.size, record.syncedMtimeNs == identity.mtimeNs else { return true }
-            let fd = NameCoding.withCString(path) { openat(engine.rootFd, $0, O_RDONLY | O_CLOEXEC | recsync_O_NOFOLLOW) }
+            let fd = Beneath.open(engine.rootFd, path, O_RDONLY | recsync_O_NOFOLLOW)
             guard fd >= 0 else { return true }
             defer { close(fd) }
             let checksum = try? engine.queue.checksum(path: path)

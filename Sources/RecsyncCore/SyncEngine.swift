@@ -302,17 +302,14 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
 
     static func stat(_ rootFd: Int32, _ path: String) throws -> stat {
         var st = Glibc.stat()
-        if NameCoding.withCString(path, { fstatat(rootFd, $0, &st, recsync_AT_SYMLINK_NOFOLLOW) }) != 0 {
+        if Beneath.stat(rootFd, path, &st) != 0 {
             throw FSError.fromErrnoPublic("stat", path)
         }
         return st
     }
 
     static func birthTime(_ rootFd: Int32, _ path: String) -> Date? {
-        var seconds: Int64 = 0
-        var nanoseconds: UInt32 = 0
-        guard NameCoding.withCString(path, { recsync_birth_time(rootFd, $0, recsync_AT_SYMLINK_NOFOLLOW, &seconds, &nanoseconds) }) == 0 else { return nil }
-        return Date(timeIntervalSince1970: Double(seconds) + Double(nanoseconds) / 1e9)
+        Beneath.birthTime(rootFd, path)
     }
 
     /// Byte for byte (`NameCoding`): `café` in NFC is not inside `café` in NFD.

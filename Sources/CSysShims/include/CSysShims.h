@@ -36,4 +36,11 @@ mode_t recsync_thread_umask_zero(void);
 int recsync_fallocate(int fd, int mode, int64_t offset, int64_t length);
 int64_t recsync_copy_file_range(int fd_in, int64_t offset_in, int fd_out, int64_t offset_out, size_t length, unsigned int flags);
 extern const int recsync_FALLOC_FL_KEEP_SIZE;
+/* openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS: `path` (relative) is opened inside
+   `dirfd` without following any symbolic link on the way, or fails (ELOOP, EXDEV). On kernels
+   without openat2, a walk one component at a time with O_NOFOLLOW does the same. */
+struct stat;
+int recsync_open_beneath(int dirfd, const char *path, int flags, unsigned int mode);
+/* lstat of `path` inside `dirfd`, following no symbolic link on the way. */
+int recsync_stat_beneath(int dirfd, const char *path, struct stat *st);
 #endif

@@ -25,7 +25,7 @@ extension ControlHandler {
         func result(_ outcome: VerifyResult.Outcome, _ detail: String?) -> VerifyResult {
             VerifyResult(path: path, key: key, outcome: outcome, detail: detail)
         }
-        let fd = NameCoding.withCString(path) { openat(engine.rootFd, $0, O_RDONLY | O_CLOEXEC | recsync_O_NOFOLLOW) }
+        let fd = Beneath.open(engine.rootFd, path, O_RDONLY | recsync_O_NOFOLLOW)
         guard fd >= 0 else { return result(.differs, "cannot read the local file: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var st = stat()

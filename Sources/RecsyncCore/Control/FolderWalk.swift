@@ -61,7 +61,7 @@ struct FolderWalk {
     }
 
     private func walk(_ folder: String, into result: inout [Item]) {
-        let fd = NameCoding.withCString(folder.isEmpty ? "." : folder) { openat(rootFd, $0, O_RDONLY | recsync_O_DIRECTORY | O_CLOEXEC | recsync_O_NOFOLLOW) }
+        let fd = Beneath.open(rootFd, folder, O_RDONLY | recsync_O_DIRECTORY | recsync_O_NOFOLLOW)
         guard fd >= 0, let stream = fdopendir(fd) else {
             if fd >= 0 { close(fd) }
             return
@@ -76,7 +76,7 @@ struct FolderWalk {
             if name == "." || name == ".." { continue }
             let path = folder.isEmpty ? name : folder + "/" + name
             var st = stat()
-            guard NameCoding.withCString(path, { fstatat(rootFd, $0, &st, recsync_AT_SYMLINK_NOFOLLOW) }) == 0 else { continue }
+            guard NameCoding.withCString(name, { fstatat(fd, $0, &st, recsync_AT_SYMLINK_NOFOLLOW) }) == 0 else { continue }
             if (st.st_mode & S_IFMT) == S_IFDIR {
                 folders.append(path)
             } else {

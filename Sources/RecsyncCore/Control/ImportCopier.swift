@@ -46,7 +46,7 @@ struct ImportCopier {
         }
         switch st.st_mode & S_IFMT {
         case S_IFDIR:
-            if NameCoding.withCString(target, { mkdirat(engine.rootFd, $0, st.st_mode & 0o777) }) != 0 && errno != EEXIST {
+            if Beneath.mkdir(engine.rootFd, target, st.st_mode & 0o777) != 0 && errno != EEXIST {
                 throw ControlError("cannot create \(target) in the mount: \(String(cString: strerror(errno)))")
             }
             for child in Self.names(in: source) {
@@ -85,7 +85,7 @@ struct ImportCopier {
         let input = NameCoding.withCString(source) { open($0, O_RDONLY | O_CLOEXEC) }
         guard input >= 0 else { throw ControlError("cannot read \(source): \(String(cString: strerror(errno)))") }
         defer { close(input) }
-        let output = NameCoding.withCString(target) { openat(engine.rootFd, $0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 0o777) }
+        let output = Beneath.open(engine.rootFd, target, O_WRONLY | O_CREAT | O_EXCL, st.st_mode & 0o777)
         if output < 0 {
             if errno == EEXIST { return false }
             throw ControlError("cannot create \(target) in the mount: \(String(cString: strerror(errno)))")
@@ -120,7 +120,7 @@ extension ControlHandler {
     /// Regular files at or under a mount-relative path.
     static func items(engine: SyncEngine, under path: String, mountpoint: String) throws -> [FolderWalk.Item] {
         var st = stat()
-        if NameCoding.withCString(path.isEmpty ? "." : path, { fstatat(engine.rootFd, $0, &st, recsync_AT_SYMLINK_NOFOLLOW) }) != 0 {
+        if Beneath.stat(engine.rootFd, path.isEmpty ? "." : path, &st) != 0 {
             throw ControlError("\(mountpoint)/\(path): \(String(cString: strerror(errno)))")
         }
         if (st.st_mode & S_IFMT) == S_IFDIR { return FolderWalk(rootFd: engine.rootFd).items(under: path) }

@@ -52,7 +52,7 @@ extension FileUpload {
             settle { try queue.release(path: path, generation: record.generation) }
             return .local
         }
-        let fd = NameCoding.withCString(path) { openat(engine.rootFd, $0, O_RDONLY | O_CLOEXEC | recsync_O_NOFOLLOW) }
+        let fd = Beneath.open(engine.rootFd, path, O_RDONLY | recsync_O_NOFOLLOW)
         if fd < 0 {
             let code = errno
             if code == ENOENT {
@@ -337,7 +337,7 @@ extension FileUpload {
         engine.namespaceLock.lock()
         defer { engine.namespaceLock.unlock() }
         var st = stat()
-        let stillMissing = NameCoding.withCString(record.path, { fstatat(engine.rootFd, $0, &st, recsync_AT_SYMLINK_NOFOLLOW) }) != 0
+        let stillMissing = Beneath.stat(engine.rootFd, record.path, &st) != 0
         do {
             guard let current = try engine.queue.record(path: record.path), current.generation == record.generation else { return }
             if stillMissing {
