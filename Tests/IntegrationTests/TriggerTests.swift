@@ -74,9 +74,18 @@ final class TriggerTests: XCTestCase {
         try FileManager.default.createDirectory(at: archive, withIntermediateDirectories: true)
         try Data("old one".utf8).write(to: archive.appendingPathComponent("old1.txt"))
         try Data("old two".utf8).write(to: archive.appendingPathComponent("old2.txt"))
+        // Links in the tree lead nowhere: a folder link and a file link to files outside are skipped.
+        let secret = fixture.root.appendingPathComponent("secret")
+        try FileManager.default.createDirectory(at: secret, withIntermediateDirectories: true)
+        try Data("root only".utf8).write(to: secret.appendingPathComponent("shadow.txt"))
+        try FileManager.default.createSymbolicLink(atPath: archive.appendingPathComponent("linked-folder").path, withDestinationPath: secret.path)
+        try FileManager.default.createSymbolicLink(atPath: archive.appendingPathComponent("linked.txt").path,
+                                                   withDestinationPath: secret.appendingPathComponent("shadow.txt").path)
         let result = try recsync(["import", fixture.root.appendingPathComponent("archive").path, "--into", fixture.mountpoint.path])
         XCTAssertTrue(result.succeeded, result.stderr)
         XCTAssertTrue(result.stdout.contains("2 copied, 2 queued at LOW priority"), result.stdout)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: fixture.root.appendingPathComponent("Recordings/archive/2019/linked-folder").path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: fixture.root.appendingPathComponent("Recordings/archive/2019/linked.txt").path))
         for name in ["archive/2019/old1.txt", "archive/2019/old2.txt"] {
             try fixture.waitForStatus(name, "synced")
             XCTAssertEqual(try fixture.attribute("user.sync.priority", of: name), "3")

@@ -39,21 +39,40 @@ struct ImportCopier {
         return response
     }
 
+    /// Copies `source` (a file or a tree). Each item is opened once, with O_NOFOLLOW, relative to
+    /// its folder's descriptor, and what is copied is what that descriptor is: a folder swapped
+    /// for a symbolic link while the import runs can never lead it to files elsewhere.
     private func copy(source: String, to target: String, queued: inout Int, copied: inout Int, skipped: inout [String]) throws {
+        let fd = NameCoding.withCString(source) { Glibc.open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) }
+        guard fd >= 0 else {
+            if errno == ELOOP { skipped.append(target); return }  // a symbolic link: not imported
+            throw ControlError("cannot import \(NameCoding.display(source)): \(String(cString: strerror(errno)))")
+        }
+        try copy(fd: fd, display: source, to: target, queued: &queued, copied: &copied, skipped: &skipped)
+    }
+
+    /// Takes ownership of `fd`.
+    private func copy(fd: Int32, display: String, to target: String, queued: inout Int, copied: inout Int, skipped: inout [String]) throws {
         var st = stat()
-        guard NameCoding.withCString(source, { lstat($0, &st) }) == 0 else {
-            throw ControlError("cannot import \(source): \(String(cString: strerror(errno)))")
+        guard fstat(fd, &st) == 0 else {
+            close(fd)
+            throw ControlError("cannot import \(NameCoding.display(display)): \(String(cString: strerror(errno)))")
         }
         switch st.st_mode & S_IFMT {
         case S_IFDIR:
+            defer { close(fd) }
             if Beneath.mkdir(engine.rootFd, target, st.st_mode & 0o777) != 0 && errno != EEXIST {
-                throw ControlError("cannot create \(target) in the mount: \(String(cString: strerror(errno)))")
+                throw ControlError("cannot create \(NameCoding.display(target)) in the mount: \(String(cString: strerror(errno)))")
             }
-            for child in Self.names(in: source) {
-                try copy(source: source + "/" + child, to: target + "/" + child, queued: &queued, copied: &copied, skipped: &skipped)
+            for child in Self.names(inFolder: fd) {
+                let childFd = NameCoding.withCString(child) { openat(fd, $0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) }
+                guard childFd >= 0 else { skipped.append(target + "/" + child); continue }  // a link, or gone
+                try copy(fd: childFd, display: display + "/" + child, to: target + "/" + child,
+                         queued: &queued, copied: &copied, skipped: &skipped)
             }
         case S_IFREG:
-            guard try copyFile(source: source, stat: st, to: target) else {
+            defer { close(fd) }
+            guard try copyFile(input: fd, display: display, stat: st, to: target) else {
                 skipped.append(target)
                 return
             }
@@ -61,13 +80,15 @@ struct ImportCopier {
             try engine.enqueue(path: target, priority: .low)
             queued += 1
         default:
+            close(fd)
             skipped.append(target)
         }
     }
 
-    /// The names in a folder outside the mount, as bytes (`NameCoding`), sorted.
-    static func names(in folder: String) -> [String] {
-        guard let stream = NameCoding.withCString(folder, { opendir($0) }) else { return [] }
+    /// The names in an open folder, as bytes (`NameCoding`), sorted.
+    static func names(inFolder fd: Int32) -> [String] {
+        let copy = dup(fd)  // closedir closes the descriptor it was given
+        guard copy >= 0, let stream = fdopendir(copy) else { return [] }
         defer { closedir(stream) }
         var names: [String] = []
         while let entry = readdir(stream) {
@@ -81,10 +102,7 @@ struct ImportCopier {
     }
 
     /// Copies one file; false when the target exists already (it is never overwritten).
-    private func copyFile(source: String, stat st: stat, to target: String) throws -> Bool {
-        let input = NameCoding.withCString(source) { open($0, O_RDONLY | O_CLOEXEC) }
-        guard input >= 0 else { throw ControlError("cannot read \(source): \(String(cString: strerror(errno)))") }
-        defer { close(input) }
+    private func copyFile(input: Int32, display source: String, stat st: stat, to target: String) throws -> Bool {
         let output = Beneath.open(engine.rootFd, target, O_WRONLY | O_CREAT | O_EXCL, st.st_mode & 0o777)
         if output < 0 {
             if errno == EEXIST { return false }
