@@ -64,6 +64,22 @@ public enum CredentialsLoader {
         throw S3ConfigurationError("No AWS credentials found: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set and profile '\(profile)' is not in \(credentialsPath) or \(configPath). Set the environment variables, run `aws configure`, or choose another profile with AWS_PROFILE.")
     }
 
+    /// Warnings for the shared credentials and config files that users other than their owner
+    /// can read (keys in them would be theirs too), each saying how to fix it. Environment
+    /// credentials need no file, so they get none.
+    public static func exposureWarnings(environment: [String: String], homeDirectory: String) -> [String] {
+        if nonEmpty(environment["AWS_ACCESS_KEY_ID"]) != nil && nonEmpty(environment["AWS_SECRET_ACCESS_KEY"]) != nil { return [] }
+        let paths = [expand(nonEmpty(environment["AWS_SHARED_CREDENTIALS_FILE"]) ?? "~/.aws/credentials", home: homeDirectory),
+                     expand(nonEmpty(environment["AWS_CONFIG_FILE"]) ?? "~/.aws/config", home: homeDirectory)]
+        return paths.compactMap { path in
+            var info = stat()
+            guard stat(path, &info) == 0, info.st_mode & 0o077 != 0,
+                  let text = try? readIfPresent(path), text.contains("aws_secret_access_key") else { return nil }
+            return "the AWS credentials in \(path) can be read by other users (mode \(String(info.st_mode & 0o777, radix: 8))); "
+                + "run 'chmod 600 \(path)'"
+        }
+    }
+
     private static func nonEmpty(_ value: String?) -> String? {
         guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
         return value

@@ -110,6 +110,9 @@ struct Daemon {
         if let readyFd { ReadyPipe.report(fd: readyFd, ready: true) }
         logger.info("mounted", metadata: ["bucket": "\(settings.bucket)", "endpoint": "\(plan.endpoint.baseURL)",
                                           "state": "\(plan.stateDirectory)"])
+        for warning in CredentialsLoader.exposureWarnings(environment: environment, homeDirectory: Paths.home(environment)) {
+            logger.warning("\(warning)")
+        }
 
         let monitor = makeNetworkMonitor(s3: s3, bucket: settings.bucket, logger: logger)
         // The safety net every sync_interval: look for files changed behind our back.

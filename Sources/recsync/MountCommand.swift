@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RecsyncS3
 
 struct MountCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,6 +35,13 @@ struct MountCommand: ParsableCommand {
         } catch {
             if let readyFd { ReadyPipe.report(fd: readyFd, error: "\(error)") }
             exitWith(error)
+        }
+        // Said where the person mounting sees it (the daemon's log says it too).
+        if readyFd == nil {
+            for warning in CredentialsLoader.exposureWarnings(environment: ProcessInfo.processInfo.environment,
+                                                              homeDirectory: Paths.home(ProcessInfo.processInfo.environment)) {
+                FileHandle.standardError.write(Data("recsync: warning: \(warning)\n".utf8))
+            }
         }
         if foreground {
             do {

@@ -26,6 +26,20 @@ final class CredentialsLoaderTests: XCTestCase {
         XCTAssertEqual(credentials, S3Credentials(accessKeyId: "ENVKEY", secretAccessKey: "ENVSECRET", sessionToken: "TOKEN"))
     }
 
+    func testACredentialsFileOthersCanReadGetsAWarningSayingHowToFixIt() throws {
+        try write("[default]\naws_access_key_id = FILEKEY\naws_secret_access_key = FILESECRET\n", to: ".aws/credentials")
+        let path = home + "/.aws/credentials"
+        XCTAssertEqual(chmod(path, 0o644), 0)
+        let warnings = CredentialsLoader.exposureWarnings(environment: [:], homeDirectory: home)
+        XCTAssertEqual(warnings, ["the AWS credentials in \(path) can be read by other users (mode 644); run 'chmod 600 \(path)'"])
+        XCTAssertFalse(warnings.joined().contains("FILESECRET"), "never the secret itself")
+        XCTAssertEqual(chmod(path, 0o600), 0)
+        XCTAssertEqual(CredentialsLoader.exposureWarnings(environment: [:], homeDirectory: home), [])
+        XCTAssertEqual(chmod(path, 0o644), 0)
+        XCTAssertEqual(CredentialsLoader.exposureWarnings(environment: ["AWS_ACCESS_KEY_ID": "K", "AWS_SECRET_ACCESS_KEY": "S"], homeDirectory: home), [],
+                       "keys from the environment do not use the file")
+    }
+
     func testHalfSetEnvironmentIsAnError() {
         XCTAssertThrowsError(try CredentialsLoader.load(environment: ["AWS_ACCESS_KEY_ID": "K"], homeDirectory: home)) { error in
             XCTAssertTrue("\(error)".contains("AWS_SECRET_ACCESS_KEY is not"), "\(error)")
