@@ -66,6 +66,10 @@ public struct RetryingS3Client: S3Client {
         try run { try inner.getObject(bucket: bucket, key: key) }
     }
 
+    public func getObjectRange(bucket: String, key: String, offset: Int64, length: Int) throws -> Data {
+        try run { try inner.getObjectRange(bucket: bucket, key: key, offset: offset, length: length) }
+    }
+
     public func deleteObject(bucket: String, key: String) throws {
         try run { try inner.deleteObject(bucket: bucket, key: key) }
     }

@@ -80,6 +80,9 @@ public protocol S3Client: Sendable {
     func headObject(bucket: String, key: String) throws -> ObjectInfo?
     /// Downloads a whole object into memory (for tests and verification of small objects).
     func getObject(bucket: String, key: String) throws -> Data
+    /// Downloads `length` bytes of an object from `offset` (a ranged GET), so large objects are
+    /// read a piece at a time; fewer bytes at the end of the object.
+    func getObjectRange(bucket: String, key: String, offset: Int64, length: Int) throws -> Data
     /// Deletes an object; deleting a missing object succeeds, as in S3.
     func deleteObject(bucket: String, key: String) throws
     /// Lists every object under `prefix`, following continuation tokens.
@@ -146,4 +149,13 @@ public enum PutCondition: Sendable, Equatable {
     case noObject
     /// The object with this ETag (`If-Match`).
     case etag(String)
+}
+
+extension S3Client {
+    /// For clients without ranged reads (test fakes): the range of the whole object.
+    public func getObjectRange(bucket: String, key: String, offset: Int64, length: Int) throws -> Data {
+        let data = try getObject(bucket: bucket, key: key)
+        let start = Int(min(max(offset, 0), Int64(data.count)))
+        return data.subdata(in: start..<min(start + length, data.count))
+    }
 }

@@ -31,6 +31,10 @@ final class VerifyTests: XCTestCase {
         let deep = try recsync(["verify", "--deep", fixture.mountpoint.path])
         XCTAssertEqual(deep.status, 0, deep.stdout + deep.stderr)
         XCTAssertTrue(deep.stdout.contains("bytes identical"), deep.stdout)
+        // --deep reads the object a piece at a time (ranged GETs), never whole.
+        let backing = try fixture.backingContents("long.raw")
+        XCTAssertEqual(try fixture.client().getObjectRange(bucket: fixture.bucket, key: longKey, offset: 9_000_000, length: 5_000_000),
+                       backing.subdata(in: 9_000_000..<backing.count), "a range past the end gives what is there")
 
         // Someone replaces the object on the server: verify says so and fails.
         let smallKey = try XCTUnwrap(try fixture.attribute("user.sync.s3key", of: "small.raw"))

@@ -35,4 +35,16 @@ final class HostileServerTests: XCTestCase {
             XCTAssertTrue(message.contains("larger than"), message)
         }
     }
+
+    func testARangedReadAnsweredWithTheWholeObjectIsRefusedWithoutHoldingIt() throws {
+        let whole = Data(repeating: 7, count: 4_000_000)
+        let server = try LocalHTTPServer { connection, _ in
+            guard connection.readRequest(readBody: false) != nil else { return }
+            connection.respond(status: "200 OK", body: whole)  // ignores the Range header
+        }
+        defer { server.stop() }
+        XCTAssertThrowsError(try makeClient(server.endpoint).getObjectRange(bucket: "bucket-1", key: "take.wav", offset: 1_000_000, length: 1_000)) { error in
+            guard case .invalidResponse? = (error as? S3Error)?.kind else { return XCTFail("\(error)") }
+        }
+    }
 }

@@ -46,13 +46,22 @@ extension ControlHandler {
             return result(.differs, "the local file changed since it was uploaded (checksum \(local), uploaded \(checksum))")
         }
         if deep {
-            do {
-                let data = try uploader.s3.getObject(bucket: engine.settings.bucket, key: key)
-                let local = FileHandle(fileDescriptor: fd, closeOnDealloc: false)
-                try local.seek(toOffset: 0)
-                if try local.readToEnd() ?? Data() != data { return result(.differs, "the object's bytes differ from the file's") }
-            } catch {
-                return result(.differs, "cannot read the object back: \(error)")
+            // A piece at a time: neither the object nor the file is ever held whole in memory.
+            let piece = 8 << 20
+            var local = [UInt8](repeating: 0, count: piece)
+            var offset: Int64 = 0
+            while offset < Int64(st.st_size) {
+                let length = Int(min(Int64(piece), Int64(st.st_size) - offset))
+                let remote: Data
+                do { remote = try uploader.s3.getObjectRange(bucket: engine.settings.bucket, key: key, offset: offset, length: length) } catch {
+                    return result(.differs, "cannot read the object back: \(error)")
+                }
+                let got = pread(fd, &local, length, off_t(offset))
+                guard got == length else { return result(.differs, "cannot read the local file at \(offset)") }
+                guard remote.count == length, remote.elementsEqual(local[0..<length]) else {
+                    return result(.differs, "the object's bytes differ from the file's (in the \(length) bytes from \(offset))")
+                }
+                offset += Int64(length)
             }
             return result(.ok, "bytes identical")
         }
