@@ -25,7 +25,7 @@ public struct FuseOptions: Sendable {
     public var devices = false
     public var setID = false
 
-    public init(mountpoint: String, allowOther: Bool = geteuid() == 0) {
+    public init(mountpoint: String, allowOther: Bool = false) {
         self.mountpoint = mountpoint
         self.allowOther = allowOther
     }

@@ -69,7 +69,7 @@ struct Daemon {
         let engine = SyncEngine(queue: queue, settings: settings, rootFd: rootFd, logger: logger)
         if case .replacedDamaged = recovery { engine.notice.withLock { $0 = "\(recovery!)" } }
         let fs = try PassthroughFS(rootFd: rootFd, hooks: engine, logger: logger)
-        var fuseOptions = FuseOptions(mountpoint: plan.mountpoint)
+        var fuseOptions = FuseOptions(mountpoint: plan.mountpoint, allowOther: plan.config.allowOther)
         fuseOptions.follow(backingFd: rootFd)
         let mount = FuseMount(fs: fs, options: fuseOptions, logger: logger)
 

@@ -12,6 +12,9 @@ struct MountOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Any S3-compatible server, e.g. http://127.0.0.1:9000 (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, or AWS).", valueName: "url"))
     var endpoint: String?
 
+    @Flag(help: "Let other users reach the mount (root, or user_allow_other in /etc/fuse.conf); the mode bits still apply.")
+    var allowOther = false
+
     @Flag(help: "Address the bucket in the path (automatic for IP-address and localhost endpoints).")
     var pathStyle = false
 
@@ -32,6 +35,7 @@ struct MountOptions: ParsableArguments {
 
     var overrides: ConfigOverrides {
         ConfigOverrides(bucket: bucket, region: region, endpoint: endpoint, pathStyle: pathStyle ? true : nil,
+                        allowOther: allowOther ? true : nil,
                         pathPattern: pathPattern, userId: userId, stateDir: stateDir, logLevel: logLevel)
     }
 
@@ -43,6 +47,7 @@ struct MountOptions: ParsableArguments {
         add("--region", region)
         add("--endpoint", endpoint)
         if pathStyle { result.append("--path-style") }
+        if allowOther { result.append("--allow-other") }
         add("--path-pattern", pathPattern)
         add("--user-id", userId)
         add("--state-dir", stateDir)

@@ -64,3 +64,28 @@ final class OtherUserTests: XCTestCase {
         XCTAssertFalse(status.stdout.contains("synced"), "the impostor's answer is never shown")
     }
 }
+
+extension OtherUserTests {
+    func testTheMountIsPrivateToItsOwnerUnlessAllowOtherIsAsked() throws {
+        fixture = try MountFixture(server: try TestServer.moto())
+        XCTAssertEqual(chmod(fixture.root.path, 0o755), 0)
+        try fixture.mount()
+        XCTAssertEqual(chmod(fixture.mountpoint.path, 0o777), 0)
+        try Data("open to all".utf8).write(to: URL(fileURLWithPath: fixture.path("shared.txt")))
+        XCTAssertEqual(chmod(fixture.path("shared.txt"), 0o666), 0)
+        let asOther = ["setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", "cat", fixture.path("shared.txt")]
+        let refused = try Shell.run(asOther)
+        XCTAssertFalse(refused.succeeded, "another user cannot reach a private mount, whatever the modes say")
+        XCTAssertTrue(refused.stderr.contains("Permission denied"), refused.stderr)
+        try fixture.unmount()
+
+        fixture.extraArguments.append("--allow-other")
+        try fixture.mount()
+        let allowed = try Shell.run(asOther)
+        XCTAssertTrue(allowed.succeeded, allowed.stderr)
+        XCTAssertEqual(allowed.stdout, "open to all")
+        let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+        XCTAssertTrue(mounts.split(separator: "\n").contains { $0.contains(fixture.mountpoint.path) && $0.contains("default_permissions") },
+                      "the kernel still checks the mode bits")
+    }
+}

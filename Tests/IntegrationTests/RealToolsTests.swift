@@ -256,7 +256,8 @@ final class RealToolsTests: ProxiedMountTestCase {
     // MARK: POSIX conformance and the exerciser
 
     func testPosixConformanceMatchesTheBackingFilesystem() throws {
-        try mountThroughProxy(server: try TestServer.moto())
+        // Other users (the checks run as uids 1000 and 1001 too) reach the mount with allow_other.
+        try mountThroughProxy(server: try TestServer.moto(), config: "allow_other = true\n")
         let plain = fixture.root.appendingPathComponent("plain")
         try FileManager.default.createDirectory(at: plain, withIntermediateDirectories: true)
         let inMount = fixture.mountpoint.appendingPathComponent("conformance")

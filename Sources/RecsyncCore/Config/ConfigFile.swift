@@ -266,6 +266,8 @@ struct ConfigInterpreter {
             let v = try expandHome(try string(value, spelling, position), spelling, position)
             try check(ConfigValidation.stateDirProblem(v))
             config.stateDir = v
+        case .allowOther:
+            config.allowOther = try bool(value, spelling, position)
         case .logLevel:
             let v = try string(value, spelling, position)
             try check(ConfigValidation.logLevelProblem(v))

@@ -8,6 +8,7 @@ enum ConfigKey: String, CaseIterable, Sendable {
     case userId = "user_id"
     case stateDir = "state_dir"
     case logLevel = "log_level"
+    case allowOther = "allow_other"
     case autoSync = "auto_sync"
     case syncOnMobileData = "sync_on_mobile_data"
     case syncOnMeteredConnection = "sync_on_metered_connection"
@@ -44,7 +45,7 @@ enum ConfigKey: String, CaseIterable, Sendable {
     /// The table the key belongs in; nil for the top level.
     var table: String? {
         switch self {
-        case .bucket, .region, .endpoint, .pathStyle, .pathPattern, .userId, .stateDir, .logLevel:
+        case .bucket, .region, .endpoint, .pathStyle, .pathPattern, .userId, .stateDir, .logLevel, .allowOther:
             return nil
         case .autoSync, .syncOnMobileData, .syncOnMeteredConnection, .maxConcurrentUploads,
              .chunkSize, .retryAttempts, .syncInterval, .shutdownGrace, .stallTimeout, .maxUploadRate,

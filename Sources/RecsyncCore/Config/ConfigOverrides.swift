@@ -9,6 +9,8 @@ public struct ConfigOverrides: Sendable, Equatable {
     public var endpoint: String?
     /// `--path-style` (true when the flag is given).
     public var pathStyle: Bool?
+    /// `allow_other`, for callers that expose it as a flag.
+    public var allowOther: Bool?
     /// `--path-pattern`
     public var pathPattern: String?
     /// `--user-id`
@@ -46,6 +48,7 @@ public struct ConfigOverrides: Sendable, Equatable {
         region: String? = nil,
         endpoint: String? = nil,
         pathStyle: Bool? = nil,
+        allowOther: Bool? = nil,
         pathPattern: String? = nil,
         userId: String? = nil,
         stateDir: String? = nil,
@@ -65,6 +68,7 @@ public struct ConfigOverrides: Sendable, Equatable {
         self.region = region
         self.endpoint = endpoint
         self.pathStyle = pathStyle
+        self.allowOther = allowOther
         self.pathPattern = pathPattern
         self.userId = userId
         self.stateDir = stateDir

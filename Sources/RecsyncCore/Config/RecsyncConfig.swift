@@ -27,6 +27,10 @@ public struct RecsyncConfig: Sendable, Equatable {
     /// `critical`. Default `info`.
     public var logLevel: String
 
+    /// Let users other than the one who mounts reach the mount (FUSE's `allow_other`; root, or
+    /// `user_allow_other` in /etc/fuse.conf). The kernel still checks the mode bits. Default false.
+    public var allowOther = false
+
     /// Upload closed files automatically. Default true.
     public var autoSync: Bool
     /// Upload while on mobile data. Default false.
@@ -157,6 +161,7 @@ public struct RecsyncConfig: Sendable, Equatable {
         if let v = overrides.region { result.region = v }
         if let v = overrides.endpoint { result.endpoint = v }
         if let v = overrides.pathStyle { result.pathStyle = v }
+        if let v = overrides.allowOther { result.allowOther = v }
         if let v = overrides.pathPattern { result.pathPattern = v }
         if let v = overrides.userId { result.userId = v }
         if let v = overrides.stateDir { result.stateDir = v }
