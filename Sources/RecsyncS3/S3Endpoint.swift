@@ -15,6 +15,17 @@ public struct S3Endpoint: Sendable, Equatable {
     public var port: Int?
 
     /// `scheme://host[:port]`, without a trailing slash.
+    /// Plain HTTP to a host that is not this machine (127.0.0.0/8, ::1, localhost): anyone on
+    /// the path sees the requests and could change the answers.
+    public var isPlainHTTPOffThisMachine: Bool {
+        guard scheme == "http" else { return false }
+        let name = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        if name == "localhost" || name.hasSuffix(".localhost") || name == "::1" { return false }
+        let octets = name.split(separator: ".")
+        if octets.count == 4, octets.allSatisfy({ UInt8($0) != nil }), octets.first == "127" { return false }
+        return true
+    }
+
     public var baseURL: String { "\(scheme)://\(hostHeader(bucketPrefix: nil))" }
 
     /// Resolves the endpoint.

@@ -113,6 +113,10 @@ struct Daemon {
         for warning in CredentialsLoader.exposureWarnings(environment: environment, homeDirectory: Paths.home(environment)) {
             logger.warning("\(warning)")
         }
+        if plan.endpoint.isPlainHTTPOffThisMachine {
+            logger.warning("the endpoint is plain HTTP to another machine (allow_plain_http): requests cross the network in the clear",
+                           metadata: ["endpoint": "\(plan.endpoint.baseURL)"])
+        }
 
         let monitor = makeNetworkMonitor(s3: s3, bucket: settings.bucket, logger: logger)
         // The safety net every sync_interval: look for files changed behind our back.

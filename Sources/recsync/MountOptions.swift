@@ -15,6 +15,9 @@ struct MountOptions: ParsableArguments {
     @Flag(help: "Let other users reach the mount (root, or user_allow_other in /etc/fuse.conf); the mode bits still apply.")
     var allowOther = false
 
+    @Flag(help: "Accept a plain http:// endpoint that is not on this machine (traffic crosses the network in the clear).")
+    var allowPlainHttp = false
+
     @Flag(help: "Address the bucket in the path (automatic for IP-address and localhost endpoints).")
     var pathStyle = false
 
@@ -35,7 +38,7 @@ struct MountOptions: ParsableArguments {
 
     var overrides: ConfigOverrides {
         ConfigOverrides(bucket: bucket, region: region, endpoint: endpoint, pathStyle: pathStyle ? true : nil,
-                        allowOther: allowOther ? true : nil,
+                        allowOther: allowOther ? true : nil, allowPlainHTTP: allowPlainHttp ? true : nil,
                         pathPattern: pathPattern, userId: userId, stateDir: stateDir, logLevel: logLevel)
     }
 
@@ -48,6 +51,7 @@ struct MountOptions: ParsableArguments {
         add("--endpoint", endpoint)
         if pathStyle { result.append("--path-style") }
         if allowOther { result.append("--allow-other") }
+        if allowPlainHttp { result.append("--allow-plain-http") }
         add("--path-pattern", pathPattern)
         add("--user-id", userId)
         add("--state-dir", stateDir)

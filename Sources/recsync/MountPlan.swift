@@ -43,6 +43,11 @@ struct MountPlan {
             endpoint = try S3Endpoint(endpoint: config.endpoint, region: config.region, pathStyle: config.pathStyle,
                                       environment: environment)
         } catch { throw CLIError.usage("\(error)") }
+        if endpoint.isPlainHTTPOffThisMachine && !config.allowPlainHTTP {
+            throw CLIError.usage("the endpoint \(endpoint.baseURL) is plain HTTP to another machine: requests, and a session token, "
+                                 + "would cross the network in the clear, and anyone on the way could change the answers. "
+                                 + "Use https://, or set allow_plain_http = true (or --allow-plain-http) if that network is yours")
+        }
         let credentials: S3Credentials
         do {
             credentials = try CredentialsLoader.load(environment: environment, homeDirectory: Paths.home(environment))

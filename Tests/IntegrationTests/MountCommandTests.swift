@@ -49,6 +49,16 @@ final class MountCommandTests: XCTestCase {
         try expectFailure(fixture.mountArguments + ["--path-pattern", "{user_id}/{nope}/{filename}"], mentions: "nope")
     }
 
+    func testPlainHTTPToAnotherMachineNeedsToBeAskedForAndIsLogged() throws {
+        // 192.0.2.1 is TEST-NET-1: never routed, so nothing is ever sent there.
+        let offMachine = fixture.mountArguments + ["--endpoint", "http://192.0.2.1:9000"]
+        try expectFailure(offMachine, mentions: "allow_plain_http")
+        let allowed = try Shell.run(offMachine + ["--allow-plain-http"], environment: fixture.environment)
+        XCTAssertEqual(allowed.status, 0, allowed.stderr)
+        fixture.mounted = true
+        XCTAssertTrue(fixture.log.contains("plain HTTP to another machine"), fixture.log)
+    }
+
     func testBadConfigKey() throws {
         let config = fixture.root.appendingPathComponent("config.toml")
         try "bukcet = \"x\"\n".write(to: config, atomically: true, encoding: .utf8)

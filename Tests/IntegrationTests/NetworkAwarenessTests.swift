@@ -24,6 +24,7 @@ final class NetworkAwarenessTests: ProxiedMountTestCase {
         fixture = try MountFixture(server: server)
         fixture.mountEndpoint = proxy.endpoint
         fixture.launcher = namespaces.clientLauncher
+        fixture.extraArguments.append("--allow-plain-http")  // the server's address is in the test's own namespace
         try fixture.useConfig("""
             \(config)
             [network]

@@ -56,4 +56,16 @@ final class S3EndpointTests: XCTestCase {
         }
         XCTAssertThrowsError(try S3Endpoint(endpoint: nil, region: "", pathStyle: nil, environment: [:]))
     }
+
+    func testPlainHTTPOffThisMachineIsRecognised() throws {
+        func offMachine(_ url: String) throws -> Bool {
+            try S3Endpoint(endpoint: url, region: "us-east-1", pathStyle: nil, environment: [:]).isPlainHTTPOffThisMachine
+        }
+        for url in ["http://127.0.0.1:9000", "http://127.5.6.7", "http://localhost:9000", "http://[::1]:9000", "https://10.0.0.5"] {
+            XCTAssertFalse(try offMachine(url), url)
+        }
+        for url in ["http://10.0.0.5:9000", "http://s3.example.com", "http://128.0.0.1", "http://localhost.example.com"] {
+            XCTAssertTrue(try offMachine(url), url)
+        }
+    }
 }

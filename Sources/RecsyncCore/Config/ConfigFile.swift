@@ -268,6 +268,8 @@ struct ConfigInterpreter {
             config.stateDir = v
         case .allowOther:
             config.allowOther = try bool(value, spelling, position)
+        case .allowPlainHTTP:
+            config.allowPlainHTTP = try bool(value, spelling, position)
         case .logLevel:
             let v = try string(value, spelling, position)
             try check(ConfigValidation.logLevelProblem(v))

@@ -9,6 +9,7 @@ enum ConfigKey: String, CaseIterable, Sendable {
     case stateDir = "state_dir"
     case logLevel = "log_level"
     case allowOther = "allow_other"
+    case allowPlainHTTP = "allow_plain_http"
     case autoSync = "auto_sync"
     case syncOnMobileData = "sync_on_mobile_data"
     case syncOnMeteredConnection = "sync_on_metered_connection"
@@ -45,7 +46,7 @@ enum ConfigKey: String, CaseIterable, Sendable {
     /// The table the key belongs in; nil for the top level.
     var table: String? {
         switch self {
-        case .bucket, .region, .endpoint, .pathStyle, .pathPattern, .userId, .stateDir, .logLevel, .allowOther:
+        case .bucket, .region, .endpoint, .pathStyle, .pathPattern, .userId, .stateDir, .logLevel, .allowOther, .allowPlainHTTP:
             return nil
         case .autoSync, .syncOnMobileData, .syncOnMeteredConnection, .maxConcurrentUploads,
              .chunkSize, .retryAttempts, .syncInterval, .shutdownGrace, .stallTimeout, .maxUploadRate,

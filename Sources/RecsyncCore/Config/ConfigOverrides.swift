@@ -11,6 +11,8 @@ public struct ConfigOverrides: Sendable, Equatable {
     public var pathStyle: Bool?
     /// `allow_other`, for callers that expose it as a flag.
     public var allowOther: Bool?
+    /// `allow_plain_http`, for callers that expose it as a flag.
+    public var allowPlainHTTP: Bool?
     /// `--path-pattern`
     public var pathPattern: String?
     /// `--user-id`
@@ -49,6 +51,7 @@ public struct ConfigOverrides: Sendable, Equatable {
         endpoint: String? = nil,
         pathStyle: Bool? = nil,
         allowOther: Bool? = nil,
+        allowPlainHTTP: Bool? = nil,
         pathPattern: String? = nil,
         userId: String? = nil,
         stateDir: String? = nil,
@@ -69,6 +72,7 @@ public struct ConfigOverrides: Sendable, Equatable {
         self.endpoint = endpoint
         self.pathStyle = pathStyle
         self.allowOther = allowOther
+        self.allowPlainHTTP = allowPlainHTTP
         self.pathPattern = pathPattern
         self.userId = userId
         self.stateDir = stateDir

@@ -31,6 +31,10 @@ public struct RecsyncConfig: Sendable, Equatable {
     /// `user_allow_other` in /etc/fuse.conf). The kernel still checks the mode bits. Default false.
     public var allowOther = false
 
+    /// Accept a plain `http://` endpoint that is not on this machine (requests and a session
+    /// token would cross the network in the clear). Default false: such an endpoint is refused.
+    public var allowPlainHTTP = false
+
     /// Upload closed files automatically. Default true.
     public var autoSync: Bool
     /// Upload while on mobile data. Default false.
@@ -162,6 +166,7 @@ public struct RecsyncConfig: Sendable, Equatable {
         if let v = overrides.endpoint { result.endpoint = v }
         if let v = overrides.pathStyle { result.pathStyle = v }
         if let v = overrides.allowOther { result.allowOther = v }
+        if let v = overrides.allowPlainHTTP { result.allowPlainHTTP = v }
         if let v = overrides.pathPattern { result.pathPattern = v }
         if let v = overrides.userId { result.userId = v }
         if let v = overrides.stateDir { result.stateDir = v }
