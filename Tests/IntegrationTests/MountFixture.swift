@@ -16,6 +16,8 @@ final class MountFixture {
     var mountEndpoint: String?
     /// The secret key handed to the mount; nil: the server's. Set it to mount with a wrong one.
     var mountSecretKey: String?
+    /// A session token handed to the mount with the keys; nil: none.
+    var sessionToken: String?
     /// Put before the mount command, e.g. `nsenter --net=/run/netns/NAME --` to run the daemon
     /// inside a network namespace.
     var launcher: [String] = []
@@ -44,7 +46,7 @@ final class MountFixture {
         var env = ProcessInfo.processInfo.environment
         env["AWS_ACCESS_KEY_ID"] = server.accessKey
         env["AWS_SECRET_ACCESS_KEY"] = mountSecretKey ?? server.secretKey
-        env["AWS_SESSION_TOKEN"] = nil
+        env["AWS_SESSION_TOKEN"] = sessionToken
         env["AWS_PROFILE"] = nil
         env["AWS_ENDPOINT_URL"] = nil
         env["AWS_ENDPOINT_URL_S3"] = nil
