@@ -124,6 +124,7 @@ struct CurlTransport: Sendable {
         _ = recsync_curl_setopt_str(curl, CURLOPT_URL, request.url)
         _ = recsync_curl_setopt_slist(curl, CURLOPT_HTTPHEADER, headerList)
         _ = recsync_curl_setopt_str(curl, CURLOPT_USERAGENT, options.userAgent)
+        if let caBundle = options.caBundle { _ = recsync_curl_setopt_str(curl, CURLOPT_CAINFO, caBundle) }
         _ = recsync_curl_setopt_long(curl, CURLOPT_NOSIGNAL, 1)
         _ = recsync_curl_setopt_long(curl, CURLOPT_TCP_KEEPALIVE, 1)
         _ = recsync_curl_setopt_long(curl, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout * 1000))

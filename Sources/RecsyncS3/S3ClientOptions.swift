@@ -18,6 +18,9 @@ public struct S3ClientOptions: Sendable {
     /// UploadPart bodies) running on the client at the same time; nil or 0 means unlimited.
     /// Limits below 1 KiB/s are raised to 1 KiB/s.
     public var maxUploadRate: Int64?
+    /// A PEM file of the certificate authorities to trust for https:// (`AWS_CA_BUNDLE`); nil:
+    /// the system store. Certificates are always verified: there is no way to turn that off.
+    public var caBundle: String?
 
     public init(connectTimeout: TimeInterval = 10, stallTimeout: TimeInterval = 30,
                 userAgent: String = "recsync-s3/1.0", chunkSize: Int = 1 << 20, maxIdleHandles: Int = 8,

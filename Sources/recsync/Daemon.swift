@@ -49,6 +49,7 @@ struct Daemon {
         var clientOptions = S3ClientOptions()
         clientOptions.stallTimeout = TimeInterval(plan.config.stallTimeout)
         if plan.config.maxUploadRate > 0 { clientOptions.maxUploadRate = Int64(plan.config.maxUploadRate) }
+        clientOptions.caBundle = plan.caBundle
         let environment = ProcessInfo.processInfo.environment
         let home = Paths.home(environment)
         let s3 = CurlS3Client(endpoint: plan.endpoint, credentials: plan.credentials, logger: logger, options: clientOptions,

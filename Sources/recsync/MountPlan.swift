@@ -12,6 +12,8 @@ struct MountPlan {
     let credentials: S3Credentials
     let stateDirectory: String
     let runtimeFile: String
+    /// `AWS_CA_BUNDLE`: the certificate authorities to trust instead of the system store.
+    var caBundle: String?
 
     static func resolve(mountpoint rawMountpoint: String, options: MountOptions,
                         environment: [String: String] = ProcessInfo.processInfo.environment) throws -> MountPlan {
@@ -48,6 +50,7 @@ struct MountPlan {
                                  + "would cross the network in the clear, and anyone on the way could change the answers. "
                                  + "Use https://, or set allow_plain_http = true (or --allow-plain-http) if that network is yours")
         }
+        let caBundle = try Self.caBundle(environment)
         let credentials: S3Credentials
         do {
             credentials = try CredentialsLoader.load(environment: environment, homeDirectory: Paths.home(environment))
@@ -56,6 +59,17 @@ struct MountPlan {
             ?? Paths.defaultStateDirectory(for: mountpoint, environment: environment)
         return MountPlan(mountpoint: mountpoint, config: config, keyPattern: keyPattern, endpoint: endpoint,
                          credentials: credentials, stateDirectory: stateDirectory,
-                         runtimeFile: Paths.runtimeFile(for: mountpoint, environment: environment))
+                         runtimeFile: Paths.runtimeFile(for: mountpoint, environment: environment), caBundle: caBundle)
+    }
+
+    /// `AWS_CA_BUNDLE`, as the AWS CLI reads it: a PEM file of the CAs to trust for https://.
+    static func caBundle(_ environment: [String: String]) throws -> String? {
+        guard let path = environment["AWS_CA_BUNDLE"]?.trimmingCharacters(in: .whitespaces), !path.isEmpty else { return nil }
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, access(path, R_OK) == 0 else {
+            throw CLIError.usage("AWS_CA_BUNDLE names \(path), which is not a readable file; point it at a PEM file of the "
+                                 + "certificate authorities to trust, or unset it to use the system's")
+        }
+        return Paths.absolute(path)
     }
 }

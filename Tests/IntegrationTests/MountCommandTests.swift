@@ -59,6 +59,12 @@ final class MountCommandTests: XCTestCase {
         XCTAssertTrue(fixture.log.contains("plain HTTP to another machine"), fixture.log)
     }
 
+    func testACABundleThatCannotBeReadIsRefused() throws {
+        var environment = fixture.environment
+        environment["AWS_CA_BUNDLE"] = fixture.root.appendingPathComponent("no-such-ca.pem").path
+        try expectFailure(fixture.mountArguments, environment: environment, mentions: "AWS_CA_BUNDLE")
+    }
+
     func testBadConfigKey() throws {
         let config = fixture.root.appendingPathComponent("config.toml")
         try "bukcet = \"x\"\n".write(to: config, atomically: true, encoding: .utf8)
