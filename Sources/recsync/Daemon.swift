@@ -21,6 +21,7 @@ struct Daemon {
         }
         var logger = Logger(label: "recsync")
         logger[metadataKey: "mount"] = "\(plan.mountpoint)"
+        LogRotation(path: plan.stateDirectory + "/recsync.log", limit: Self.logLimit()).start()
         signal(SIGPIPE, SIG_IGN)
         // Before any thread starts, so that every thread inherits the mask (StopSequence).
         StopSequence.blockStopSignals()
@@ -208,6 +209,11 @@ struct Daemon {
             limit.rlim_cur = limit.rlim_max
             _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         }
+    }
+
+    /// The size at which `recsync.log` rotates: 16 MiB, or `RECSYNC_LOG_LIMIT` bytes (tests).
+    static func logLimit() -> Int64 {
+        ProcessInfo.processInfo.environment["RECSYNC_LOG_LIMIT"].flatMap { Int64($0) }.map { max($0, 4096) } ?? LogRotation.defaultLimit
     }
 
     static func hostname() -> String {

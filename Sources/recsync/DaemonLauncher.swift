@@ -10,7 +10,7 @@ enum DaemonLauncher {
     static func start(plan: MountPlan, arguments: [String]) throws {
         try Paths.makeDirectory(plan.stateDirectory)
         let logPath = plan.stateDirectory + "/recsync.log"
-        let logFd = open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        let logFd = open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | recsync_O_NOFOLLOW, 0o600)
         guard logFd >= 0 else {
             throw CLIError("cannot open the log \(logPath): \(String(cString: strerror(errno)))")
         }

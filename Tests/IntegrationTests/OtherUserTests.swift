@@ -89,3 +89,36 @@ extension OtherUserTests {
                       "the kernel still checks the mode bits")
     }
 }
+
+/// The daemon's own files: its log rotates by size, and is created 0600 without following links.
+final class StateFileTests: XCTestCase {
+    var fixture: MountFixture!
+
+    override func tearDown() {
+        fixture?.tearDown()
+    }
+
+    func testTheLogRotatesBySizeAndStaysPrivate() throws {
+        fixture = try MountFixture(server: try TestServer.moto())
+        var environment = fixture.environment
+        environment["RECSYNC_LOG_LIMIT"] = "8192"
+        let mounted = try Shell.run(fixture.mountArguments, environment: environment)
+        XCTAssertTrue(mounted.succeeded, mounted.stderr)
+        fixture.mounted = true
+        // Debug logging of a few uploads writes well over 8 KiB.
+        for index in 0..<20 { try Data("take \(index)".utf8).write(to: URL(fileURLWithPath: fixture.path("take-\(index).wav"))) }
+        for index in 0..<20 { try fixture.waitForStatus("take-\(index).wav", "synced") }
+        let log = fixture.stateDir.appendingPathComponent("recsync.log").path
+        let deadline = Date().addingTimeInterval(20)
+        while !FileManager.default.fileExists(atPath: log + ".1") && Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: log + ".1"), "the log was rotated")
+        try Data("after rotation".utf8).write(to: URL(fileURLWithPath: fixture.path("late.wav")))
+        try fixture.waitForStatus("late.wav", "synced")
+        XCTAssertTrue(fixture.log.contains("late.wav"), "the daemon writes on into the new log")
+        for file in [log, log + ".1"] {
+            var st = stat()
+            XCTAssertEqual(lstat(file, &st), 0)
+            XCTAssertEqual(st.st_mode & 0o777, 0o600, file)
+        }
+    }
+}
