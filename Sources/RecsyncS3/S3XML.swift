@@ -16,12 +16,38 @@ struct S3XMLDocument {
         // S3 may send whitespace before the document while it works (CompleteMultipartUpload);
         // an XML declaration is only valid at the very start, so skip it.
         let start = data.firstIndex { !$0.isXMLSpace } ?? data.endIndex
+        // S3 answers in UTF-8. Anything else is refused before the parser sees it: Foundation's
+        // XMLParser traps on an element name that is not valid UTF-8 (found by FuzzTests), and a
+        // server's answer must never be able to stop the daemon.
+        guard String(validating: data[start...], as: UTF8.self) != nil, Self.isPlainDocument(data[start...]) else { return nil }
         let parser = XMLParser(data: Data(data[start...]))
         parser.shouldProcessNamespaces = true
         parser.delegate = collector
         guard parser.parse() else { return nil }
         elements = collector.elements
         rootName = collector.root
+    }
+
+    /// Whether the body holds nothing but elements, text, comments and CDATA after an optional
+    /// XML declaration, as every S3 answer does. Processing instructions and DTDs are refused:
+    /// Foundation's XMLParser crashes on a processing instruction without data (found by
+    /// FuzzTests), and a DTD could declare entities that expand without bound.
+    static func isPlainDocument(_ body: Data.SubSequence) -> Bool {
+        let bytes = Array(body)
+        var index = 0
+        while let open = bytes[index...].firstIndex(of: UInt8(ascii: "<")) {
+            let rest = bytes[(open + 1)...]
+            if rest.first == UInt8(ascii: "?") {
+                let declaration = Array("?xml".utf8)
+                guard open == 0, rest.starts(with: declaration),
+                      let after = rest.dropFirst(declaration.count).first, after == 0x20 || after == 0x09 || after == 0x0A || after == 0x0D
+                else { return false }
+            } else if rest.first == UInt8(ascii: "!") {
+                guard rest.starts(with: Array("!--".utf8)) || rest.starts(with: Array("![CDATA[".utf8)) else { return false }
+            }
+            index = open + 1
+        }
+        return true
     }
 
     /// Text of the first element at `path`, if any.
