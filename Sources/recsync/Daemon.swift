@@ -38,6 +38,9 @@ struct Daemon {
         } catch {
             throw CLIError("\(error)")
         }
+        // The queue names every recording: 0600. SQLite gives its -wal and -shm files the
+        // database file's mode, so they follow.
+        for suffix in ["", "-wal", "-shm"] { _ = chmod(plan.stateDirectory + "/queue.sqlite3" + suffix, 0o600) }
         if case .replacedDamaged = recovery { logger.warning("\(recovery!)") }
         if queue.recoveredOnOpen > 0 {
             logger.notice("uploads interrupted by a crash or stop go back to pending", metadata: ["count": "\(queue.recoveredOnOpen)"])
