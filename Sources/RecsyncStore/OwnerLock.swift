@@ -18,7 +18,7 @@ final class OwnerLock {
     /// Takes the lock or throws `StoreError.inUse` naming the current owner.
     init(databasePath: String) throws {
         path = databasePath + ".lock"
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         if fd < 0 {
             let reason = String(cString: strerror(errno))
             throw StoreError.cannotOpen(

@@ -116,7 +116,7 @@ final class StateFileTests: XCTestCase {
         try fixture.waitForStatus("late.wav", "synced")
         XCTAssertTrue(fixture.log.contains("late.wav"), "the daemon writes on into the new log")
         let queue = fixture.stateDir.appendingPathComponent("queue.sqlite3").path
-        for file in [log, log + ".1", queue, queue + "-wal", queue + "-shm"] where FileManager.default.fileExists(atPath: file) || file == queue {
+        for file in [log, log + ".1", queue, queue + "-wal", queue + "-shm", queue + ".lock"] where FileManager.default.fileExists(atPath: file) || file == queue {
             var st = stat()
             XCTAssertEqual(lstat(file, &st), 0)
             XCTAssertEqual(st.st_mode & 0o777, 0o600, file)
