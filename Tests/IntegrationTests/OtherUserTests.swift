@@ -123,3 +123,22 @@ final class StateFileTests: XCTestCase {
         }
     }
 }
+
+extension OtherUserTests {
+    func testAnotherUserCannotSendTheDaemonRequests() throws {
+        fixture = try MountFixture(server: try TestServer.moto())
+        try fixture.mount()
+        let socket = "/run/recsync/" + String(fixture.mountpoint.path.dropFirst()).replacingOccurrences(of: "-", with: "\\x2d")
+            .replacingOccurrences(of: "/", with: "-") + ".sock"
+        XCTAssertTrue(FileManager.default.fileExists(atPath: socket), "the root daemon's control socket is \(socket)")
+        let attempt = try Shell.run(["setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", "/usr/bin/python3", "-c", """
+            import socket, sys
+            s = socket.socket(socket.AF_UNIX)
+            try:
+                s.connect(sys.argv[1]); s.sendall(b'{"op":"retry","allFailed":true}\\n'); print("answered:", s.recv(100))
+            except OSError as e:
+                print("refused:", e.strerror)
+            """, socket])
+        XCTAssertTrue(attempt.stdout.hasPrefix("refused: Permission denied"), attempt.stdout + attempt.stderr)
+    }
+}
