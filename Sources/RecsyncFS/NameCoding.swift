@@ -49,6 +49,14 @@ public enum NameCoding {
         text(UnsafeRawBufferPointer(start: cString, count: strlen(cString)))
     }
 
+    /// The text form of the name in a folder entry that readdir returned.
+    public static func text(entry: UnsafeMutablePointer<dirent>) -> String {
+        withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            // Safe: d_name is a NUL-terminated array inside the dirent that readdir returned.
+            text(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+        }
+    }
+
     /// The bytes a text form stands for.
     public static func bytes(of text: String) -> [UInt8] {
         var result: [UInt8] = []

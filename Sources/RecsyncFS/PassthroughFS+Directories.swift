@@ -27,10 +27,7 @@ extension PassthroughFS {
                 if errno != 0 { throw FSError.fromErrno("readdir") }
                 return
             }
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                // Safe: d_name is a NUL-terminated array inside the dirent that readdir returned.
-                NameCoding.text(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
+            let name = NameCoding.text(entry: entry)
             let item = DirEntry(name: name, inode: UInt64(entry.pointee.d_ino), type: entry.pointee.d_type,
                                 nextOffset: Int64(entry.pointee.d_off))
             if !body(item) {

@@ -69,10 +69,7 @@ struct FolderWalk {
         defer { closedir(stream) }
         var folders: [String] = []
         while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                // Safe: d_name is a NUL-terminated array inside the dirent that readdir returned.
-                NameCoding.text(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
+            let name = NameCoding.text(entry: entry)
             if name == "." || name == ".." { continue }
             let path = folder.isEmpty ? name : folder + "/" + name
             var st = stat()

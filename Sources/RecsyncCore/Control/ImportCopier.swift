@@ -92,10 +92,7 @@ struct ImportCopier {
         defer { closedir(stream) }
         var names: [String] = []
         while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                // Safe: d_name is a NUL-terminated array inside the dirent that readdir returned.
-                NameCoding.text(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
+            let name = NameCoding.text(entry: entry)
             if name != "." && name != ".." { names.append(name) }
         }
         return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
