@@ -40,6 +40,7 @@ public struct Scanner: Sendable {
         } catch {
             logger.error("scan could not check the queue", metadata: ["error": "\(error)"])
         }
+        engine.scanFinished()
         if result.queued > 0 { engine.wake() }
         logger.info("scan finished", metadata: ["files": "\(result.seen)", "queued": "\(result.queued)", "dropped": "\(result.removed)"])
         return result

@@ -21,10 +21,22 @@ extension SyncEngine {
         "user.sync.attempts", "user.sync.priority", "user.sync.retry_at", "user.sync.progress",
     ]
 
-    public func syncAttribute(path: String, name: String, isDirectory: Bool) throws -> String? {
-        if isDirectory && path.isEmpty && name == Self.summaryAttribute { return try summary().json }
-        if isDirectory { return name == "user.sync.status" ? try folderStatus(path).rawValue : nil }
+    public func syncAttribute(path: String, name: String, isDirectory: Bool, caller: PassthroughFS.Caller? = nil) throws -> String? {
+        if isDirectory && path.isEmpty && name == Self.summaryAttribute {
+            guard Self.seesWholeMount(caller) else {
+                throw FSError(EACCES, "\(name) counts every file in the mount: only its owner and root may read it")
+            }
+            return try summary().json
+        }
+        if isDirectory { return name == "user.sync.status" ? try folderStatus(path, caller: caller).rawValue : nil }
         return try attributeSnapshot(path: path).value(name)
+    }
+
+    /// Whether `caller` may read figures about every file of the mount: root and the user the
+    /// daemon runs as (the mount's owner). Another user of an `allow_other` mount may not.
+    static func seesWholeMount(_ caller: PassthroughFS.Caller?) -> Bool {
+        guard let caller else { return true }
+        return caller.uid == 0 || caller.uid == geteuid()
     }
 
     /// Everything the attributes of one file are made from, read once.
@@ -78,8 +90,10 @@ extension SyncEngine {
                                  pause: gate.waitReason(path: path, priority: record?.priority ?? 0))
     }
 
-    public func syncAttributeNames(path: String, isDirectory: Bool) -> [String] {
-        if isDirectory { return path.isEmpty ? ["user.sync.status", Self.summaryAttribute] : ["user.sync.status"] }
+    public func syncAttributeNames(path: String, isDirectory: Bool, caller: PassthroughFS.Caller? = nil) -> [String] {
+        if isDirectory {
+            return path.isEmpty && Self.seesWholeMount(caller) ? ["user.sync.status", Self.summaryAttribute] : ["user.sync.status"]
+        }
         guard let record = try? queue.record(path: path) else {
             return ["user.sync.status", "user.sync.error"]
         }

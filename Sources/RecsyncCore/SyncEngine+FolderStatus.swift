@@ -3,20 +3,50 @@ import RecsyncFS
 import RecsyncStore
 
 extension SyncEngine {
-    /// `user.sync.status` of a folder: what its files add up to, the least finished winning:
-    /// `failed` if any file failed, else `syncing` if any is uploading, else `pending`, else
-    /// `local` if any file is not queued (being written, or never closed after a write), else
-    /// `synced`, which a folder is only when every file below it is (an empty folder is).
-    /// Files with ignored names do not count: they are meant to stay local.
-    func folderStatus(_ folder: String) throws -> SyncStatus {
-        let records = Dictionary(try queue.records(under: folder).map { (PathKey($0.path), $0.status) }, uniquingKeysWith: { first, _ in first })
-        let writing = live.withLock { $0.writing }
-        var seen: Set<SyncStatus> = []
-        for file in FolderWalk(rootFd: rootFd).files(under: folder) where !ignoreRules.ignores(file) {
-            seen.insert(writing.contains(PathKey(file)) ? .local : records[PathKey(file)] ?? .local)
-            if seen.contains(.failed) { break }
+    /// How many files one folder status may check the caller's rights on (see `CallerVisibility`).
+    static let folderStatusCheckLimit = 4096
+    /// Records read from the queue at a time while looking for one the caller may see.
+    static let folderStatusPage = 256
+
+    /// `user.sync.status` of a folder: what the files below it add up to, the least finished
+    /// winning: `failed` if any file failed, else `syncing`, else `pending`, else `local` if any
+    /// file is not queued (being written, its key could not be made, or not yet reached by the
+    /// start-up scan), else `synced`, which a folder is only when every file below it is (an
+    /// empty folder is). Files with ignored names do not count: they are meant to stay local.
+    ///
+    /// It is answered from the queue's index and the engine's memory, never by walking the
+    /// folder, and counts only files the caller could ask about themselves: the cost follows the
+    /// unfinished files looked at, at most `folderStatusCheckLimit` of them.
+    func folderStatus(_ folder: String, caller: PassthroughFS.Caller? = nil,
+                      checkLimit: Int = folderStatusCheckLimit) throws -> SyncStatus {
+        let (writing, unqueued, unscanned) = live.withLock { state in
+            (state.writing, state.writing.union(state.keyErrors.keys), state.awaitingScan)
         }
-        for status in [SyncStatus.failed, .syncing, .pending, .local] where seen.contains(status) { return status }
-        return .synced
+        var visibility = CallerVisibility(rootFd: rootFd, folder: folder, caller: caller, budget: checkLimit)
+        func counts(_ path: String) -> Bool { !ignoreRules.ignores(path) && visibility.sees(path) }
+        for status in [SyncStatus.failed, .syncing, .pending, .local] {
+            var after: String?
+            while true {
+                let page = try queue.paths(in: status, under: folder, after: after, limit: Self.folderStatusPage)
+                // A file written since it was queued is `local`, whatever its record says.
+                if page.contains(where: { !writing.contains(PathKey($0)) && counts($0) }) { return status }
+                guard page.count == Self.folderStatusPage else { break }
+                after = page.last
+            }
+        }
+        let inside = unqueued.filter { $0.path.utf8.count > folder.utf8.count && NameCoding.isSameOrInside($0.path, folder) }
+        if inside.contains(where: { counts($0.path) }) { return .local }
+        return unscanned ? .local : .synced
+    }
+
+    /// Until `scanFinished`, no folder is `synced`: files that appeared while recsync was not
+    /// running have no record yet. The daemon calls this before the mount goes live.
+    public func awaitScan() {
+        live.withLock { $0.awaitingScan = true }
+    }
+
+    /// The start-up scan has queued every file it found.
+    public func scanFinished() {
+        live.withLock { $0.awaitingScan = false }
     }
 }

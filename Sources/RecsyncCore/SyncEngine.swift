@@ -85,6 +85,8 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
         /// Files the user asked to upload now while they were still being written: queued
         /// CRITICAL when closed.
         var criticalOnClose: Set<PathKey> = []
+        /// The start-up scan has not finished: files without a record may exist (see `awaitScan`).
+        var awaitingScan = false
     }
 
     public init(queue: SyncQueue, settings: EngineSettings, rootFd: Int32, logger: Logger) {

@@ -6,11 +6,11 @@ import Foundation
 extension PassthroughFS {
     public static let syncPrefix = "user.sync."
 
-    public func getxattr(_ id: UInt64, name: String) throws -> [UInt8] {
+    public func getxattr(_ id: UInt64, name: String, caller: Caller? = nil) throws -> [UInt8] {
         let inode = try table.get(id)
         if name.utf8.starts(with: Self.syncPrefix.utf8) {
             guard let path = relativePath(of: inode) else { throw FSError(ENOENT, "file was deleted") }
-            guard let value = try hooks.syncAttribute(path: path, name: name, isDirectory: inode.isDirectory) else {
+            guard let value = try hooks.syncAttribute(path: path, name: name, isDirectory: inode.isDirectory, caller: caller) else {
                 throw FSError(ENODATA, "no attribute \(name)")
             }
             return Array(value.utf8)
@@ -31,7 +31,7 @@ extension PassthroughFS {
     }
 
     /// Attribute names as a list of NUL-terminated strings, as listxattr(2) returns them.
-    public func listxattr(_ id: UInt64) throws -> [UInt8] {
+    public func listxattr(_ id: UInt64, caller: Caller? = nil) throws -> [UInt8] {
         let inode = try table.get(id)
         var result: [UInt8] = []
         if !inode.isSymlinkLike {
@@ -52,7 +52,7 @@ extension PassthroughFS {
         // The kernel allows no user.* attributes on symlinks, FIFOs, sockets or devices.
         let st = try Sys.fstat(inode.fd)
         if st.isRegular || st.isDirectory, let path = relativePath(of: inode) {
-            for name in hooks.syncAttributeNames(path: path, isDirectory: inode.isDirectory) {
+            for name in hooks.syncAttributeNames(path: path, isDirectory: inode.isDirectory, caller: caller) {
                 result.append(contentsOf: Array(name.utf8) + [0])
             }
         }

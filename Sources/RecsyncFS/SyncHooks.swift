@@ -30,10 +30,11 @@ public protocol SyncHooks: AnyObject, Sendable {
     func itemRemoved(path: String, isDirectory: Bool) throws
 
     /// Returns the value of a `user.sync.*` attribute, or nil when it does not exist for this file.
-    func syncAttribute(path: String, name: String, isDirectory: Bool) throws -> String?
+    /// `caller` is who asks (nil: the daemon itself), for answers that depend on their rights.
+    func syncAttribute(path: String, name: String, isDirectory: Bool, caller: PassthroughFS.Caller?) throws -> String?
 
-    /// Names of the `user.sync.*` attributes the file has.
-    func syncAttributeNames(path: String, isDirectory: Bool) -> [String]
+    /// Names of the `user.sync.*` attributes the file has, for `caller`.
+    func syncAttributeNames(path: String, isDirectory: Bool, caller: PassthroughFS.Caller?) -> [String]
 
     /// Sets a `user.sync.*` attribute; throws EPERM for read-only ones.
     func setSyncAttribute(path: String, name: String, value: [UInt8]) throws

@@ -13,12 +13,12 @@ enum FuseXattrOperations {
             guard let name else { fuse_reply_err(req, EINVAL); return }
             if strcmp(name, FuseXattrOperations.capabilityName) == 0 { fuse_reply_err(req, ENODATA); return }
             let c = FuseContext.of(req)
-            do { FuseXattrOperations.reply(req, try c.fs.getxattr(ino, name: String(kernel: name)), size: size) }
+            do { FuseXattrOperations.reply(req, try c.fs.getxattr(ino, name: String(kernel: name), caller: FuseContext.caller(req)), size: size) }
             catch { c.fail(req, error, "getxattr") }
         }
         ops.listxattr = { req, ino, size in
             let c = FuseContext.of(req)
-            do { FuseXattrOperations.reply(req, try c.fs.listxattr(ino), size: size) }
+            do { FuseXattrOperations.reply(req, try c.fs.listxattr(ino, caller: FuseContext.caller(req)), size: size) }
             catch { c.fail(req, error, "listxattr") }
         }
         ops.setxattr = { req, ino, name, value, size, flags in

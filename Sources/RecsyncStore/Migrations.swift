@@ -110,6 +110,11 @@ enum Migrations {
             ALTER TABLE files ADD COLUMN synced_ctime_ns INTEGER;
             ALTER TABLE files ADD COLUMN synced_inode INTEGER;
             """),
+        // A folder's `user.sync.status` reads the records of one status under a path: this index
+        // makes that cost follow the records it returns, not the size of the folder.
+        Migration(name: "2026-12-add-status-path-index", sql: """
+            CREATE INDEX files_status_path ON files (status, path);
+            """),
     ]
 
     /// Creates `schema_migrations` if needed and applies every migration not yet applied.

@@ -23,6 +23,28 @@ extension SyncQueue {
         return try locked { try fetchTree(folder) }
     }
 
+    /// Up to `limit` paths of records in `status` strictly under `folder` (every record for an
+    /// empty `folder`), in byte order, each after `after` when it is given. Reads the
+    /// `files_status_path` index: the cost follows the paths returned, not the folder's size.
+    public func paths(in status: SyncStatus, under folder: String, after: String? = nil, limit: Int) throws -> [String] {
+        var conditions = ["status = ?"]
+        var arguments: [SQLValue] = [.text(status.rawValue)]
+        if !folder.isEmpty {
+            try PathRules.validate(folder)
+            conditions.append(PathRules.insideFolderCondition)
+            arguments += PathRules.insideFolderArguments(folder)
+        }
+        if let after {
+            conditions.append("path > ?")
+            arguments.append(.text(after))
+        }
+        arguments.append(.int(Int64(max(0, limit))))
+        return try locked {
+            try db.query("SELECT path FROM files WHERE \(conditions.joined(separator: " AND ")) ORDER BY path LIMIT ?",
+                         arguments, operation: "read \(status.rawValue) paths under \(folder)/") { $0.text(0) }
+        }
+    }
+
     /// The number of records in each status. Every status is present; `local` is always 0
     /// because files without a record are not counted.
     public func counts() throws -> [SyncStatus: Int] {

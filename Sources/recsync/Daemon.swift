@@ -107,6 +107,7 @@ struct Daemon {
             abandonStart()
             throw error
         }
+        engine.awaitScan()
         do { try mount.mount() } catch {
             abandonStart()
             throw CLIError("\(error)")

@@ -199,6 +199,32 @@ final class RealToolsTests: ProxiedMountTestCase {
         XCTAssertTrue(listed.stdout.contains("user.sync.status=\"syncing\""), listed.stdout)
     }
 
+    func testAnotherUserSeesAFolderStatusOfOnlyWhatTheyMayAskAbout() throws {
+        try mountThroughProxy(server: try TestServer.moto(), rules: [FaultRule(mode: .hang, path: "private\\.wav$")],
+                              config: "allow_other = true\n", mount: false)
+        XCTAssertEqual(chmod(fixture.root.path, 0o755), 0)
+        try fixture.mount()
+        let m = fixture.mountpoint.path
+        XCTAssertEqual(chmod(m, 0o755), 0)
+        try FileManager.default.createDirectory(atPath: "\(m)/shared/secret", withIntermediateDirectories: true)
+        XCTAssertEqual(chmod("\(m)/shared/secret", 0o700), 0)
+        try run(["sox", "-n", "\(m)/shared/open.wav", "synth", "0.2", "sine", "440"])
+        try fixture.waitForStatus("shared/open.wav", "synced")
+        try run(["sox", "-n", "\(m)/shared/secret/private.wav", "synth", "0.2", "sine", "440"])
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, try fixture.status("shared/secret/private.wav") != "syncing" { usleep(50_000) }
+        XCTAssertEqual(try fixture.attribute("user.sync.status", of: "shared"), "syncing")
+
+        let asOther = ["setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", "getfattr", "--only-values", "--absolute-names"]
+        let shared = try Shell.run(asOther + ["-n", "user.sync.status", "\(m)/shared"])
+        XCTAssertTrue(shared.succeeded, shared.stderr)
+        XCTAssertEqual(shared.stdout, "synced", "secret/ is closed to this user, so private.wav does not count for them")
+        let summary = try Shell.run(asOther + ["-n", "user.sync.summary", m])
+        XCTAssertFalse(summary.succeeded, summary.stdout)
+        XCTAssertTrue(summary.stderr.contains("Permission denied"), summary.stderr)
+        XCTAssertEqual(try fixture.attribute("user.sync.status", of: "shared"), "syncing", "the owner still sees everything")
+    }
+
     func testNamesMapToProperlyEncodedKeys() throws {
         // radosgw: moto mis-verifies signatures of keys with '&'.
         try mountThroughProxy(server: try TestServer.radosgw())

@@ -87,6 +87,7 @@ final class SyncEngineTests: EngineTestCase {
         XCTAssertNil(try attribute("untouched.wav", "user.sync.progress"))
         XCTAssertEqual(engine.syncAttributeNames(path: "untouched.wav", isDirectory: false),
                        ["user.sync.status", "user.sync.error"])
+        engine.awaitScan()
         try writeFile("sub/also-untouched.wav", TestAudio.bytes(10))
         XCTAssertEqual(try engine.syncAttribute(path: "sub", name: "user.sync.status", isDirectory: true), "local")
         XCTAssertNil(try engine.syncAttribute(path: "sub", name: "user.sync.s3key", isDirectory: true))

@@ -146,12 +146,12 @@ final class RecordingHooks: SyncHooks, @unchecked Sendable {
         if let failure { throw failure }
     }
 
-    func syncAttribute(path: String, name: String, isDirectory: Bool) throws -> String? {
+    func syncAttribute(path: String, name: String, isDirectory: Bool, caller: PassthroughFS.Caller?) throws -> String? {
         record(.getAttribute(path, name: name, isDirectory: isDirectory))
         return lock.withLock { attributes[path]?[name] }
     }
 
-    func syncAttributeNames(path: String, isDirectory: Bool) -> [String] {
+    func syncAttributeNames(path: String, isDirectory: Bool, caller: PassthroughFS.Caller?) -> [String] {
         record(.listAttributes(path, isDirectory: isDirectory))
         return lock.withLock { (attributes[path] ?? [:]).keys.sorted() }
     }

@@ -102,4 +102,27 @@ final class QueuePathTests: QueueTestCase {
         // The interrupted upload may still land: the key is retired to protect a later file.
         XCTAssertEqual(try queue.add("again.wav", key: claimed.s3Key).s3Key, "rec/take-2.wav")
     }
+
+    func testPathsInOneStatusUnderAFolderComeFromTheIndexInByteOrder() throws {
+        let queue = try openQueue()
+        for path in ["sub/a.wav", "sub/deep/b.wav", "sub/c.wav", "sub0", "sub.wav", "subway/c.wav", "Sub/d.wav", "top.wav"] {
+            try queue.add(path)
+        }
+        try queue.upload("sub/c.wav")
+        XCTAssertEqual(try queue.paths(in: .pending, under: "sub", limit: 10), ["sub/a.wav", "sub/deep/b.wav"])
+        XCTAssertEqual(try queue.paths(in: .pending, under: "sub", after: "sub/a.wav", limit: 10), ["sub/deep/b.wav"])
+        XCTAssertEqual(try queue.paths(in: .pending, under: "sub", limit: 1), ["sub/a.wav"])
+        XCTAssertEqual(try queue.paths(in: .synced, under: "sub", limit: 10), ["sub/c.wav"])
+        XCTAssertEqual(try queue.paths(in: .failed, under: "sub", limit: 10), [])
+        XCTAssertEqual(try queue.paths(in: .pending, under: "", limit: 100).count, 7)
+        XCTAssertThrowsError(try queue.paths(in: .pending, under: "sub/", limit: 1), "not a folder path")
+
+        // The cost follows the rows returned: SQLite reads the (status, path) index only.
+        let plan = try queue.locked {
+            try queue.db.query("EXPLAIN QUERY PLAN SELECT path FROM files WHERE status = ? AND (path > ? AND path < ?) ORDER BY path LIMIT ?",
+                               [.text("pending"), .text("sub/"), .text("sub0"), .int(5)], operation: "plan") { $0.text(3) }
+        }
+        XCTAssertTrue(plan.contains { $0.contains("COVERING INDEX files_status_path") }, "\(plan)")
+        XCTAssertFalse(plan.contains { $0.contains("TEMP B-TREE") }, "no sort: \(plan)")
+    }
 }
