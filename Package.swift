@@ -37,6 +37,9 @@ let package = Package(
             "CFuse3", "RecsyncFS", "CSysShims",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Parsers of outside input with the promises they keep, for the fuzzers.
+        .target(name: "RecsyncFuzzTargets", dependencies: ["RecsyncCore", "RecsyncS3", "RecsyncFS"]),
+        .executableTarget(name: "recsync-fuzz", dependencies: ["RecsyncFuzzTargets"]),
         .executableTarget(name: "recsync", dependencies: [
             "RecsyncCore", "RecsyncFUSE", "RecsyncS3", "RecsyncStore", "RecsyncFS", "CSysShims",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -46,7 +49,7 @@ let package = Package(
         .testTarget(name: "RecsyncS3Tests", dependencies: ["RecsyncS3"]),
         .testTarget(name: "RecsyncStoreTests", dependencies: ["RecsyncStore"]),
         .testTarget(name: "RecsyncCoreTests", dependencies: [
-            "RecsyncCore", "RecsyncS3", "RecsyncStore", "RecsyncFS",
+            "RecsyncCore", "RecsyncS3", "RecsyncStore", "RecsyncFS", "RecsyncFuzzTargets",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "RecsyncFSTests", dependencies: ["RecsyncFS"]),

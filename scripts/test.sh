@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole recsync test suite on a Debian machine, as root:
 #   installs the Debian and Python packages the tests need, builds, starts the local S3
-#   servers (moto and a one-node Ceph radosgw on 127.0.0.1), runs `swift test`, stops the servers.
+#   servers (moto and a one-node Ceph radosgw on 127.0.0.1), runs `swift test`, stops the servers;
+#   without arguments it then runs every fuzz target under libFuzzer for a few seconds.
 #
 #   scripts/test.sh [extra swift test arguments, e.g. --filter RecsyncStoreTests]
 set -euo pipefail
@@ -41,4 +42,9 @@ fi
 total="$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")"
 failed="$(sed -E 's/.*with ([0-9]+) failures?.*/\1/' <<<"$summary")"
 echo "$((total - failed)) passed, $failed failed"
+if [[ $# -eq 0 ]]; then
+    # The whole suite also gets a short coverage-guided run of every fuzz target.
+    echo "[test] libFuzzer smoke: every fuzz target for 5 s (scripts/libfuzzer.sh)"
+    bash scripts/libfuzzer.sh 5 || status=1
+fi
 exit "$status"

@@ -44,8 +44,15 @@ extension CurlS3Client {
         prepared.http.rateLimited = true
 
         let response = try send(prepared.http, operation: operation)
-        return PutObjectResult(etag: try Self.confirmedETag(response.headers, what: "PutObject", operation: operation),
-                               versionId: response.headers["x-amz-version-id"])
+        return try Self.putResult(response.headers, operation: operation)
+    }
+
+    /// What a PutObject answer confirms: the ETag (required), the version and the encryption.
+    static func putResult(_ headers: [String: String], operation: String) throws -> PutObjectResult {
+        let encryption = headers["x-amz-server-side-encryption-customer-algorithm"] != nil
+            ? "SSE-C" : headers["x-amz-server-side-encryption"]
+        return PutObjectResult(etag: try confirmedETag(headers, what: "PutObject", operation: operation),
+                               versionId: headers["x-amz-version-id"], serverSideEncryption: encryption)
     }
 
     /// Checks the key and content type of a new object and encodes its metadata as
@@ -76,8 +83,7 @@ extension CurlS3Client {
         var prepared = prepare(method: "PUT", bucket: bucket, key: key, headers: headers, payloadHash: Crypto.emptySHA256Hex)
         prepared.http.body = DataBodySource(Data())
         let response = try send(prepared.http, operation: operation)
-        return PutObjectResult(etag: try Self.confirmedETag(response.headers, what: "PutObject", operation: operation),
-                               versionId: response.headers["x-amz-version-id"])
+        return try Self.putResult(response.headers, operation: operation)
     }
 
     /// The request headers that make a write conditional.

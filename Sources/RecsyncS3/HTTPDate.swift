@@ -1,11 +1,11 @@
 import Foundation
 
 /// Parsing of the two date formats S3 uses, without shared formatter state.
-enum HTTPDate {
+package enum HTTPDate {
     private static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 
     /// RFC 7231 IMF-fixdate, e.g. `Wed, 21 Oct 2015 07:28:00 GMT` (the `Last-Modified` header).
-    static func parseRFC1123(_ text: String) -> Date? {
+    package static func parseRFC1123(_ text: String) -> Date? {
         let parts = text.split(separator: " ")
         guard parts.count == 6, let day = Int(parts[1]),
               let month = months.firstIndex(of: parts[2].lowercased()), let year = Int(parts[3]) else { return nil }
@@ -15,7 +15,7 @@ enum HTTPDate {
     }
 
     /// ISO 8601 as in ListObjectsV2, e.g. `2009-10-12T17:50:30.000Z`.
-    static func parseISO8601(_ text: String) -> Date? {
+    package static func parseISO8601(_ text: String) -> Date? {
         let scalars = Array(text.utf8)
         func number(_ from: Int, _ count: Int) -> Int? {
             guard from + count <= scalars.count else { return nil }

@@ -2,9 +2,9 @@ import Foundation
 
 /// The XML documents of the multipart upload operations. Result documents are accepted under
 /// S3's `…Result` root names and the `…Response` names some servers (moto) still use.
-enum MultipartXML {
+package enum MultipartXML {
     /// The `UploadId` of an `InitiateMultipartUploadResult`.
-    static func uploadId(from data: Data) -> String? {
+    package static func uploadId(from data: Data) -> String? {
         guard let doc = S3XMLDocument(data: data), let root = doc.root(named: "InitiateMultipartUpload"),
               let id = doc.first("\(root)/UploadId"), !id.isEmpty else { return nil }
         return id
@@ -26,7 +26,7 @@ enum MultipartXML {
     }
 
     /// What a CompleteMultipartUpload answer with status 200 says.
-    enum CompleteOutcome: Equatable {
+    package enum CompleteOutcome: Equatable {
         /// The object was assembled; its ETag without quotes (nil or empty when missing).
         case completed(etag: String?)
         /// The server failed after sending the 200 status line.
@@ -35,7 +35,7 @@ enum MultipartXML {
         case unreadable
     }
 
-    static func completeOutcome(_ data: Data) -> CompleteOutcome {
+    package static func completeOutcome(_ data: Data) -> CompleteOutcome {
         guard let doc = S3XMLDocument(data: data) else { return .unreadable }
         if let root = doc.root(named: "CompleteMultipartUpload") {
             return .completed(etag: doc.first("\(root)/ETag").map(ETag.normalize))
@@ -45,17 +45,17 @@ enum MultipartXML {
     }
 
     /// One page of a ListParts answer.
-    struct PartsPage {
-        var parts: [ListedPart]
+    package struct PartsPage {
+        package var parts: [ListedPart]
         /// Where the next page starts, when the listing is truncated.
         var nextMarker: String?
 
-        static func parse(_ data: Data) -> PartsPage? {
+        package static func parse(_ data: Data) -> PartsPage? {
             guard let doc = S3XMLDocument(data: data), let root = doc.root(named: "ListParts") else { return nil }
             var parts: [ListedPart] = []
             for record in doc.records("\(root)/Part") {
-                guard let number = record["PartNumber"].flatMap({ Int($0) }),
-                      let size = record["Size"].flatMap({ Int64($0) }) else { return nil }
+                guard let number = record["PartNumber"].flatMap({ Int($0) }), (1...10_000).contains(number),
+                      let size = record["Size"].flatMap(S3XMLDocument.size) else { return nil }
                 parts.append(ListedPart(partNumber: number, etag: ETag.normalize(record["ETag"] ?? ""), size: size))
             }
             let truncated = doc.first("\(root)/IsTruncated")?.lowercased() == "true"
@@ -65,12 +65,12 @@ enum MultipartXML {
     }
 
     /// One page of a ListMultipartUploads answer.
-    struct UploadsPage {
-        var uploads: [MultipartUploadSummary]
+    package struct UploadsPage {
+        package var uploads: [MultipartUploadSummary]
         /// Where the next page starts, when the listing is truncated.
         var next: (keyMarker: String, uploadIdMarker: String?)?
 
-        static func parse(_ data: Data) -> UploadsPage? {
+        package static func parse(_ data: Data) -> UploadsPage? {
             guard let doc = S3XMLDocument(data: data), let root = doc.root(named: "ListMultipartUploads") else { return nil }
             var uploads: [MultipartUploadSummary] = []
             for record in doc.records("\(root)/Upload") {

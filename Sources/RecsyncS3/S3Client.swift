@@ -53,10 +53,20 @@ public struct PutObjectResult: Sendable, Equatable {
     public var etag: String
     /// Version id when the bucket is versioned.
     public var versionId: String?
+    /// How the server encrypted the object (`x-amz-server-side-encryption`, or `SSE-C` for a
+    /// customer-provided key); nil when it did not say.
+    public var serverSideEncryption: String?
 
-    public init(etag: String, versionId: String? = nil) {
+    public init(etag: String, versionId: String? = nil, serverSideEncryption: String? = nil) {
         self.etag = etag
         self.versionId = versionId
+        self.serverSideEncryption = serverSideEncryption
+    }
+
+    /// Whether a single-part upload's ETag must be the MD5 of the bytes stored: S3 makes it so
+    /// for plain objects and SSE-S3, not with KMS or customer keys.
+    public var etagIsContentMD5: Bool {
+        serverSideEncryption == nil || serverSideEncryption == "AES256"
     }
 }
 

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 
 /// A flat view of a small S3 XML document: for each element, its path from the root
 /// (e.g. `ListBucketResult/Contents/Key`) and its text. Used for error bodies and listings.
@@ -12,42 +9,35 @@ struct S3XMLDocument {
     var rootName: String?
 
     init?(data: Data) {
-        let collector = Collector()
         // S3 may send whitespace before the document while it works (CompleteMultipartUpload);
         // an XML declaration is only valid at the very start, so skip it.
-        let start = data.firstIndex { !$0.isXMLSpace } ?? data.endIndex
-        // S3 answers in UTF-8. Anything else is refused before the parser sees it: Foundation's
-        // XMLParser traps on an element name that is not valid UTF-8 (found by FuzzTests), and a
-        // server's answer must never be able to stop the daemon.
-        guard String(validating: data[start...], as: UTF8.self) != nil, Self.isPlainDocument(data[start...]) else { return nil }
-        let parser = XMLParser(data: Data(data[start...]))
-        parser.shouldProcessNamespaces = true
-        parser.delegate = collector
-        guard parser.parse() else { return nil }
-        elements = collector.elements
-        rootName = collector.root
+        let start = data.firstIndex { !S3XMLReader.isSpace($0) } ?? data.endIndex
+        // S3 answers in UTF-8; anything else is refused before it is read.
+        let bytes = Array(data[start...])
+        guard String(validating: bytes, as: UTF8.self) != nil, let events = S3XMLReader.events(bytes) else { return nil }
+        var stack: [String] = []
+        var text = ""
+        for event in events {
+            switch event {
+            case .start(let name):
+                if rootName == nil { rootName = name }
+                stack.append(name)
+                // A marker so records() can tell where each repeated element starts.
+                elements.append(Element(path: stack.joined(separator: "/") + "\u{0}start", text: ""))
+                text = ""
+            case .text(let string):
+                text += string
+            case .end:
+                elements.append(Element(path: stack.joined(separator: "/"), text: text))
+                text = ""
+                stack.removeLast()
+            }
+        }
     }
 
-    /// Whether the body holds nothing but elements, text, comments and CDATA after an optional
-    /// XML declaration, as every S3 answer does. Processing instructions and DTDs are refused:
-    /// Foundation's XMLParser crashes on a processing instruction without data (found by
-    /// FuzzTests), and a DTD could declare entities that expand without bound.
-    static func isPlainDocument(_ body: Data.SubSequence) -> Bool {
-        let bytes = Array(body)
-        var index = 0
-        while let open = bytes[index...].firstIndex(of: UInt8(ascii: "<")) {
-            let rest = bytes[(open + 1)...]
-            if rest.first == UInt8(ascii: "?") {
-                let declaration = Array("?xml".utf8)
-                guard open == 0, rest.starts(with: declaration),
-                      let after = rest.dropFirst(declaration.count).first, after == 0x20 || after == 0x09 || after == 0x0A || after == 0x0D
-                else { return false }
-            } else if rest.first == UInt8(ascii: "!") {
-                guard rest.starts(with: Array("!--".utf8)) || rest.starts(with: Array("![CDATA[".utf8)) else { return false }
-            }
-            index = open + 1
-        }
-        return true
+    /// A size in bytes: a whole number, not negative. Anything else makes the answer invalid.
+    static func size(_ text: String) -> Int64? {
+        Int64(text).flatMap { $0 >= 0 ? $0 : nil }
     }
 
     /// Text of the first element at `path`, if any.
@@ -64,34 +54,6 @@ struct S3XMLDocument {
         }
         return out
     }
-
-    private final class Collector: NSObject, XMLParserDelegate {
-        var elements: [Element] = []
-        var stack: [String] = []
-        var text = ""
-        var root: String?
-
-        func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
-                    qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]) {
-            if root == nil { root = elementName }
-            stack.append(elementName)
-            // A marker so records() can tell where each repeated element starts.
-            elements.append(Element(path: stack.joined(separator: "/") + "\u{0}start", text: ""))
-            text = ""
-        }
-
-        func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
-
-        func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
-            elements.append(Element(path: stack.joined(separator: "/"), text: text))
-            text = ""
-            stack.removeLast()
-        }
-    }
-}
-
-private extension UInt8 {
-    var isXMLSpace: Bool { self == 0x20 || self == 0x09 || self == 0x0a || self == 0x0d }
 }
 
 /// The `<Error>` body S3 sends with failed requests.
@@ -119,15 +81,15 @@ public struct S3ErrorBody: Equatable, Sendable {
 }
 
 /// One page of a ListObjectsV2 answer.
-struct ListObjectsPage {
-    var objects: [ObjectSummary]
+package struct ListObjectsPage {
+    package var objects: [ObjectSummary]
     var nextContinuationToken: String?
 
-    static func parse(_ data: Data) -> ListObjectsPage? {
+    package static func parse(_ data: Data) -> ListObjectsPage? {
         guard let doc = S3XMLDocument(data: data), doc.rootName == "ListBucketResult" else { return nil }
         var objects: [ObjectSummary] = []
         for record in doc.records("ListBucketResult/Contents") {
-            guard let key = record["Key"], let size = record["Size"].flatMap({ Int64($0) }) else { return nil }
+            guard let key = record["Key"], let size = record["Size"].flatMap(S3XMLDocument.size) else { return nil }
             objects.append(ObjectSummary(key: key, size: size, etag: ETag.normalize(record["ETag"] ?? ""),
                                          lastModified: record["LastModified"].flatMap(HTTPDate.parseISO8601)))
         }

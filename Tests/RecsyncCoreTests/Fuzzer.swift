@@ -36,17 +36,25 @@ struct Fuzzer {
         let seconds = ProcessInfo.processInfo.environment["RECSYNC_FUZZ_SECONDS"].flatMap(Double.init) ?? 1
         let deadline = Date().addingTimeInterval(seconds)
         let record = Self.corpusRoot.appendingPathComponent("last-input-\(target)")
+        // One descriptor for the whole run: each input costs a pwrite and an ftruncate.
+        let recordFd = open(record.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        defer {
+            if recordFd >= 0 { close(recordFd) }
+            try? FileManager.default.removeItem(at: record)
+        }
         var executions = 0
         for input in corpus { body(input); executions += 1 }
         while Date() < deadline {
             for _ in 0..<64 {
                 let input = mutate(corpus[Int(generator.next() % UInt64(corpus.count))])
-                try? Data(input).write(to: record)
+                if recordFd >= 0 {
+                    _ = input.withUnsafeBytes { pwrite(recordFd, $0.baseAddress, $0.count, 0) }
+                    _ = ftruncate(recordFd, off_t(input.count))
+                }
                 body(input)
                 executions += 1
             }
         }
-        try? FileManager.default.removeItem(at: record)
         print("fuzz \(target): \(executions) executions in \(seconds) s, no crash")
         return executions
     }

@@ -1,5 +1,5 @@
 import Foundation
-import RecsyncS3
+@testable import RecsyncS3
 import RecsyncStore
 import XCTest
 @testable import RecsyncCore
@@ -297,6 +297,63 @@ final class LostCompleteAnswerS3Client: ForwardingS3Client, @unchecked Sendable 
             return !lost
         }
         if loseIt { throw S3Error(.http(status: 404, code: "NoSuchUpload", message: "no such upload", requestId: nil)) }
+        return result
+    }
+}
+
+/// A PutObject answered with an ETag that is not the MD5 of the bytes sent: the server holds
+/// something else, so the upload is not confirmed (unless the object is encrypted with KMS or a
+/// customer key, whose ETags are no MD5).
+final class WrongETagTests: EngineTestCase {
+    func testAnETagThatIsNotTheMD5OfTheBytesIsNeverSynced() throws {
+        let client = WrongETagS3Client(inner: s3, wrongAnswers: 1, encryption: nil)
+        startUploader(client: client)
+        let data = SyncedMeansTheseBytesTests.randomBytes(300_000, seed: 5)
+        try record("take.wav", data)
+        try waitUntil("the wrong answer is refused") { (try? storedRecord("take.wav"))??.attempts == 1 }
+        let refused = try XCTUnwrap(try storedRecord("take.wav"))
+        XCTAssertEqual(refused.status, .pending, "not synced on a wrong ETag")
+        XCTAssertTrue(refused.lastError?.contains("not the MD5 of the bytes sent") == true, refused.lastError ?? "no error")
+        try waitForStatus("take.wav", .synced, timeout: 20)
+        let synced = try XCTUnwrap(try storedRecord("take.wav"))
+        XCTAssertEqual(synced.etag, Crypto.hex(Crypto.md5(data)), "synced on the answer that names these bytes")
+        XCTAssertEqual(object(synced.s3Key)?.data, data)
+    }
+
+    func testAnEncryptedObjectsETagIsNotTakenForAnMD5() throws {
+        let client = WrongETagS3Client(inner: s3, wrongAnswers: 1, encryption: "aws:kms")
+        startUploader(client: client)
+        try record("take.wav", SyncedMeansTheseBytesTests.randomBytes(1000, seed: 6))
+        try waitForStatus("take.wav", .synced)
+        XCTAssertEqual(try storedRecord("take.wav")?.attempts, 0)
+    }
+}
+
+/// Forwards to the in-memory client; the first `wrongAnswers` PutObject answers carry an ETag
+/// of the right form but for other bytes.
+final class WrongETagS3Client: ForwardingS3Client, @unchecked Sendable {
+    private let lock = NSLock()
+    private var wrongAnswers: Int
+    private let encryption: String?
+
+    init(inner: InMemoryS3Client, wrongAnswers: Int, encryption: String?) {
+        self.wrongAnswers = wrongAnswers
+        self.encryption = encryption
+        super.init(inner: inner)
+    }
+
+    override func putObject(bucket: String, key: String, body: FileBody, contentType: String, metadata: [String: String],
+                            condition: PutCondition?, progress: (@Sendable (Int64) -> Void)?,
+                            shouldCancel: (@Sendable () -> Bool)?) throws -> PutObjectResult {
+        var result = try super.putObject(bucket: bucket, key: key, body: body, contentType: contentType, metadata: metadata,
+                                         condition: condition, progress: progress, shouldCancel: shouldCancel)
+        result.serverSideEncryption = encryption
+        lock.withLock {
+            if wrongAnswers > 0 {
+                wrongAnswers -= 1
+                result.etag = String(repeating: "0", count: 32)
+            }
+        }
         return result
     }
 }

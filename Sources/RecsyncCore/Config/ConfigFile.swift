@@ -116,7 +116,7 @@ extension RecsyncConfig {
 
     // MARK: - Interpreting
 
-    static func parse(bytes: [UInt8], source: String, environment: [String: String]) throws -> RecsyncConfig {
+    package static func parse(bytes: [UInt8], source: String, environment: [String: String]) throws -> RecsyncConfig {
         let document: TOMLDocument
         do {
             document = try TOMLParser.parse(bytes: bytes)

@@ -159,6 +159,7 @@ extension FileUpload {
                     return .reachedServer
                 }
             }
+            try Self.checkContentETag(result, fd: fd, size: size, before: before)
             Self.dropCachedPages(fd: fd, offset: 0, length: size)
             return complete(record, etag: result.etag, checksum: Self.singlePartChecksum(result.etag), before: before, fd: fd,
                             progress: progress, log: log, uploaded: true)
@@ -170,7 +171,18 @@ extension FileUpload {
     /// Errors of open(2) that say nothing about the file itself: retried after a backoff, counted.
     static let transientOpenErrors: Set<Int32> = [EMFILE, ENFILE, ENOMEM, EIO, ENOSPC, EAGAIN, EINTR, ENOBUFS, EBUSY]
 
-    /// After the server holds the bytes: `synced` only if the file did not change meanwhile.
+    /// A single-part upload's ETag is the MD5 of the bytes the server stored (see
+    /// `PutObjectResult.etagIsContentMD5`): one of that form that is not the MD5 of the file,
+    /// which did not change meanwhile, means the server holds other bytes. That upload is not
+    /// confirmed; it fails as an invalid answer and is retried.
+    static func checkContentETag(_ result: PutObjectResult, fd: Int32, size: Int64, before: stat) throws {
+        guard result.etagIsContentMD5, let stated = singlePartChecksum(result.etag) else { return }
+        guard FileIdentity.of(fd: fd) == FileIdentity(before) else { return }  // changed: queued again anyway
+        guard let local = FileDigest.md5Hex(fd: fd, length: size), "md5:" + local != stated else { return }
+        throw S3Error(.invalidResponse(message: "the server answered PutObject with ETag \(result.etag), which is not the MD5 of the bytes sent (\(local)); the upload is not confirmed"),
+                      operation: "PutObject")
+    }
+
     /// A single-part upload's ETag is the MD5 of its bytes.
     static func singlePartChecksum(_ etag: String) -> String? {
         let plain = etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased()
