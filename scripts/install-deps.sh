@@ -46,6 +46,8 @@ APT_PACKAGES=(
     util-linux
     # network namespaces, veth links and tc for the network-awareness tests
     iproute2
+    # systemd-analyze verify for the units in mount-helpers/
+    systemd
 )
 
 missing=()

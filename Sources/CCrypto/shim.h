@@ -4,4 +4,5 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 #include <openssl/md5.h>
+#include <openssl/crypto.h>
 #endif

@@ -12,4 +12,6 @@ static inline CURLcode recsync_curl_setopt_read_cb(CURL *h, size_t (*cb)(char *,
 static inline CURLcode recsync_curl_setopt_header_cb(CURL *h, size_t (*cb)(char *, size_t, size_t, void *)) { return curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, cb); }
 static inline CURLcode recsync_curl_setopt_xferinfo_cb(CURL *h, int (*cb)(void *, curl_off_t, curl_off_t, curl_off_t, curl_off_t)) { return curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, cb); }
 static inline CURLcode recsync_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
+/* CURLVERSION_NOW is a macro Swift cannot see. */
+static inline curl_version_info_data *recsync_curl_version_info(void) { return curl_version_info(CURLVERSION_NOW); }
 #endif

@@ -130,3 +130,10 @@ public final class FuseMount: @unchecked Sendable {
         argStorage = nil
     }
 }
+
+extension FuseMount {
+    /// The libfuse3 library's version, e.g. `3.17.2` (for `recsync version`).
+    public static var libraryVersion: String {
+        fuse_pkgversion().map { String(cString: $0) } ?? String(fuse_version())
+    }
+}

@@ -232,3 +232,9 @@ final class SQLiteDatabase {
         return statement
     }
 }
+
+/// The version of the SQLite library the queue runs with (for `recsync version`).
+public enum SQLiteLibrary {
+    /// e.g. `3.46.1`
+    public static var version: String { String(cString: sqlite3_libversion()) }
+}

@@ -124,6 +124,15 @@ struct Daemon {
                            metadata: ["endpoint": "\(plan.endpoint.baseURL)"])
         }
 
+        // Under a Type=notify systemd unit: READY=1 now that the mount is live, then the queue's
+        // summary as STATUS=, and STOPPING=1 when a stop begins.
+        let notifier = SystemdNotifier(environment: environment)
+        if let notifier {
+            notifier.ready(status: (try? engine.summary().statusLine) ?? "mounted")
+            notifier.follow(every: 2) { try? engine.summary().statusLine }
+            stopper.onStopBegins = { notifier.stopping() }
+        }
+
         let monitor = makeNetworkMonitor(s3: s3, bucket: settings.bucket, logger: logger)
         // The safety net every sync_interval: look for files changed behind our back.
         uploader.follow(monitor, onTick: { scanner.run() })

@@ -24,8 +24,10 @@ struct MountPlan {
             FileHandle.standardError.write(Data("recsync: detached the dead mount a stopped recsync left at \(requested)\n".utf8))
         }
         let mountpoint = try Paths.existingDirectory(rawMountpoint)
-        if let existing = MountTable.mountType(at: mountpoint) {
-            throw CLIError.usage("\(mountpoint) is already mounted (\(existing)); unmount it first with 'recsync unmount \(mountpoint)'")
+        // Another filesystem there (an SD card, a second disk mounted first in fstab) is what
+        // recsync serves; only a folder recsync itself already serves is refused.
+        if MountTable.mountType(at: mountpoint) == "fuse.recsync" {
+            throw CLIError.usage("\(mountpoint) is already mounted by recsync; unmount it first with 'recsync unmount \(mountpoint)'")
         }
         let configPath = options.config ?? RecsyncConfig.defaultPath(environment: environment)
         var config = RecsyncConfig.defaults

@@ -14,9 +14,10 @@ struct Recsync: ParsableCommand {
         Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN) or \
         AWS_PROFILE with ~/.aws/credentials and ~/.aws/config; never from the command line.
         """,
-        version: RecsyncVersion.current,
+        version: RecsyncVersion.report,
         subcommands: [MountCommand.self, UnmountCommand.self, StatusCommand.self, SyncNowCommand.self, RetryCommand.self,
-                      ImportCommand.self, DrainCommand.self, EventsCommand.self, VerifyCommand.self, DoctorCommand.self]
+                      ImportCommand.self, DrainCommand.self, EventsCommand.self, VerifyCommand.self, DoctorCommand.self,
+                      VersionCommand.self]
     )
 
     /// Arguments are taken as the bytes the shell passed: a file name that is not valid UTF-8

@@ -113,6 +113,7 @@ final class StopSequence: @unchecked Sendable {
         startedAt = started
         condition.unlock()
 
+        onStopBegins?()
         var open = fs.filesOpenForWriting()
         logger.notice("stopping", metadata: ["reason": "\(reason)", "open_for_writing": "\(open.count)"])
         if !open.isEmpty {
@@ -162,6 +163,8 @@ final class StopSequence: @unchecked Sendable {
 
     /// What must happen before the stop thread ends the process itself (the pid file goes).
     var onForcedExit: (() -> Void)?
+    /// Called once, as a stop begins (before the wait for writers).
+    var onStopBegins: (() -> Void)?
 
     /// The FUSE loop returned (the mount is gone): run the teardown, unless the stop thread
     /// already decided to end the process (then this thread waits for that end).

@@ -75,8 +75,29 @@ final class MountCommandTests: XCTestCase {
         try fixture.mount()
         let result = try Shell.run(fixture.mountArguments, environment: fixture.environment)
         XCTAssertNotEqual(result.status, 0)
-        XCTAssertTrue(result.stderr.contains("already mounted"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("already mounted by recsync"), result.stderr)
         XCTAssertTrue(fixture.isMounted, "the first mount must be left alone")
+    }
+
+    func testAFolderThatIsAnotherFilesystemsMountpointIsMountedOver() throws {
+        // A card or a second disk mounted at the folder first, as an fstab line before recsync's.
+        let card = try Shell.run(["mount", "-t", "tmpfs", "-o", "size=16m", "card", fixture.mountpoint.path])
+        XCTAssertTrue(card.succeeded, card.stderr)
+        defer {
+            try? fixture.unmount()  // recsync first: umount takes the top mount at a path
+            _ = try? Shell.run(["umount", fixture.mountpoint.path])
+        }
+        try Data("on the card".utf8).write(to: URL(fileURLWithPath: fixture.path("before.txt")))
+        try fixture.mount()
+        XCTAssertEqual(MountTableProbe.types(at: fixture.mountpoint.path), ["tmpfs", "fuse.recsync"])
+        XCTAssertEqual(try String(contentsOfFile: fixture.path("before.txt"), encoding: .utf8), "on the card")
+        try Data("recorded".utf8).write(to: URL(fileURLWithPath: fixture.path("take.txt")))
+        try fixture.waitForStatus("take.txt", "synced")
+        try fixture.waitForStatus("before.txt", "synced")
+        try fixture.unmount()
+        XCTAssertEqual(MountTableProbe.types(at: fixture.mountpoint.path), ["tmpfs"], "the card stays mounted")
+        XCTAssertEqual(try String(contentsOfFile: fixture.path("take.txt"), encoding: .utf8), "recorded",
+                       "the recording is on the card itself")
     }
 
     func testCredentialsNeverAppearInArgvOrLog() throws {
@@ -103,6 +124,18 @@ final class MountCommandTests: XCTestCase {
         for option in ["--bucket", "--region", "--endpoint", "--path-style", "--path-pattern", "--user-id",
                        "--state-dir", "--config", "--foreground"] {
             XCTAssertTrue(help.contains(option), "mount --help lacks \(option)")
+        }
+    }
+}
+
+/// The filesystem types mounted at a path, bottom first, from /proc/self/mountinfo.
+enum MountTableProbe {
+    static func types(at path: String) -> [String] {
+        let table = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        return table.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ").map(String.init)
+            guard fields.count > 4, fields[4] == path, let dash = fields.firstIndex(of: "-"), dash + 1 < fields.count else { return nil }
+            return fields[dash + 1]
         }
     }
 }
