@@ -14,9 +14,16 @@ struct Daemon {
     let readyFd: Int32?
 
     func run() throws {
+        let level = Logger.Level(rawValue: plan.config.logLevel) ?? .info
+        let journal = JournalLogHandler.standardErrorIsJournal(environment: ProcessInfo.processInfo.environment)
         LoggingSystem.bootstrap { label in
+            if journal {
+                var handler = JournalLogHandler()
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = Logger.Level(rawValue: plan.config.logLevel) ?? .info
+            handler.logLevel = level
             return handler
         }
         var logger = Logger(label: "recsync")

@@ -56,7 +56,14 @@ final class SystemdNotifyTests: XCTestCase {
         daemon.executableURL = URL(fileURLWithPath: MountFixture.binary)
         daemon.arguments = Array(fixture.mountArguments.dropFirst()) + ["--foreground"]
         daemon.environment = environment
-        daemon.standardError = FileHandle.nullDevice
+        // Standard error as the journal's stream: systemd names it in JOURNAL_STREAM.
+        let journalPath = fixture.root.appendingPathComponent("journal.txt").path
+        FileManager.default.createFile(atPath: journalPath, contents: nil)
+        let journal = try FileHandle(forWritingTo: URL(fileURLWithPath: journalPath))
+        var st = stat()
+        XCTAssertEqual(fstat(journal.fileDescriptor, &st), 0)
+        daemon.environment?["JOURNAL_STREAM"] = "\(st.st_dev):\(st.st_ino)"
+        daemon.standardError = journal
         try daemon.run()
         defer { if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL); daemon.waitUntilExit() } }
 
@@ -78,5 +85,19 @@ final class SystemdNotifyTests: XCTestCase {
         daemon.waitUntilExit()
         XCTAssertEqual(daemon.terminationStatus, 0)
         XCTAssertFalse(fixture.isMounted)
+
+        // Journal lines: a priority prefix, no timestamp of their own, one upload attempt line.
+        let logged = try String(contentsOfFile: journalPath, encoding: .utf8).split(separator: "\n").map(String.init)
+        XCTAssertFalse(logged.isEmpty)
+        for line in logged {
+            XCTAssertNotNil(line.range(of: #"^<[2-7]>\S"#, options: .regularExpression), "a journal line: \(line)")
+            XCTAssertNil(line.range(of: #"20[0-9]{2}-[0-9]{2}-[0-9]{2}T"#, options: .regularExpression), "no timestamp: \(line)")
+            XCTAssertFalse(line.contains(fixture.server.secretKey))
+        }
+        let attempts = logged.filter { $0.hasPrefix("<6>upload attempt ") }
+        XCTAssertEqual(attempts.count, 1, logged.joined(separator: "\n"))
+        for field in ["attempt=1", "bytes=4", "outcome=synced", "path=take.txt", "key=", "duration_ms="] {
+            XCTAssertTrue(attempts.first?.contains(field) == true, "\(field) in \(attempts)")
+        }
     }
 }

@@ -31,19 +31,39 @@ struct FileUpload {
 }
 
 extension FileUpload {
-    /// Uploads the claimed record and records the outcome.
+    /// Uploads the claimed record and records the outcome, then logs one `upload attempt` line:
+    /// path, key, attempt, bytes sent, duration and the outcome (the file's status after it, and
+    /// the error when there is one).
     func run() -> UploadOutcome {
         let path = record.path
         var log = logger
         log[metadataKey: "path"] = "\(path)"
         log[metadataKey: "key"] = "\(record.s3Key)"
         log[metadataKey: "attempt"] = "\(record.attempts + 1)"
-        let queue = engine.queue
-        let networkGeneration = engine.gate.networkGeneration
-
+        let started = ContinuousClock.now
         let progress = UploadProgress(path: path, total: record.size)
         engine.live.withLock { $0.uploads[PathKey(path)] = progress }
         defer { engine.live.withLock { _ = $0.uploads.removeValue(forKey: PathKey(path)) } }
+
+        let outcome = attempt(log: log, progress: progress)
+
+        let after = try? engine.queue.record(path: path)
+        let elapsed = ContinuousClock.now - started
+        var details: Logger.Metadata = [
+            "outcome": "\(after.map { $0.generation == record.generation ? $0.status.rawValue : "queued again" } ?? "gone")",
+            "bytes": "\(progress.sent)",
+            "duration_ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
+        ]
+        if let error = after?.lastError, after?.status != .synced, !error.isEmpty { details["error"] = "\(error)" }
+        log.info("upload attempt", metadata: details)
+        return outcome
+    }
+
+    /// One attempt at the claimed record (see `run`).
+    private func attempt(log: Logger, progress: UploadProgress) -> UploadOutcome {
+        let path = record.path
+        let queue = engine.queue
+        let networkGeneration = engine.gate.networkGeneration
 
         func settle(_ body: () throws -> Void) {
             do { try body() } catch { log.error("cannot record the upload outcome", metadata: ["error": "\(error)"]) }
