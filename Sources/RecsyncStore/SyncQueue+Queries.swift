@@ -45,6 +45,24 @@ extension SyncQueue {
         }
     }
 
+    /// Every record not yet synced, in the order the uploader takes them: uploads in flight,
+    /// then pending files it may start now (by priority, then by when they were queued, as
+    /// `claim` takes them), then those waiting for a retry (soonest first), then failed ones,
+    /// which wait for `retry`.
+    public func processingOrder() throws -> [FileRecord] {
+        try locked {
+            try db.query("""
+                SELECT \(FileRecord.columns) FROM files
+                WHERE status IN ('syncing', 'pending', 'failed')
+                ORDER BY CASE status WHEN 'syncing' THEN 0 WHEN 'failed' THEN 3
+                              ELSE CASE WHEN next_attempt_at IS NULL OR next_attempt_at <= ?
+                                             OR priority >= \(Priority.critical.rawValue) THEN 1 ELSE 2 END END,
+                         CASE WHEN status = 'pending' THEN next_attempt_at END,
+                         priority DESC, enqueued_at, rowid
+                """, [.int(StoredTime.nanoseconds(now()))], operation: "list the queue in order", FileRecord.init(row:))
+        }
+    }
+
     /// The number of records in each status. Every status is present; `local` is always 0
     /// because files without a record are not counted.
     public func counts() throws -> [SyncStatus: Int] {

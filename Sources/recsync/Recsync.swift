@@ -17,7 +17,7 @@ struct Recsync: ParsableCommand {
         version: RecsyncVersion.report,
         subcommands: [MountCommand.self, UnmountCommand.self, StatusCommand.self, SyncNowCommand.self, RetryCommand.self,
                       ImportCommand.self, DrainCommand.self, EventsCommand.self, VerifyCommand.self, DoctorCommand.self,
-                      VersionCommand.self]
+                      QueueCommand.self, VersionCommand.self]
     )
 
     /// Arguments are taken as the bytes the shell passed: a file name that is not valid UTF-8

@@ -125,4 +125,37 @@ final class QueuePathTests: QueueTestCase {
         XCTAssertTrue(plan.contains { $0.contains("COVERING INDEX files_status_path") }, "\(plan)")
         XCTAssertFalse(plan.contains { $0.contains("TEMP B-TREE") }, "no sort: \(plan)")
     }
+
+    func testProcessingOrderIsTheOrderTheUploaderTakesFilesIn() throws {
+        let queue = try openQueue()
+        try queue.add("done.wav")
+        try queue.upload("done.wav")
+        try queue.add("normal-first.wav", .normal)
+        clock.advance(1)
+        try queue.add("high.wav", .high)
+        clock.advance(1)
+        try queue.add("normal-second.wav", .normal)
+        try queue.add("waiting.wav", .high)
+        try queue.add("failed.wav", .critical)
+        try queue.add("flight.wav", .low)
+        let claimed = try queue.claim(limit: 10)
+        for record in claimed {
+            switch record.path {
+            case "waiting.wav":
+                XCTAssertTrue(try queue.markAttemptFailed(path: record.path, generation: record.generation, error: "503",
+                                                          retryAt: clock.now.addingTimeInterval(60), countAttempt: true))
+            case "failed.wav":
+                XCTAssertTrue(try queue.markFailed(path: record.path, generation: record.generation, error: "403"))
+            case "flight.wav":
+                break  // stays syncing
+            default:
+                XCTAssertTrue(try queue.release(path: record.path, generation: record.generation))
+            }
+        }
+        XCTAssertEqual(try queue.processingOrder().map(\.path),
+                       ["flight.wav", "high.wav", "normal-first.wav", "normal-second.wav", "waiting.wav", "failed.wav"],
+                       "in flight, due by priority then age, waiting for a retry, failed; synced files are done")
+        XCTAssertEqual(try queue.claim(limit: 10).map(\.path), ["high.wav", "normal-first.wav", "normal-second.wav"],
+                       "the uploader takes the due ones in that order")
+    }
 }

@@ -43,6 +43,11 @@ public struct ControlHandler: Sendable {
                 return response
             case .status:
                 return try status(request.paths ?? [""])
+            case .queue:
+                var response = ControlResponse(ok: true)
+                response.files = try engine.queue.processingOrder().map { try describe($0.path) }
+                response.summary = try engine.summary()
+                return response
             case .syncNow:
                 return try syncNow(request.paths ?? [], force: request.force ?? false)
             case .retry:

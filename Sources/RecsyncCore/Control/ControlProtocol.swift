@@ -4,7 +4,7 @@ import Foundation
 /// Paths are relative to the mount root ("" is the root itself).
 public struct ControlRequest: Codable, Sendable, Equatable {
     public enum Operation: String, Codable, Sendable {
-        case info, status, syncNow, retry, `import`, verify, staleUploads, stop
+        case info, status, syncNow, retry, `import`, verify, staleUploads, stop, queue
     }
     public var op: Operation
     public var paths: [String]?
