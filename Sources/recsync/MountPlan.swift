@@ -15,10 +15,13 @@ struct MountPlan {
     /// `AWS_CA_BUNDLE`: the certificate authorities to trust instead of the system store.
     var caBundle: String?
 
+    /// With `inspecting` (`recsync doctor`), a folder recsync serves is accepted and a dead
+    /// mount left alone: nothing is mounted.
     static func resolve(mountpoint rawMountpoint: String, options: MountOptions,
-                        environment: [String: String] = ProcessInfo.processInfo.environment) throws -> MountPlan {
+                        environment: [String: String] = ProcessInfo.processInfo.environment,
+                        inspecting: Bool = false) throws -> MountPlan {
         let requested = Paths.absolute(rawMountpoint)
-        if DeadMount.isDead(requested) {
+        if !inspecting, DeadMount.isDead(requested) {
             // Left by a daemon that crashed or was killed: the files are below it, untouched.
             try DeadMount.clear(requested)
             FileHandle.standardError.write(Data("recsync: detached the dead mount a stopped recsync left at \(requested)\n".utf8))
@@ -26,7 +29,7 @@ struct MountPlan {
         let mountpoint = try Paths.existingDirectory(rawMountpoint)
         // Another filesystem there (an SD card, a second disk mounted first in fstab) is what
         // recsync serves; only a folder recsync itself already serves is refused.
-        if MountTable.mountType(at: mountpoint) == "fuse.recsync" {
+        if !inspecting, MountTable.mountType(at: mountpoint) == "fuse.recsync" {
             throw CLIError.usage("\(mountpoint) is already mounted by recsync; unmount it first with 'recsync unmount \(mountpoint)'")
         }
         let configPath = options.config ?? RecsyncConfig.defaultPath(environment: environment)

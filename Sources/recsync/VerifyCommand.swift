@@ -48,34 +48,3 @@ struct VerifyCommand: ParsableCommand {
         } catch { exitWith(error) }
     }
 }
-
-struct DoctorCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "doctor",
-        abstract: "Find and fix leftovers on the server.",
-        discussion: "--stale-uploads lists the multipart uploads under this mount's key prefix that no queued file owns, and aborts them."
-    )
-
-    @Argument(help: ArgumentHelp("The mounted folder (default: the current folder).", valueName: "mountpoint"))
-    var mountpoint: String = "."
-
-    @Flag(help: "List and abort multipart uploads nobody owns (they cost storage until aborted).")
-    var staleUploads = false
-
-    @Flag(help: "Only list; abort nothing.")
-    var dryRun = false
-
-    func run() throws {
-        do {
-            guard staleUploads else { throw CLIError.usage("say what to check, e.g. 'recsync doctor --stale-uploads'") }
-            let (client, _) = try ControlClient.forPath(mountpoint)
-            let response = try client.send(ControlRequest(op: .staleUploads, dryRun: dryRun), timeout: 3600)
-            let stale = response.staleUploads ?? []
-            for upload in stale {
-                print((upload.aborted ? "aborted  " : "stale    ") + upload.key + "  upload " + upload.uploadId
-                      + (upload.initiated.map { "  started \($0)" } ?? ""))
-            }
-            print("\(stale.count) stale multipart upload(s)" + (dryRun ? " (not aborted: --dry-run)" : stale.isEmpty ? "" : ", aborted"))
-        } catch { exitWith(error) }
-    }
-}

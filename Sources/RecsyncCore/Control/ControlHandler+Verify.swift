@@ -71,7 +71,10 @@ extension ControlHandler {
     func staleUploads(dryRun: Bool) throws -> ControlResponse {
         let prefix = Self.ownedPrefix(pattern: engine.settings.keyPattern.pattern, userId: engine.settings.userId)
         let owned = try engine.queue.ownedUploadIds()
-        let listed = try uploader.s3.listMultipartUploads(bucket: engine.settings.bucket, prefix: prefix)
+        // Listed without a prefix and filtered here, as the janitor does: some servers (moto)
+        // mis-verify the signature of a listing whose prefix holds a '/'.
+        let listed = try uploader.s3.listMultipartUploads(bucket: engine.settings.bucket, prefix: "")
+            .filter { $0.key.utf8.starts(with: prefix.utf8) }
         var stale: [StaleUpload] = []
         for upload in listed where !owned.contains(upload.uploadId) {
             var aborted = false
