@@ -6,66 +6,162 @@ import RecsyncCore
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show where files stand: status, attempts, next retry and last error.",
-        discussion: "PATH may be files or folders inside recsync mounts (default: the current folder)."
+        abstract: "Show where files stand: status, size, progress, attempts, next retry and last error.",
+        discussion: """
+        PATH may be files or folders inside recsync mounts (default: the current folder). The \
+        table ends with the mount's summary: counts by status, bytes waiting, the network and why \
+        uploads are paused. Icons: synced ☁️, syncing 🔄, failed ⚠️, pending 📤, local 🗂️ (not with \
+        --no-icons, or when NO_COLOR is set). --watch redraws every second with each upload's rate \
+        and time left; when standard output is not a terminal it prints one line per change instead.
+        """
     )
 
     @Argument(help: ArgumentHelp("Files or folders inside a recsync mount.", valueName: "path"))
     var paths: [String] = []
 
-    @Flag(help: "Print JSON for scripts.")
+    @Flag(help: "Print JSON for scripts (the files, and the mount's summary under \"summary\").")
     var json = false
+
+    @Flag(help: "Keep watching: redraw every second (one line per change when not on a terminal).")
+    var watch = false
+
+    @Flag(help: "Show statuses as words only.")
+    var noIcons = false
+
+    func validate() throws {
+        if json && watch { throw ValidationError("--json and --watch cannot be combined; use 'recsync events --follow' for a stream") }
+    }
 
     func run() throws {
         do {
-            for (client, relatives) in try groupByMount(paths.isEmpty ? ["."] : paths) {
-                var response = try client.send(ControlRequest(op: .status, paths: relatives))
-                // Names as a terminal can show them, and a script can undo (`NameCoding.display`).
-                response.files = response.files?.map { file in
-                    var shown = file
-                    shown.path = NameCoding.display(file.path)
-                    return shown
-                }
+            let icons = !noIcons && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+            if watch { return try StatusWatch(paths: paths.isEmpty ? ["."] : paths, icons: icons).run() }
+            for (client, response) in try Self.fetch(paths.isEmpty ? ["."] : paths) {
                 if json {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
                     print(String(decoding: try encoder.encode(response), as: UTF8.self))
                 } else {
-                    print(Self.render(response, mountpoint: client.mountpoint))
+                    print(StatusTable(icons: icons).render(response, mountpoint: client.mountpoint))
                 }
             }
         } catch { exitWith(error) }
     }
 
-    static func render(_ response: ControlResponse, mountpoint: String) -> String {
+    /// The status of `paths`, one answer per mount, names as a terminal can show them and a
+    /// script can undo (`NameCoding.display`).
+    static func fetch(_ paths: [String]) throws -> [(ControlClient, ControlResponse)] {
+        try groupByMount(paths).map { client, relatives in
+            var response = try client.send(ControlRequest(op: .status, paths: relatives))
+            response.files = response.files?.map { file in
+                var shown = file
+                shown.path = NameCoding.display(file.path)
+                return shown
+            }
+            return (client, response)
+        }
+    }
+
+    static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+    }
+}
+
+/// The table `recsync status` prints.
+struct StatusTable {
+    let icons: Bool
+    static let order = ["local", "pending", "syncing", "synced", "failed"]
+    static let iconByStatus = ["synced": "☁️", "syncing": "🔄", "failed": "⚠️", "pending": "📤", "local": "🗂️"]
+
+    func label(_ status: String) -> String {
+        icons ? (Self.iconByStatus[status].map { "\($0) " } ?? "") + status : status
+    }
+
+    static func bytes(_ count: Int64) -> String { ByteCountFormatter.string(fromByteCount: count, countStyle: .file) }
+
+    /// `[#####-----]  48%` from a `sent/total` progress value.
+    static func bar(_ progress: String?, width: Int = 12) -> String {
+        guard let progress else { return "" }
+        let parts = progress.split(separator: "/").compactMap { Double($0) }
+        guard parts.count == 2, parts[1] > 0 else { return "" }
+        let fraction = min(1, max(0, parts[0] / parts[1]))
+        let filled = Int((fraction * Double(width)).rounded(.down))
+        return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] "
+            + String(format: "%3d%%", Int(fraction * 100))
+    }
+
+    func render(_ response: ControlResponse, mountpoint: String, rates: [String: String] = [:]) -> String {
+        let pad = StatusCommand.pad
         let files = response.files ?? []
-        var lines = [pad("STATUS", 8) + pad("ATTEMPTS", 9) + pad("NEXT RETRY", 21) + "PATH"]
+        let statusWidth = icons ? 11 : 8
+        var lines = [pad("STATUS", statusWidth) + pad("SIZE", 10) + pad("PROGRESS", 20) + pad("ATTEMPTS", 9)
+                     + pad("NEXT RETRY", 21) + "PATH"]
         for file in files {
-            var line = pad(file.status, 8) + pad(String(file.attempts), 9) + pad(file.retryAt ?? "-", 21) + file.path
-            if let progress = file.progress { line += "  [\(progress)]" }
+            var line = pad(label(file.status), statusWidth) + pad(file.size.map(Self.bytes) ?? "-", 10)
+                + pad(Self.bar(file.progress), 20) + pad(String(file.attempts), 9) + pad(file.retryAt ?? "-", 21) + file.path
+            if let rate = rates[file.path] { line += "  \(rate)" }
             if let error = file.error { line += "  error: \(error)" }
             if let note = file.note { line += "  (\(note))" }
             lines.append(line)
         }
         var counts: [String: Int] = [:]
         for file in files { counts[file.status, default: 0] += 1 }
-        let order = ["local", "pending", "syncing", "synced", "failed"]
-        let summary = order.map { "\(counts[$0] ?? 0) \($0)" }.joined(separator: ", ")
-        var tail = "\(files.count) file\(files.count == 1 ? "" : "s") in \(mountpoint): \(summary)"
-        if let bytes = response.pendingBytes, bytes > 0 {
-            tail += "; \(ByteCountFormatter.string(fromByteCount: bytes, countStyle: .file)) waiting to upload"
-        }
-        if let paused = response.paused { tail += "; uploads paused (\(paused))" }
-        lines.append(tail)
+        let shown = Self.order.compactMap { name in counts[name].map { "\($0) \(name)" } }
+        lines.append("\(files.count) file\(files.count == 1 ? "" : "s") in \(mountpoint)"
+                     + (shown.isEmpty ? "" : ": " + shown.joined(separator: ", ")))
         if let summary = response.summary {
-            let all = order.map { "\(summary.counts[$0] ?? 0) \($0)" }.joined(separator: ", ")
-            lines.append("mount: \(all); network: \(summary.network.summary)")
+            var mount = "mount: " + Self.order.map { "\(summary.counts[$0] ?? 0) \($0)" }.joined(separator: ", ")
+            if summary.bytesWaiting > 0 { mount += "; \(Self.bytes(summary.bytesWaiting)) waiting to upload" }
+            mount += "; network: \(summary.network.summary)"
+            if let paused = summary.paused { mount += "; uploads paused (\(paused))" }
+            lines.append(mount)
             if let notice = summary.notice { lines.append("note: \(notice)") }
+        } else if let paused = response.paused {
+            lines.append("uploads paused (\(paused))")
         }
         return lines.joined(separator: "\n")
     }
+}
 
-    static func pad(_ text: String, _ width: Int) -> String {
-        text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+/// `recsync status --watch`: a live table on a terminal, one line per change otherwise.
+struct StatusWatch {
+    let paths: [String]
+    let icons: Bool
+
+    func run() throws {
+        let terminal = isatty(STDOUT_FILENO) == 1
+        var previous: [String: (status: String, sent: Double, at: Date)] = [:]
+        var lastSeen: [String: String] = [:]
+        // Written straight away, not buffered: a reader of a pipe sees each change as it comes.
+        func emit(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
+        while true {
+            let now = Date()
+            var screen: [String] = []
+            for (client, response) in try StatusCommand.fetch(paths) {
+                var rates: [String: String] = [:]
+                for file in response.files ?? [] {
+                    let parts = file.progress?.split(separator: "/").compactMap { Double($0) } ?? []
+                    if parts.count == 2, let before = previous[file.path], before.status == "syncing", file.status == "syncing" {
+                        let rate = (parts[0] - before.sent) / max(0.001, now.timeIntervalSince(before.at))
+                        if rate > 0 {
+                            let left = Int(((parts[1] - parts[0]) / rate).rounded(.up))
+                            rates[file.path] = "\(StatusTable.bytes(Int64(rate)))/s, \(left / 60)m\(String(format: "%02d", left % 60))s left"
+                        }
+                    }
+                    previous[file.path] = (file.status, parts.first ?? 0, now)
+                    if !terminal {
+                        let shown = file.status + (file.error.map { "  error: \($0)" } ?? "")
+                        if lastSeen[file.path] != shown {
+                            lastSeen[file.path] = shown
+                            emit("\(ISO8601DateFormatter().string(from: now))  \(StatusTable(icons: icons).label(file.status))  \(file.path)"
+                                 + (file.error.map { "  error: \($0)" } ?? ""))
+                        }
+                    }
+                }
+                screen.append(StatusTable(icons: icons).render(response, mountpoint: client.mountpoint, rates: rates))
+            }
+            if terminal { emit("\u{1B}[H\u{1B}[2J" + screen.joined(separator: "\n\n")) }
+            Thread.sleep(forTimeInterval: 1)
+        }
     }
 }

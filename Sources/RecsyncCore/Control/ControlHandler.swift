@@ -96,7 +96,8 @@ public struct ControlHandler: Sendable {
         return FileStatus(path: path, status: snapshot.value("user.sync.status") ?? SyncStatus.local.rawValue,
                           attempts: record?.attempts ?? 0, priority: record?.priority,
                           retryAt: retryAt?.isEmpty == false ? retryAt : nil, error: error?.isEmpty == false ? error : nil,
-                          key: record?.s3Key, progress: record?.status == .syncing ? snapshot.value("user.sync.progress") : nil)
+                          key: record?.s3Key, progress: record?.status == .syncing ? snapshot.value("user.sync.progress") : nil,
+                          size: record?.size)
     }
 
     private func syncNow(_ paths: [String], force: Bool) throws -> ControlResponse {

@@ -44,9 +44,11 @@ public struct FileStatus: Codable, Sendable, Equatable {
     public var progress: String?
     /// Why an item is not uploaded at all (a FIFO, a socket, a device, a symlink).
     public var note: String?
+    /// The file's size in bytes, as last queued (nil when it was never queued).
+    public var size: Int64?
 
     public init(path: String, status: String, attempts: Int, priority: Int? = nil, retryAt: String? = nil,
-                error: String? = nil, key: String? = nil, progress: String? = nil, note: String? = nil) {
+                error: String? = nil, key: String? = nil, progress: String? = nil, note: String? = nil, size: Int64? = nil) {
         self.path = path
         self.status = status
         self.attempts = attempts
@@ -56,6 +58,7 @@ public struct FileStatus: Codable, Sendable, Equatable {
         self.key = key
         self.progress = progress
         self.note = note
+        self.size = size
     }
 }
 
