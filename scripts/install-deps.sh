@@ -23,6 +23,7 @@ export DEBIAN_FRONTEND=noninteractive
 APT_PACKAGES=(
     # build
     pkg-config
+    make
     libfuse3-dev
     libsqlite3-dev
     libcurl4-openssl-dev

@@ -12,6 +12,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/install-deps.sh
 echo "[test] building (debug, with tests)"
 swift build --build-tests
+# The man page generator from swift-argument-parser, for InstallTests (make install).
+swift build --product generate-manual
 
 cleanup() {
     # Unmount anything a failed test left behind (only our own test mounts), then stop the servers.

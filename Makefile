@@ -1,0 +1,60 @@
+# Builds and installs recsync.
+#
+#   make                      release build
+#   make install              into /usr/local (PREFIX=/usr, DESTDIR=/tmp/stage honoured)
+#   make uninstall            removes what install put there (same PREFIX and DESTDIR)
+#
+# Installs the binary, the man pages (generated from the command tree), bash, zsh and fish
+# completions, and the systemd units (system and user) with ExecStart pointing at the binary.
+# CONFIGURATION=debug installs a debug build instead.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+CONFIGURATION ?= release
+SWIFT ?= swift
+
+BINDIR = $(DESTDIR)$(PREFIX)/bin
+MANDIR = $(DESTDIR)$(PREFIX)/share/man/man1
+BASHDIR = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+ZSHDIR = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+FISHDIR = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+SYSTEMDDIR = $(DESTDIR)$(PREFIX)/lib/systemd/system
+USERDIR = $(DESTDIR)$(PREFIX)/lib/systemd/user
+# SWIFT=: BUILT=DIR installs binaries built elsewhere (the test suite does) without building.
+BUILT ?= .build/$(CONFIGURATION)
+STAGE = .build/install-stage
+
+.PHONY: all build man completions install uninstall
+
+all: build
+
+build:
+	$(SWIFT) build -c $(CONFIGURATION) --product recsync
+	$(SWIFT) build -c $(CONFIGURATION) --product generate-manual
+
+man: build
+	rm -rf $(STAGE)/man && mkdir -p $(STAGE)/man
+	$(BUILT)/generate-manual $(BUILT)/recsync --multi-page --output-directory $(STAGE)/man
+	rm -f $(STAGE)/man/recsync.help.1
+
+completions: build
+	mkdir -p $(STAGE)/completions
+	$(BUILT)/recsync --generate-completion-script bash > $(STAGE)/completions/recsync
+	$(BUILT)/recsync --generate-completion-script zsh > $(STAGE)/completions/_recsync
+	$(BUILT)/recsync --generate-completion-script fish > $(STAGE)/completions/recsync.fish
+
+install: build man completions
+	install -d $(BINDIR) $(MANDIR) $(BASHDIR) $(ZSHDIR) $(FISHDIR) $(SYSTEMDDIR) $(USERDIR)
+	install -m 755 $(BUILT)/recsync $(BINDIR)/recsync
+	install -m 644 $(STAGE)/man/*.1 $(MANDIR)/
+	install -m 644 $(STAGE)/completions/recsync $(BASHDIR)/recsync
+	install -m 644 $(STAGE)/completions/_recsync $(ZSHDIR)/_recsync
+	install -m 644 $(STAGE)/completions/recsync.fish $(FISHDIR)/recsync.fish
+	sed 's|/usr/local/bin/recsync|$(PREFIX)/bin/recsync|g' mount-helpers/recsync@.service > $(SYSTEMDDIR)/recsync@.service
+	sed 's|/usr/local/bin/recsync|$(PREFIX)/bin/recsync|g' mount-helpers/user/recsync@.service > $(USERDIR)/recsync@.service
+	chmod 644 $(SYSTEMDDIR)/recsync@.service $(USERDIR)/recsync@.service
+
+uninstall:
+	rm -f $(BINDIR)/recsync $(MANDIR)/recsync.1 $(MANDIR)/recsync.*.1
+	rm -f $(BASHDIR)/recsync $(ZSHDIR)/_recsync $(FISHDIR)/recsync.fish
+	rm -f $(SYSTEMDDIR)/recsync@.service $(USERDIR)/recsync@.service
