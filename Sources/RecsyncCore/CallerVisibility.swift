@@ -8,8 +8,9 @@ import RecsyncFS
 ///
 /// The bits are checked as the kernel checks them without ACLs: the owner's class when the
 /// caller owns the entry, else the group's when the caller is in its group, else the others'.
-/// Root passes. At most `budget` files are checked; past it every file counts as seen, so a
-/// folder answer that stopped early says less than `synced`, never more.
+/// Root passes. When the caller's groups cannot be read, a file whose group bits deny what its
+/// other bits allow is not seen (the caller may be in that group). At most `budget` files are
+/// checked; the folder status then answers with the status it was looking at, never `synced`.
 struct CallerVisibility {
     let rootFd: Int32
     let folder: String
@@ -55,9 +56,11 @@ struct CallerVisibility {
     /// `want` is 4 (read) or 1 (search), shifted into the class that applies to the caller.
     private mutating func allows(_ st: stat, _ caller: PassthroughFS.Caller, want: mode_t) -> Bool {
         if caller.uid == st.st_uid { return st.st_mode & (want << 6) != 0 }
-        if caller.gid == st.st_gid || callerGroups(caller)?.contains(st.st_gid) == true {
+        let groups = callerGroups(caller)
+        if caller.gid == st.st_gid || groups?.contains(st.st_gid) == true {
             return st.st_mode & (want << 3) != 0
         }
+        if groups == nil && st.st_mode & (want << 3) == 0 { return false }  // perhaps a member
         return st.st_mode & want != 0
     }
 

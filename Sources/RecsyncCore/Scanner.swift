@@ -62,6 +62,7 @@ public struct Scanner: Sendable {
             try engine.enqueue(path: path, priority: .normal)
             result.queued += 1
         } catch {
+            engine.noteQueueFailure(path: path)
             logger.error("scan could not queue a file", metadata: ["path": "\(path)", "error": "\(error)"])
         }
     }

@@ -10,8 +10,8 @@ extension SyncEngine {
 
     /// `user.sync.status` of a folder: what the files below it add up to, the least finished
     /// winning: `failed` if any file failed, else `syncing`, else `pending`, else `local` if any
-    /// file is not queued (being written, its key could not be made, or not yet reached by the
-    /// start-up scan), else `synced`, which a folder is only when every file below it is (an
+    /// file is not queued (being written, its key could not be made, the queue could not take
+    /// it, or not yet reached by the start-up scan), else `synced`, which a folder is only when every file below it is (an
     /// empty folder is). Files with ignored names do not count: they are meant to stay local.
     ///
     /// It is answered from the queue's index and the engine's memory, never by walking the
@@ -20,7 +20,7 @@ extension SyncEngine {
     func folderStatus(_ folder: String, caller: PassthroughFS.Caller? = nil,
                       checkLimit: Int = folderStatusCheckLimit) throws -> SyncStatus {
         let (writing, unqueued, unscanned) = live.withLock { state in
-            (state.writing, state.writing.union(state.keyErrors.keys), state.awaitingScan)
+            (state.writing, state.writing.union(state.keyErrors.keys).union(state.queueFailures), state.awaitingScan)
         }
         var visibility = CallerVisibility(rootFd: rootFd, folder: folder, caller: caller, budget: checkLimit)
         func counts(_ path: String) -> Bool { !ignoreRules.ignores(path) && visibility.sees(path) }
@@ -30,12 +30,15 @@ extension SyncEngine {
                 let page = try queue.paths(in: status, under: folder, after: after, limit: Self.folderStatusPage)
                 // A file written since it was queued is `local`, whatever its record says.
                 if page.contains(where: { !writing.contains(PathKey($0)) && counts($0) }) { return status }
+                // Out of checks: this status, whatever the rows not checked hold. So the answer
+                // never depends on files the caller could not see past the limit.
+                if visibility.budget == 0 { return status }
                 guard page.count == Self.folderStatusPage else { break }
                 after = page.last
             }
         }
         let inside = unqueued.filter { $0.path.utf8.count > folder.utf8.count && NameCoding.isSameOrInside($0.path, folder) }
-        if inside.contains(where: { counts($0.path) }) { return .local }
+        if inside.contains(where: { counts($0.path) }) || visibility.budget == 0 { return .local }
         return unscanned ? .local : .synced
     }
 

@@ -85,6 +85,9 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
         /// Files the user asked to upload now while they were still being written: queued
         /// CRITICAL when closed.
         var criticalOnClose: Set<PathKey> = []
+        /// Files the queue could not take (its database could not be written): reported `local`,
+        /// so no folder holding one says `synced`.
+        var queueFailures: Set<PathKey> = []
         /// The start-up scan has not finished: files without a record may exist (see `awaitScan`).
         var awaitingScan = false
     }
@@ -163,8 +166,10 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
             // no longer has a name (gio save opens the old file, then renames its new one over it).
             state.writing = state.writing.filter { !Self.isSameOrInside($0.path, to) }
             state.held = state.held.filter { !Self.isSameOrInside($0.path, to) }
+            state.queueFailures = state.queueFailures.filter { !Self.isSameOrInside($0.path, to) }
             state.writing = Set(state.writing.map { PathKey(Self.rebase($0.path, from: from, to: to)) })
             state.held = Set(state.held.map { PathKey(Self.rebase($0.path, from: from, to: to)) })
+            state.queueFailures = Set(state.queueFailures.map { PathKey(Self.rebase($0.path, from: from, to: to)) })
             return state.uploads.filter { Self.isSameOrInside($0.key.path, from) || Self.isSameOrInside($0.key.path, to) }.map(\.value)
         }
         cancelled.forEach { $0.cancel() }
@@ -209,6 +214,7 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
             }
             state.writing = Set(state.writing.map(swapped))
             state.held = Set(state.held.map(swapped))
+            state.queueFailures = Set(state.queueFailures.map(swapped))
             state.criticalOnClose = Set(state.criticalOnClose.map(swapped))
             state.keyErrors = Dictionary(state.keyErrors.map { (swapped($0.key), $0.value) }, uniquingKeysWith: { first, _ in first })
             return state.uploads.filter { Self.isSameOrInside($0.key.path, first) || Self.isSameOrInside($0.key.path, second) }.map(\.value)
@@ -240,6 +246,7 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
         let cancelled = live.withLock { state -> [UploadProgress] in
             state.writing = state.writing.filter { !Self.isSameOrInside($0.path, path) }
             state.held = state.held.filter { !Self.isSameOrInside($0.path, path) }
+            state.queueFailures = state.queueFailures.filter { !Self.isSameOrInside($0.path, path) }
             state.keyErrors[PathKey(path)] = nil
             return state.uploads.filter { Self.isSameOrInside($0.key.path, path) }.map(\.value)
         }
@@ -260,7 +267,23 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
     // MARK: Queueing
 
     /// Queues the file at `path` with its current size and time, in one durable transaction.
+    /// A file the queue could not take is remembered (`queueFailures`) until it is queued.
     func enqueue(path: String, priority: Priority, newKey: Bool = false, createdAt: Date? = nil, dueAt: Date? = nil) throws {
+        do {
+            try enqueueNow(path: path, priority: priority, newKey: newKey, createdAt: createdAt, dueAt: dueAt)
+            live.withLock { _ = $0.queueFailures.remove(PathKey(path)) }
+        } catch {
+            noteQueueFailure(path: path)
+            throw error
+        }
+    }
+
+    /// A file that should be queued but could not be: `local` until it is.
+    func noteQueueFailure(path: String) {
+        live.withLock { _ = $0.queueFailures.insert(PathKey(path)) }
+    }
+
+    private func enqueueNow(path: String, priority: Priority, newKey: Bool, createdAt: Date?, dueAt: Date?) throws {
         if ignoreRules.ignores(path) {
             logger.debug("not queued: the name matches an ignore pattern", metadata: ["path": "\(path)"])
             return

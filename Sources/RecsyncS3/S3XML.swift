@@ -8,29 +8,42 @@ struct S3XMLDocument {
     var elements: [Element] = []
     var rootName: String?
 
+    /// The most bytes of element paths one answer may produce (a page of 1,000 listed keys
+    /// needs well under 1 MiB).
+    static let maximumPathBytes = 16 << 20
+
     init?(data: Data) {
         // S3 may send whitespace before the document while it works (CompleteMultipartUpload);
         // an XML declaration is only valid at the very start, so skip it.
-        let start = data.firstIndex { !S3XMLReader.isSpace($0) } ?? data.endIndex
+        var body = data[...]
+        if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }  // a UTF-8 byte order mark
+        let start = body.firstIndex { !S3XMLReader.isSpace($0) } ?? body.endIndex
         // S3 answers in UTF-8; anything else is refused before it is read.
-        let bytes = Array(data[start...])
+        let bytes = Array(body[start...])
         guard String(validating: bytes, as: UTF8.self) != nil, let events = S3XMLReader.events(bytes) else { return nil }
-        var stack: [String] = []
+        // The path of each open element, built once when it opens: the element list then holds
+        // one shared string per element, and no answer can make it grow past the bytes it sent
+        // times the (bounded) depth.
+        var paths: [String] = []
         var text = ""
+        var pathBytes = 0
         for event in events {
             switch event {
             case .start(let name):
                 if rootName == nil { rootName = name }
-                stack.append(name)
+                let path = paths.last.map { $0 + "/" + name } ?? name
+                // Deep paths of long names, repeated: refused before they add up.
+                pathBytes += 2 * path.utf8.count
+                guard pathBytes <= Self.maximumPathBytes else { return nil }
+                paths.append(path)
                 // A marker so records() can tell where each repeated element starts.
-                elements.append(Element(path: stack.joined(separator: "/") + "\u{0}start", text: ""))
+                elements.append(Element(path: path + "\u{0}start", text: ""))
                 text = ""
             case .text(let string):
                 text += string
             case .end:
-                elements.append(Element(path: stack.joined(separator: "/"), text: text))
+                elements.append(Element(path: paths.removeLast(), text: text))
                 text = ""
-                stack.removeLast()
             }
         }
     }

@@ -3,6 +3,9 @@
 /// comments. Anything else is refused as a whole: a DTD, a processing instruction, an unknown
 /// entity, a character XML does not allow (NUL and most control characters), unbalanced tags,
 /// nesting deeper than `maximumDepth`, or anything but comments and white space after the root.
+/// Names longer than `maximumNameBytes` and documents of more than `maximumEvents` events are
+/// refused too, so that what is built from an answer stays small: S3's largest pages (1,000
+/// keys, parts or uploads) hold a few tens of thousands.
 ///
 /// It is ours rather than Foundation's XMLParser because a server's answer must never stop the
 /// daemon or grow it: XMLParser trapped on two kinds of malformed answer and leaked memory on
@@ -11,6 +14,8 @@
 /// matter). Text is reported as XML defines it: line ends become `\n`, references are resolved.
 struct S3XMLReader {
     static let maximumDepth = 64
+    static let maximumNameBytes = 256
+    static let maximumEvents = 200_000
 
     enum Event: Equatable {
         case start(String)
@@ -94,7 +99,7 @@ struct S3XMLReader {
                   bytes[(index + 1)..<close].allSatisfy(Self.isAllowed) else { return false }
             index = close + 1
         }
-        guard open.count < Self.maximumDepth else { return false }
+        guard open.count < Self.maximumDepth, events.count + 3 <= Self.maximumEvents else { return false }
         flushText()
         events.append(.start(Self.localName(name)))
         if starts("/>") {
@@ -109,7 +114,8 @@ struct S3XMLReader {
 
     private mutating func readEndTag() -> Bool {
         index += 2
-        guard let name = readName(), let expected = open.last, name == expected else { return false }
+        guard let name = readName(), let expected = open.last, name == expected,
+              events.count + 2 <= Self.maximumEvents else { return false }
         _ = skipSpace()
         guard index < bytes.count, bytes[index] == UInt8(ascii: ">") else { return false }
         index += 1
@@ -158,7 +164,7 @@ struct S3XMLReader {
             guard isNameByte else { break }
             index += 1
         }
-        guard index > start else { return nil }
+        guard index > start, index - start <= Self.maximumNameBytes else { return nil }
         let first = bytes[start]
         if (first >= 0x30 && first <= 0x39) || first == UInt8(ascii: "-") || first == UInt8(ascii: ".") { return nil }
         return Array(bytes[start..<index])

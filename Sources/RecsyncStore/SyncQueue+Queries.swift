@@ -29,14 +29,17 @@ extension SyncQueue {
     public func paths(in status: SyncStatus, under folder: String, after: String? = nil, limit: Int) throws -> [String] {
         var conditions = ["status = ?"]
         var arguments: [SQLValue] = [.text(status.rawValue)]
-        if !folder.isEmpty {
-            try PathRules.validate(folder)
-            conditions.append(PathRules.insideFolderCondition)
-            arguments += PathRules.insideFolderArguments(folder)
-        }
-        if let after {
+        // One lower bound, so that SQLite starts each page where the last one ended.
+        var lower = folder.isEmpty ? nil : folder + "/"
+        if !folder.isEmpty { try PathRules.validate(folder) }
+        if let after, lower.map({ Array(after.utf8).lexicographicallyPrecedes(Array($0.utf8)) == false }) ?? true { lower = after }
+        if let lower {
             conditions.append("path > ?")
-            arguments.append(.text(after))
+            arguments.append(.text(lower))
+        }
+        if !folder.isEmpty {
+            conditions.append("path < ?")
+            arguments.append(.text(folder + "0"))
         }
         arguments.append(.int(Int64(max(0, limit))))
         return try locked {
@@ -50,15 +53,17 @@ extension SyncQueue {
     /// `claim` takes them), then those waiting for a retry (soonest first), then failed ones,
     /// which wait for `retry`.
     public func processingOrder() throws -> [FileRecord] {
-        try locked {
+        // 0 in flight, 1 due now (as `claim` sees it), 2 waiting, 3 failed.
+        let group = """
+            CASE status WHEN 'syncing' THEN 0 WHEN 'failed' THEN 3
+                 ELSE CASE WHEN next_attempt_at IS NULL OR next_attempt_at <= ?1
+                                OR priority >= \(Priority.critical.rawValue) THEN 1 ELSE 2 END END
+            """
+        return try locked {
             try db.query("""
                 SELECT \(FileRecord.columns) FROM files
                 WHERE status IN ('syncing', 'pending', 'failed')
-                ORDER BY CASE status WHEN 'syncing' THEN 0 WHEN 'failed' THEN 3
-                              ELSE CASE WHEN next_attempt_at IS NULL OR next_attempt_at <= ?
-                                             OR priority >= \(Priority.critical.rawValue) THEN 1 ELSE 2 END END,
-                         CASE WHEN status = 'pending' THEN next_attempt_at END,
-                         priority DESC, enqueued_at, rowid
+                ORDER BY \(group), CASE WHEN (\(group)) = 2 THEN next_attempt_at END, priority DESC, enqueued_at, rowid
                 """, [.int(StoredTime.nanoseconds(now()))], operation: "list the queue in order", FileRecord.init(row:))
         }
     }

@@ -221,7 +221,7 @@ struct Doctor {
         let status: ControlResponse
         do {
             client = try ControlClient.forPath(mountpoint).client
-            status = try client.send(ControlRequest(op: .queue))
+            status = try client.send(ControlRequest(op: .info))
         } catch {
             return [Finding(level: .problem, check: "daemon", detail: "the mount's daemon does not answer: \(error)",
                             fix: "recsync unmount, then mount again")]

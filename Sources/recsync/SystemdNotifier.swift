@@ -8,7 +8,7 @@ import Synchronization
 /// STOPPING=1 when a stop begins. Without `NOTIFY_SOCKET` nothing is sent.
 final class SystemdNotifier: @unchecked Sendable {
     private let fd: Int32
-    private var address = sockaddr_un()
+    private let address: sockaddr_un
     private let addressLength: socklen_t
     private let lastStatus = Mutex<String?>(nil)
     private let stopped = Mutex(false)
@@ -17,14 +17,16 @@ final class SystemdNotifier: @unchecked Sendable {
         guard let socketName = environment["NOTIFY_SOCKET"], !socketName.isEmpty else { return nil }
         var path = Array(socketName.utf8)
         if path.first == UInt8(ascii: "@") { path[0] = 0 }  // the abstract namespace
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        var target = sockaddr_un()
+        let capacity = MemoryLayout.size(ofValue: target.sun_path)
         guard path.count < capacity, path.first == 0 || path.first == UInt8(ascii: "/") else { return nil }
         fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+        target.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &target.sun_path) { buffer in
             for (index, byte) in path.enumerated() { buffer[index] = byte }
         }
+        address = target
         addressLength = socklen_t(MemoryLayout<sa_family_t>.size + path.count + (path.first == 0 ? 0 : 1))
     }
 
@@ -34,7 +36,8 @@ final class SystemdNotifier: @unchecked Sendable {
     /// sd_notify's are: the service manager may be gone.
     func send(_ message: String) {
         let bytes = Array(message.utf8)
-        _ = withUnsafePointer(to: &address) { pointer in
+        var target = address  // a copy per call: sends come from more than one thread
+        _ = withUnsafePointer(to: &target) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
                 bytes.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), socketAddress, addressLength) }
             }

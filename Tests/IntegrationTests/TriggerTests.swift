@@ -47,10 +47,11 @@ final class TriggerTests: XCTestCase {
         }
         let status = try recsync(["status", fixture.mountpoint.path])
         XCTAssertTrue(status.succeeded, status.stderr)
-        XCTAssertTrue(status.stdout.contains("failed  1"), status.stdout)
-        XCTAssertTrue(status.stdout.contains("NoSuchBucket"), status.stdout)
-        XCTAssertTrue(status.stdout.contains("2 files in \(fixture.mountpoint.path): 0 local, 0 pending, 0 syncing, 0 synced, 2 failed"),
-                      status.stdout)
+        let rows = status.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(rows.filter { $0.range(of: #"^(⚠️ )?failed +5 bytes +1 +- +[ab]\.txt  error: .*NoSuchBucket"#, options: .regularExpression) != nil }.count,
+                       2, "status, size, attempts, next retry, name and error: \(status.stdout)")
+        XCTAssertTrue(rows.contains("2 files in \(fixture.mountpoint.path): 2 failed"), status.stdout)
+        XCTAssertTrue(rows.contains { $0.hasPrefix("mount: 0 local, 0 pending, 0 syncing, 0 synced, 2 failed;") }, status.stdout)
         let json = try recsync(["status", "--json", fixture.path("a.txt")])
         let decoded = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
         let files = try XCTUnwrap(decoded?["files"] as? [[String: Any]])

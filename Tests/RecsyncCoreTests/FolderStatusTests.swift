@@ -1,6 +1,7 @@
 import Foundation
 import RecsyncFS
 import RecsyncS3
+@testable import RecsyncStore
 import XCTest
 @testable import RecsyncCore
 
@@ -48,6 +49,23 @@ final class FolderStatusTests: EngineTestCase {
         try waitForStatus("s/a.wav", .synced)
         XCTAssertEqual(try folder("s"), "synced")
         XCTAssertEqual(try folder("s-sibling"), "synced", "a folder whose name starts like another's is not inside it")
+    }
+
+    func testAFileTheQueueCouldNotTakeKeepsItsFolderFromSayingSynced() throws {
+        startUploader()
+        try record("s/a.wav", TestAudio.bytes(10))
+        try waitForStatus("s/a.wav", .synced)
+        // The queue's database refuses writes (a full disk under the state folder).
+        try queue.locked { try queue.db.execute("PRAGMA query_only = ON", operation: "make the queue read-only") }
+        engine.fileIsBeingWritten(path: "s/b.wav")
+        try writeFile("s/b.wav", TestAudio.bytes(20))
+        XCTAssertThrowsError(try engine.fileWasWritten(path: "s/b.wav", stillOpen: false))
+        XCTAssertNil(try storedRecord("s/b.wav"))
+        XCTAssertEqual(try folder("s"), "local", "b.wav is in no record, yet the folder is not synced")
+        try queue.locked { try queue.db.execute("PRAGMA query_only = OFF", operation: "make the queue writable") }
+        try engine.fileWasWritten(path: "s/b.wav", stillOpen: false)
+        try waitForStatus("s/b.wav", .synced)
+        XCTAssertEqual(try folder("s"), "synced", "queued at last, and uploaded")
     }
 
     func testAFileWhoseKeyCannotBeMadeIsLocal() throws {
@@ -109,7 +127,9 @@ final class FolderStatusTests: EngineTestCase {
         try engine.itemRemoved(path: "a/zz.wav", isDirectory: false)
         XCTAssertEqual(try engine.folderStatus("a", caller: other).rawValue, "synced")
         XCTAssertEqual(try engine.folderStatus("a", caller: other, checkLimit: 3).rawValue, "pending")
-        XCTAssertEqual(try engine.folderStatus("a", caller: other, checkLimit: hidden).rawValue, "synced")
+        XCTAssertEqual(try engine.folderStatus("a", caller: other, checkLimit: hidden).rawValue, "pending",
+                       "the limit reached: the answer no longer depends on the rows after it")
+        XCTAssertEqual(try engine.folderStatus("a", caller: other, checkLimit: hidden + 1).rawValue, "synced")
     }
 
     func testTheWholeMountSummaryIsForItsOwnerAndRoot() throws {

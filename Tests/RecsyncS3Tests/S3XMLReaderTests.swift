@@ -48,3 +48,21 @@ final class S3XMLReaderTests: XCTestCase {
         XCTAssertEqual(MultipartXML.completeOutcome(Data(page.utf8)), .unreadable)
     }
 }
+
+extension S3XMLReaderTests {
+    func testAnswersThatWouldGrowTheDaemonAreRefused() {
+        let longName = String(repeating: "n", count: S3XMLReader.maximumNameBytes + 1)
+        XCTAssertNil(events("<\(longName)/>"), "a name longer than any S3 answer has")
+        XCTAssertNotNil(events("<\(String(repeating: "n", count: S3XMLReader.maximumNameBytes))/>"))
+        let many = "<a>" + String(repeating: "<b/>", count: S3XMLReader.maximumEvents / 2) + "</a>"
+        XCTAssertNil(events(many), "more events than a page of 1,000 keys could need")
+        // Deep paths of long names, repeated: each leaf's path is about 16 KiB.
+        let deep = (0..<63).map { _ in String(repeating: "d", count: 250) }
+        let open = deep.map { "<\($0)>" }.joined(), close = deep.reversed().map { "</\($0)>" }.joined()
+        let wide = open + String(repeating: "<x/>", count: 2_000) + close
+        XCTAssertNil(S3XMLDocument(data: Data(wide.utf8)), "the paths it would produce add up past the limit")
+        XCTAssertNotNil(S3XMLDocument(data: Data((open + "<x/>" + close).utf8)))
+        XCTAssertEqual(S3ErrorBody.parse(Data(([0xEF, 0xBB, 0xBF] + Array("<Error><Code>X</Code></Error>".utf8))))?.code, "X",
+                       "a UTF-8 byte order mark is allowed")
+    }
+}

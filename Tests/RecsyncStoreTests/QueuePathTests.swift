@@ -132,7 +132,9 @@ final class QueuePathTests: QueueTestCase {
         try queue.upload("done.wav")
         try queue.add("normal-first.wav", .normal)
         clock.advance(1)
-        try queue.add("high.wav", .high)
+        // Due now, with a due time (the settle delay passed): its time does not outrank priority.
+        try queue.enqueue(path: "high.wav", priority: .high, size: 100, mtimeNs: 1_000, createdAt: Date(timeIntervalSince1970: 1_600_000_000),
+                          candidateKey: "rec/high.wav", dueAt: clock.now)
         clock.advance(1)
         try queue.add("normal-second.wav", .normal)
         try queue.add("waiting.wav", .high)

@@ -34,6 +34,7 @@ public struct ControlHandler: Sendable {
                 response.pid = getpid()
                 response.paused = uploader.pauseReason
                 response.shutdownGrace = shutdownGrace
+                response.summary = try engine.summary()
                 return response
             case .stop:
                 guard let stopHandler else { return ControlResponse(ok: false, error: "this daemon cannot be stopped over its control socket") }
