@@ -15,9 +15,13 @@ struct Recsync: ParsableCommand {
         AWS_PROFILE with ~/.aws/credentials and ~/.aws/config; never from the command line.
         """,
         version: RecsyncVersion.report,
-        subcommands: [MountCommand.self, UnmountCommand.self, StatusCommand.self, SyncNowCommand.self, RetryCommand.self,
-                      ImportCommand.self, DrainCommand.self, EventsCommand.self, VerifyCommand.self, DoctorCommand.self,
-                      QueueCommand.self, VersionCommand.self]
+        subcommands: [MountCommand.self, UnmountCommand.self, StatusCommand.self, SyncNowCommand.self, RetryCommand.self],
+        groupedSubcommands: [
+            CommandGroup(name: "Maintenance", subcommands: [
+                QueueCommand.self, EventsCommand.self, ImportCommand.self, DrainCommand.self, VerifyCommand.self,
+                DoctorCommand.self, VersionCommand.self,
+            ]),
+        ]
     )
 
     /// Arguments are taken as the bytes the shell passed: a file name that is not valid UTF-8
