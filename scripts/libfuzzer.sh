@@ -21,9 +21,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds="${1:-60}"
 [[ $# -gt 0 ]] && shift
 targets=("$@")
-if [[ ${#targets[@]} -eq 0 ]]; then
-    targets=(http-date s3-xml metadata toml audio key-pattern sigv4)
-fi
 
 runtime=""
 for candidate in "$(dirname "$(command -v swiftc)")"/../lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-"$(uname -m)".a; do
@@ -40,6 +37,11 @@ swift build -c release --product recsync-fuzz --build-path "$build" \
     -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp \
     -Xswiftc -DRECSYNC_LIBFUZZER -Xlinker "$runtime" -Xlinker -lstdc++ 2>&1 | grep -v "Cannot export local symbol" | tail -3
 binary="$build/release/recsync-fuzz"
+if [[ ${#targets[@]} -eq 0 ]]; then
+    # Every target, as FuzzTarget lists them (the binary's usage line names them).
+    read -r -a targets <<<"$("$binary" 2>&1 | sed -n 's/^targets: //p' | tr -d ',' || true)"
+fi
+[[ ${#targets[@]} -gt 0 ]] || { echo "libfuzzer.sh: recsync-fuzz named no targets" >&2; exit 1; }
 
 # A broken promise is a fatalError: libFuzzer reports it; Swift's own backtracer would only
 # trip AddressSanitizer while it runs.

@@ -82,10 +82,14 @@ extension SyncEngine {
     }
 
     func attributeSnapshot(path: String) throws -> AttributeSnapshot {
+        attributeSnapshot(path: path, record: try queue.record(path: path))
+    }
+
+    /// The same, for a record already read from the queue.
+    func attributeSnapshot(path: String, record: FileRecord?) -> AttributeSnapshot {
         let (writing, progress, keyError) = live.withLock { state in
             (state.writing.contains(PathKey(path)), state.uploads[PathKey(path)], state.keyErrors[PathKey(path)])
         }
-        let record = try queue.record(path: path)
         return AttributeSnapshot(record: record, writing: writing, progress: progress, keyError: keyError,
                                  pause: gate.waitReason(path: path, priority: record?.priority ?? 0))
     }

@@ -41,6 +41,12 @@ enum PathRules {
     static let insideFolderCondition = "(path > ? AND path < ?)"
 
     static func insideFolderArguments(_ folder: String) -> [SQLValue] {
-        [.text(folder + "/"), .text(folder + "0")]
+        let bounds = insideFolderBounds(folder)
+        return [.text(bounds.above), .text(bounds.below)]
+    }
+
+    /// The two bounds of `insideFolderCondition`: paths under `folder/` sort strictly between them.
+    static func insideFolderBounds(_ folder: String) -> (above: String, below: String) {
+        (folder + "/", folder + "0")
     }
 }

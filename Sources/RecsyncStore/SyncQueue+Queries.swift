@@ -30,16 +30,20 @@ extension SyncQueue {
         var conditions = ["status = ?"]
         var arguments: [SQLValue] = [.text(status.rawValue)]
         // One lower bound, so that SQLite starts each page where the last one ended.
-        var lower = folder.isEmpty ? nil : folder + "/"
-        if !folder.isEmpty { try PathRules.validate(folder) }
-        if let after, lower.map({ Array(after.utf8).lexicographicallyPrecedes(Array($0.utf8)) == false }) ?? true { lower = after }
+        var lower: String?
+        var upper: String?
+        if !folder.isEmpty {
+            try PathRules.validate(folder)
+            (lower, upper) = PathRules.insideFolderBounds(folder)
+        }
+        if let after, lower.map({ !Array(after.utf8).lexicographicallyPrecedes(Array($0.utf8)) }) ?? true { lower = after }
         if let lower {
             conditions.append("path > ?")
             arguments.append(.text(lower))
         }
-        if !folder.isEmpty {
+        if let upper {
             conditions.append("path < ?")
-            arguments.append(.text(folder + "0"))
+            arguments.append(.text(upper))
         }
         arguments.append(.int(Int64(max(0, limit))))
         return try locked {

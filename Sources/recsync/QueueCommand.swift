@@ -55,7 +55,7 @@ struct QueueCommand: ParsableCommand {
         }
         var tail = files.isEmpty ? "nothing left to upload in \(mountpoint)" : "\(files.count) in the queue of \(mountpoint)"
         if let summary, summary.bytesWaiting > 0 {
-            tail += "; \(ByteCountFormatter.string(fromByteCount: summary.bytesWaiting, countStyle: .file)) waiting"
+            tail += "; \(StatusTable.bytes(summary.bytesWaiting)) waiting"
         }
         if let paused = summary?.paused { tail += "; uploads paused (\(paused))" }
         lines.append(tail)

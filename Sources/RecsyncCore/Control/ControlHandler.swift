@@ -46,7 +46,7 @@ public struct ControlHandler: Sendable {
                 return try status(request.paths ?? [""])
             case .queue:
                 var response = ControlResponse(ok: true)
-                response.files = try engine.queue.processingOrder().map { try describe($0.path) }
+                response.files = try engine.queue.processingOrder().map { describe(engine.attributeSnapshot(path: $0.path, record: $0), path: $0.path) }
                 response.summary = try engine.summary()
                 return response
             case .syncNow:
@@ -90,7 +90,10 @@ public struct ControlHandler: Sendable {
     }
 
     private func describe(_ path: String) throws -> FileStatus {
-        let snapshot = try engine.attributeSnapshot(path: path)
+        describe(try engine.attributeSnapshot(path: path), path: path)
+    }
+
+    private func describe(_ snapshot: SyncEngine.AttributeSnapshot, path: String) -> FileStatus {
         let record = snapshot.record
         let retryAt = snapshot.value("user.sync.retry_at")
         let error = snapshot.value("user.sync.error")

@@ -198,13 +198,16 @@ extension FileUpload {
     static func checkContentETag(_ result: PutObjectResult, fd: Int32, size: Int64, before: stat) throws {
         guard result.etagIsContentMD5, let stated = singlePartChecksum(result.etag) else { return }
         guard FileIdentity.of(fd: fd) == FileIdentity(before) else { return }  // changed: queued again anyway
-        guard let local = FileDigest.md5Hex(fd: fd, length: size) else {
+        switch ContentCheck.matches(fd: fd, size: size, checksum: stated) {
+        case true?:
+            return
+        case false?:
+            throw S3Error(.invalidResponse(message: "the server answered PutObject with ETag \(result.etag), which is not the MD5 of the bytes sent; the upload is not confirmed"),
+                          operation: "PutObject")
+        case nil:
             throw S3Error(.io(errno: EIO, message: "cannot read the file back to check the server's ETag; the upload is not confirmed"),
                           operation: "PutObject")
         }
-        guard "md5:" + local != stated else { return }
-        throw S3Error(.invalidResponse(message: "the server answered PutObject with ETag \(result.etag), which is not the MD5 of the bytes sent (\(local)); the upload is not confirmed"),
-                      operation: "PutObject")
     }
 
     /// A single-part upload's ETag is the MD5 of its bytes.
