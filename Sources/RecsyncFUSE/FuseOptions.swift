@@ -39,12 +39,24 @@ public struct FuseOptions: Sendable {
         setID = info.f_flag & 2 == 0
     }
 
+    /// Mount flags asked for in `-o` or fstab (`noexec`, `nosuid`, `nodev`, `noatime`,
+    /// `nodiratime`), passed to the kernel.
+    public var kernelFlags: [String] = []
+
+    /// Takes the flags of an fstab line: `nosuid` and `nodev` win over the folder below.
+    public mutating func apply(kernelFlags flags: [String]) {
+        if flags.contains("nodev") { devices = false }
+        if flags.contains("nosuid") { setID = false }
+        kernelFlags = flags.filter { ["noexec", "noatime", "nodiratime"].contains($0) }
+    }
+
     var mountOptionString: String {
         var options = ["fsname=recsync", "subtype=recsync"]
         if allowOther { options.append("allow_other") }
         if defaultPermissions { options.append("default_permissions") }
         if devices { options.append("dev") }
         if setID { options.append("suid") }
+        options += kernelFlags
         return options.joined(separator: ",")
     }
 }

@@ -83,6 +83,7 @@ struct Daemon {
         let fs = try PassthroughFS(rootFd: rootFd, hooks: engine, logger: logger)
         var fuseOptions = FuseOptions(mountpoint: plan.mountpoint, allowOther: plan.config.allowOther)
         fuseOptions.follow(backingFd: rootFd)
+        fuseOptions.apply(kernelFlags: plan.kernelFlags)
         let mount = FuseMount(fs: fs, options: fuseOptions, logger: logger)
 
         // Everything that can fail is checked before the mount goes live: the state folder and

@@ -10,7 +10,8 @@ struct MountCommand: ParsableCommand {
         recsync mounts over MOUNTPOINT itself: the recordings stay plain files in that folder, \
         readable when recsync is stopped. Without --foreground the command returns once the mount \
         is live (exit 0) or has failed (non-zero, with the reason).
-        """
+
+        """ + SettingsHelp.discussion
     )
 
     @Argument(help: ArgumentHelp("The folder to mount over.", valueName: "mountpoint"))
@@ -20,6 +21,9 @@ struct MountCommand: ParsableCommand {
 
     @Flag(help: "Stay in the foreground and log to standard error.")
     var foreground = false
+
+    @Flag(help: "Check the folder, settings and credentials, then exit without mounting (mount -f).")
+    var checkOnly = false
 
     /// Set by the starting process: the descriptor to report readiness on.
     @Option(help: .private)
@@ -35,6 +39,10 @@ struct MountCommand: ParsableCommand {
         } catch {
             if let readyFd { ReadyPipe.report(fd: readyFd, error: "\(error)") }
             exitWith(error)
+        }
+        if checkOnly {
+            print("recsync: \(plan.mountpoint) can be mounted: bucket \(plan.config.bucket ?? ""), state folder \(plan.stateDirectory)")
+            return
         }
         // Said where the person mounting sees it (the daemon's log says it too).
         if readyFd == nil {

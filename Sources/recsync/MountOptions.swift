@@ -2,61 +2,108 @@ import ArgumentParser
 import RecsyncCore
 
 /// The settings `recsync mount` takes on the command line; each one overrides the config file.
+/// Every setting can be given with `-o NAME=VALUE`; the common ones also have flags.
 struct MountOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The S3 bucket to upload into.", valueName: "name"))
+    @Option(help: Self.help("bucket", valueName: "name"))
     var bucket: String?
 
-    @Option(help: ArgumentHelp("The bucket's region (default: us-east-1).", valueName: "region"))
+    @Option(help: Self.help("region", valueName: "region"))
     var region: String?
 
-    @Option(help: ArgumentHelp("Any S3-compatible server, e.g. http://127.0.0.1:9000 (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, or AWS).", valueName: "url"))
+    @Option(help: Self.help("endpoint", valueName: "url"))
     var endpoint: String?
 
-    @Flag(help: "Let other users reach the mount (root, or user_allow_other in /etc/fuse.conf); the mode bits still apply.")
-    var allowOther = false
+    @Flag(inversion: .prefixedNo, help: Self.help("allow_other"))
+    var allowOther: Bool?
 
-    @Flag(help: "Accept a plain http:// endpoint that is not on this machine (traffic crosses the network in the clear).")
-    var allowPlainHttp = false
+    @Flag(inversion: .prefixedNo, help: Self.help("allow_plain_http"))
+    var allowPlainHttp: Bool?
 
-    @Flag(help: "Address the bucket in the path (automatic for IP-address and localhost endpoints).")
-    var pathStyle = false
+    @Flag(inversion: .prefixedNo, help: Self.help("path_style"))
+    var pathStyle: Bool?
 
-    @Option(help: ArgumentHelp("How object keys are made (default: {user_id}/{year}/{month}/{filename}).", valueName: "pattern"))
+    @Option(help: Self.help("path_pattern", valueName: "pattern"))
     var pathPattern: String?
 
-    @Option(help: ArgumentHelp("The {user_id} in keys (default: anonymous).", valueName: "id"))
+    @Option(help: Self.help("user_id", valueName: "id"))
     var userId: String?
 
-    @Option(help: ArgumentHelp("Where the queue database and log live (default: $XDG_STATE_HOME/recsync/MOUNT or /var/lib/recsync/MOUNT for root).", valueName: "dir"))
+    @Option(help: Self.help("state_dir", valueName: "dir"))
     var stateDir: String?
 
     @Option(help: ArgumentHelp("A TOML config file (default: ~/.config/recsync/config.toml, /etc/recsync/config.toml for root, if present).", valueName: "file"))
     var config: String?
 
-    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error.", valueName: "level"))
+    @Option(help: Self.help("log_level", valueName: "level"))
     var logLevel: String?
 
-    var overrides: ConfigOverrides {
-        ConfigOverrides(bucket: bucket, region: region, endpoint: endpoint, pathStyle: pathStyle ? true : nil,
-                        allowOther: allowOther ? true : nil, allowPlainHTTP: allowPlainHttp ? true : nil,
-                        pathPattern: pathPattern, userId: userId, stateDir: stateDir, logLevel: logLevel)
+    @Option(name: .customShort("o"), help: ArgumentHelp(
+        "Settings as NAME=VALUE, comma-separated as in /etc/fstab; every setting of the config file is one (see SETTINGS below).",
+        valueName: "name=value,..."))
+    var settings: [String] = []
+
+    /// The `--help` line of a setting's flag, with its default, from the settings table.
+    static func help(_ name: String, valueName: String? = nil) -> ArgumentHelp {
+        guard let setting = Settings.named(name) else { preconditionFailure("no setting named \(name)") }
+        return ArgumentHelp("\(setting.help) (default: \(SettingsHelp.plain(setting.defaultText)))", valueName: valueName)
+    }
+
+    /// The `-o` options read, with the flags given applied over them (a flag wins).
+    func optionList(environment: [String: String]) throws -> MountOptionList {
+        var list = try MountOptionList.parse(settings, environment: environment)
+        func flag(_ name: String, _ value: SettingValue?) { if let value { list.overrides.set(name, value) } }
+        flag("bucket", bucket.map { .text($0) })
+        flag("region", region.map { .text($0) })
+        flag("endpoint", endpoint.map { .text($0) })
+        flag("path_style", pathStyle.map { .boolean($0) })
+        flag("allow_other", allowOther.map { .boolean($0) })
+        flag("allow_plain_http", allowPlainHttp.map { .boolean($0) })
+        flag("path_pattern", pathPattern.map { .text($0) })
+        flag("user_id", userId.map { .text($0) })
+        flag("state_dir", stateDir.map { .text($0) })
+        flag("log_level", logLevel.map { .text($0) })
+        return list
     }
 
     /// The same options as arguments, to hand to the background process.
     var arguments: [String] {
         var result: [String] = []
         func add(_ flag: String, _ value: String?) { if let value { result += [flag, value] } }
+        func add(_ flag: String, _ value: Bool?) { if let value { result.append(value ? "--\(flag)" : "--no-\(flag)") } }
         add("--bucket", bucket)
         add("--region", region)
         add("--endpoint", endpoint)
-        if pathStyle { result.append("--path-style") }
-        if allowOther { result.append("--allow-other") }
-        if allowPlainHttp { result.append("--allow-plain-http") }
+        add("path-style", pathStyle)
+        add("allow-other", allowOther)
+        add("allow-plain-http", allowPlainHttp)
         add("--path-pattern", pathPattern)
         add("--user-id", userId)
         add("--state-dir", stateDir)
         add("--config", config)
         add("--log-level", logLevel)
+        for option in settings { result += ["-o", option] }
         return result
+    }
+}
+
+/// The settings table as `recsync mount --help` shows it.
+enum SettingsHelp {
+    /// Markdown defaults (`` `8388608` (8 MiB) ``) as plain text.
+    static func plain(_ text: String) -> String {
+        text.replacingOccurrences(of: "`", with: "").replacingOccurrences(of: "**", with: "")
+    }
+
+    /// One line per setting: `-o chunk_size=SIZE  The part size ... (default: 8388608 (8 MiB))`.
+    static var discussion: String {
+        var lines = ["SETTINGS (as -o NAME=VALUE, or NAME = value in the config file; a flag above wins over -o):"]
+        for setting in Settings.all {
+            lines.append("  \(setting.name)=\(setting.type.optionForm)")
+            lines.append("      \(plain(setting.help)) Default: \(plain(setting.defaultText)).")
+        }
+        lines.append("Lists separate items with ':'; '\\,' and '\\:' are a comma and a colon inside a value. "
+                     + "Also: config=FILE, aws_profile=NAME, aws_shared_credentials_file=FILE, aws_config_file=FILE, "
+                     + "and the mount flags noexec, nosuid, nodev, noatime, nodiratime. "
+                     + "fstab's _netdev, nofail, noauto, x-systemd.*, rw, user and the like are accepted and ignored.")
+        return lines.joined(separator: "\n")
     }
 }

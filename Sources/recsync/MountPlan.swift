@@ -14,12 +14,18 @@ struct MountPlan {
     let runtimeFile: String
     /// `AWS_CA_BUNDLE`: the certificate authorities to trust instead of the system store.
     var caBundle: String?
+    /// Mount flags from `-o` for the kernel: `noexec`, `nosuid`, `nodev`, `noatime`, `nodiratime`.
+    var kernelFlags: [String] = []
 
     /// With `inspecting` (`recsync doctor`), a folder recsync serves is accepted and a dead
     /// mount left alone: nothing is mounted.
     static func resolve(mountpoint rawMountpoint: String, options: MountOptions,
-                        environment: [String: String] = ProcessInfo.processInfo.environment,
+                        environment processEnvironment: [String: String] = ProcessInfo.processInfo.environment,
                         inspecting: Bool = false) throws -> MountPlan {
+        let optionList: MountOptionList
+        do { optionList = try options.optionList(environment: processEnvironment) } catch { throw CLIError.usage("\(error)") }
+        // aws_profile= and the like say what the environment would have said.
+        let environment = processEnvironment.merging(optionList.environment) { _, option in option }
         let requested = Paths.absolute(rawMountpoint)
         if !inspecting, DeadMount.isDead(requested) {
             // Left by a daemon that crashed or was killed: the files are below it, untouched.
@@ -32,13 +38,13 @@ struct MountPlan {
         if !inspecting, MountTable.mountType(at: mountpoint) == "fuse.recsync" {
             throw CLIError.usage("\(mountpoint) is already mounted by recsync; unmount it first with 'recsync unmount \(mountpoint)'")
         }
-        let configPath = options.config ?? RecsyncConfig.defaultPath(environment: environment)
+        let configPath = options.config ?? optionList.configPath ?? RecsyncConfig.defaultPath(environment: environment)
         var config = RecsyncConfig.defaults
         if let configPath {
             do { config = try RecsyncConfig.load(path: configPath) } catch { throw CLIError.usage("\(error)") }
         }
-        do { try options.overrides.validate() } catch { throw CLIError.usage("\(error)") }
-        config = config.merged(with: options.overrides).applyingEnvironment(environment)
+        do { try optionList.overrides.validate() } catch { throw CLIError.usage("\(error)") }
+        config = config.merged(with: optionList.overrides).applyingEnvironment(environment)
         do { try config.validate(requireBucket: true) } catch { throw CLIError.usage("\(error)") }
         let keyPattern: KeyPattern
         do {
@@ -64,7 +70,8 @@ struct MountPlan {
             ?? Paths.defaultStateDirectory(for: mountpoint, environment: environment)
         return MountPlan(mountpoint: mountpoint, config: config, keyPattern: keyPattern, endpoint: endpoint,
                          credentials: credentials, stateDirectory: stateDirectory,
-                         runtimeFile: Paths.runtimeFile(for: mountpoint, environment: environment), caBundle: caBundle)
+                         runtimeFile: Paths.runtimeFile(for: mountpoint, environment: environment), caBundle: caBundle,
+                         kernelFlags: optionList.kernelFlags)
     }
 
     /// `AWS_CA_BUNDLE`, as the AWS CLI reads it: a PEM file of the CAs to trust for https://.

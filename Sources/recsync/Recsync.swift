@@ -30,7 +30,13 @@ struct Recsync: ParsableCommand {
         let arguments = (1..<Int(CommandLine.argc)).compactMap { index in
             CommandLine.unsafeArgv[index].map { NameCoding.text(cString: $0) }
         }
-        main(arguments)
+        let program = CommandLine.unsafeArgv[0].map { String(cString: $0) } ?? "recsync"
+        let subcommands = Set(configuration.subcommands.map { $0._commandName })
+        do {
+            main(try FstabInvocation.arguments(program: program, arguments: arguments, subcommands: subcommands) ?? arguments)
+        } catch {
+            exitWith(error)
+        }
     }
 }
 

@@ -136,19 +136,19 @@ final class HooksConfigTests: XCTestCase {
     func testOverrides() throws {
         let file = try parse("[sync]\nshutdown_grace = 20\n[hooks]\non_event = \"notify\"")
         XCTAssertEqual(file.merged(with: ConfigOverrides()), file)
-        let merged = file.merged(with: ConfigOverrides(shutdownGrace: 0, stallTimeout: 90, onEvent: []))
+        let merged = file.merged(with: ConfigOverrides(["shutdown_grace": .number(0), "stall_timeout": .number(90), "on_event": .list([])]))
         XCTAssertEqual(merged.shutdownGrace, 0)
         XCTAssertEqual(merged.stallTimeout, 90)
         XCTAssertEqual(merged.onEvent, [], "an empty override turns the hook off")
 
-        XCTAssertNoThrow(try ConfigOverrides(shutdownGrace: 3600, stallTimeout: 1, onEvent: ["notify", "x y"]).validate())
-        XCTAssertThrowsError(try ConfigOverrides(shutdownGrace: 4000).validate()) { error in
-            XCTAssertTrue("\(error)".hasPrefix("--shutdown-grace \"4000\": "), "\(error)")
+        XCTAssertNoThrow(try ConfigOverrides(["shutdown_grace": .number(3600), "stall_timeout": .number(1), "on_event": .list(["notify", "x y"])]).validate())
+        XCTAssertThrowsError(try ConfigOverrides(["shutdown_grace": .number(4000)]).validate()) { error in
+            XCTAssertTrue("\(error)".hasPrefix("--shutdown-grace 4000: "), "\(error)")
         }
-        XCTAssertThrowsError(try ConfigOverrides(stallTimeout: 0).validate()) { error in
-            XCTAssertTrue("\(error)".hasPrefix("--stall-timeout \"0\": "), "\(error)")
+        XCTAssertThrowsError(try ConfigOverrides(["stall_timeout": .number(0)]).validate()) { error in
+            XCTAssertTrue("\(error)".hasPrefix("--stall-timeout 0: "), "\(error)")
         }
-        XCTAssertThrowsError(try ConfigOverrides(onEvent: ["./hook.sh"]).validate()) { error in
+        XCTAssertThrowsError(try ConfigOverrides(["on_event": .list(["./hook.sh"])]).validate()) { error in
             XCTAssertTrue("\(error)".contains("relative path"), "\(error)")
         }
     }

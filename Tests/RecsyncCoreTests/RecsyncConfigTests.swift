@@ -210,8 +210,7 @@ final class RecsyncConfigTests: XCTestCase {
         [sync]
         retry_attempts = 9
         """)
-        let merged = file.merged(with: ConfigOverrides(bucket: "from-flag", pathStyle: false, userId: "flag-user",
-                                                       stateDir: "/srv/state", maxConcurrentUploads: 4))
+        let merged = file.merged(with: ConfigOverrides(["bucket": .text("from-flag"), "path_style": .boolean(false), "user_id": .text("flag-user"), "state_dir": .text("/srv/state"), "max_concurrent_uploads": .number(4)]))
         XCTAssertEqual(merged.bucket, "from-flag")
         XCTAssertEqual(merged.region, "eu-west-1", "not overridden: the file's value stays")
         XCTAssertEqual(merged.pathStyle, false)
@@ -221,10 +220,7 @@ final class RecsyncConfigTests: XCTestCase {
         XCTAssertEqual(merged.retryAttempts, 9)
         XCTAssertEqual(merged.logLevel, "info", "neither file nor flag: the default")
         XCTAssertEqual(file.merged(with: ConfigOverrides()), file)
-        let every = ConfigOverrides(bucket: "b", region: "r", endpoint: "http://localhost:9000", pathStyle: true,
-                                    pathPattern: "{filename}", userId: "u", stateDir: "/s", logLevel: "ERROR",
-                                    autoSync: false, syncOnMobileData: true, syncOnMeteredConnection: true,
-                                    maxConcurrentUploads: 3, chunkSize: 6_000_000, retryAttempts: 1, syncInterval: 60)
+        let every = ConfigOverrides(["bucket": .text("b"), "region": .text("r"), "endpoint": .text("http://localhost:9000"), "path_style": .boolean(true), "path_pattern": .text("{filename}"), "user_id": .text("u"), "state_dir": .text("/s"), "log_level": .text("ERROR"), "auto_sync": .boolean(false), "sync_on_mobile_data": .boolean(true), "sync_on_metered_connection": .boolean(true), "max_concurrent_uploads": .number(3), "chunk_size": .number(6_000_000), "retry_attempts": .number(1), "sync_interval": .number(60)])
         XCTAssertEqual(RecsyncConfig.defaults.merged(with: every), RecsyncConfig(
             bucket: "b", region: "r", endpoint: "http://localhost:9000", pathStyle: true, pathPattern: "{filename}",
             userId: "u", stateDir: "/s", logLevel: "error", autoSync: false, syncOnMobileData: true,
@@ -232,17 +228,17 @@ final class RecsyncConfigTests: XCTestCase {
     }
 
     func testOverrideValidationNamesTheFlag() {
-        XCTAssertNoThrow(try ConfigOverrides(bucket: "ok", userId: "bob").validate())
-        XCTAssertThrowsError(try ConfigOverrides(userId: "a/b").validate()) { error in
+        XCTAssertNoThrow(try ConfigOverrides(["bucket": .text("ok"), "user_id": .text("bob")]).validate())
+        XCTAssertThrowsError(try ConfigOverrides(["user_id": .text("a/b")]).validate()) { error in
             XCTAssertTrue("\(error)".hasPrefix("--user-id \"a/b\": "), "\(error)")
         }
-        XCTAssertThrowsError(try ConfigOverrides(pathPattern: "{year}").validate()) { error in
+        XCTAssertThrowsError(try ConfigOverrides(["path_pattern": .text("{year}")]).validate()) { error in
             XCTAssertTrue("\(error)".hasPrefix("--path-pattern \"{year}\": "), "\(error)")
         }
-        XCTAssertThrowsError(try ConfigOverrides(endpoint: "ftp://x").validate()) { error in
+        XCTAssertThrowsError(try ConfigOverrides(["endpoint": .text("ftp://x")]).validate()) { error in
             XCTAssertTrue("\(error)".contains("--endpoint"), "\(error)")
         }
-        XCTAssertThrowsError(try ConfigOverrides(maxConcurrentUploads: 0).validate())
+        XCTAssertThrowsError(try ConfigOverrides(["max_concurrent_uploads": .number(0)]).validate())
     }
 
     func testValidateRequiresBucket() throws {

@@ -135,7 +135,7 @@ struct ConfigInterpreter {
     let environment: [String: String]
     var config = RecsyncConfig()
     /// Where each setting was first given, and under which spelling.
-    var seen: [ConfigKey: (line: Int, spelling: String)] = [:]
+    var seen: [String: (line: Int, spelling: String)] = [:]
 
     init(source: String, environment: [String: String]) {
         self.source = source
@@ -165,15 +165,15 @@ struct ConfigInterpreter {
     }
 
     func checkTable(_ table: TOMLTableHeader) throws {
-        if table.path.count == 1, ConfigKey.tables.contains(table.path[0]) { return }
+        if table.path.count == 1, Settings.tables.contains(table.path[0]) { return }
         let name = table.path.joined(separator: ".")
-        if table.path.contains(where: ConfigKey.looksLikeCredential) {
+        if table.path.contains(where: Settings.looksLikeCredential) {
             throw credentialError("[\(name)]", at: table.position)
         }
-        if table.path.count == 1, ConfigKey(spelling: name) != nil {
+        if table.path.count == 1, Settings.named(name) != nil {
             throw fail(.unknownKey, "[\(name)] in \(location(table.position)) is a setting, not a table; write it as \(name) = value at the top of the file", at: table.position)
         }
-        let suggestion = Spelling.closest(to: name, among: ConfigKey.tables).map { "did you mean [\($0)]? " } ?? ""
+        let suggestion = Spelling.closest(to: name, among: Settings.tables).map { "did you mean [\($0)]? " } ?? ""
         throw fail(.unknownKey, "unknown table [\(name)] in \(location(table.position)); \(suggestion)The tables are [sync] for sync settings, [hooks] for event hooks and [network] for connection rules; other settings go at the top of the file", at: table.position)
     }
 
@@ -182,166 +182,74 @@ struct ConfigInterpreter {
         let table: String?
         let name: String
         switch entry.path.count {
-        case 1 where ConfigKey.tables.contains(entry.path[0]):
+        case 1 where Settings.tables.contains(entry.path[0]):
             let tableName = entry.path[0]
             throw fail(.wrongType, "\(tableName) in \(location(position)) must be a table; write [\(tableName)] on a line of its own followed by its settings", at: position)
         case 1:
             table = nil
             name = entry.path[0]
-        case 2 where ConfigKey.tables.contains(entry.path[0]):
+        case 2 where Settings.tables.contains(entry.path[0]):
             table = entry.path[0]
             name = entry.path[1]
         default:
             let dotted = entry.path.joined(separator: ".")
-            if entry.path.contains(where: ConfigKey.looksLikeCredential) { throw credentialError(dotted, at: position) }
+            if entry.path.contains(where: Settings.looksLikeCredential) { throw credentialError(dotted, at: position) }
             throw fail(.unknownKey, "unknown key \"\(dotted)\" in \(location(position)); settings are at the top level, in [sync], [hooks] or [network]. \(knownKeys(in: nil))", at: position)
         }
-        if ConfigKey.looksLikeCredential(name) { throw credentialError(name, at: position) }
+        if Settings.looksLikeCredential(name) { throw credentialError(name, at: position) }
         let displayName = table.map { "\($0).\(name)" } ?? name
 
-        guard let key = ConfigKey(spelling: name) else {
-            let sameTable = ConfigKey.allCases.filter { $0.table == table }.flatMap { [$0.rawValue, $0.alias] }
-            var hint = Spelling.closest(to: name, among: sameTable).map { "did you mean \"\(ConfigKey(spelling: $0)!.rawValue)\"? " } ?? ""
-            if hint.isEmpty, let other = Spelling.closest(to: name, among: ConfigKey.allCases.filter { $0.table != table }.map(\.rawValue)) {
-                hint = "did you mean \"\(other)\"\(ConfigKey(spelling: other)!.table.map { " (in [\($0)])" } ?? " (at the top level)")? "
-            }
-            throw fail(.unknownKey, "unknown key \"\(displayName)\" in \(location(position)); \(hint)\(knownKeys(in: table))", at: position)
+        guard let setting = Settings.named(name) else {
+            throw fail(.unknownKey, "unknown key \"\(displayName)\" in \(location(position)); \(Settings.didYouMean(name, table: table))\(knownKeys(in: table))", at: position)
         }
-        guard key.table == table else {
-            let whereItGoes = key.table.map { "belongs in the [\($0)] table; move it below a [\($0)] line" }
+        guard setting.table == table else {
+            let whereItGoes = setting.table.map { "belongs in the [\($0)] table; move it below a [\($0)] line" }
                 ?? "belongs at the top level; move it above the first [table] line"
             throw fail(.unknownKey, "\"\(name)\" in \(location(position)) \(whereItGoes)", at: position)
         }
-        if let first = seen[key] {
-            throw fail(.duplicateKey, "\(key.rawValue) is set twice in \(source): as \"\(first.spelling)\" on line \(first.line) and as \"\(name)\" on line \(position.line); keep one", at: position)
+        if let first = seen[setting.name] {
+            throw fail(.duplicateKey, "\(setting.name) is set twice in \(source): as \"\(first.spelling)\" on line \(first.line) and as \"\(name)\" on line \(position.line); keep one", at: position)
         }
-        seen[key] = (position.line, name)
-        try assign(key, spelling: name, value: entry.value, at: entry.valuePosition)
+        seen[setting.name] = (position.line, name)
+        try assign(setting, spelling: name, value: entry.value, at: entry.valuePosition)
     }
 
     func knownKeys(in table: String?) -> String {
+        func names(_ table: String?) -> String { Settings.inTable(table).map(\.name).joined(separator: ", ") }
         guard let table else {
-            let tables = ConfigKey.tables.map { "in [\($0)]: \(ConfigKey.names(inTable: $0).joined(separator: ", "))" }
-            return "Known keys: \(ConfigKey.names(inTable: nil).joined(separator: ", ")); \(tables.joined(separator: "; "))"
+            let tables = Settings.tables.map { "in [\($0)]: \(names($0))" }
+            return "Known keys: \(names(nil)); \(tables.joined(separator: "; "))"
         }
-        return "Known keys in [\(table)]: \(ConfigKey.names(inTable: table).joined(separator: ", "))"
+        return "Known keys in [\(table)]: \(names(table))"
     }
 
     // MARK: - Typed values
 
-    mutating func assign(_ key: ConfigKey, spelling: String, value: TOMLValue, at position: TOMLPosition) throws {
-        func check(_ problem: String?, _ kind: ConfigError.Kind = .invalidValue) throws {
-            if let problem {
-                throw fail(kind, "\(spelling) in \(location(position)): \(problem)", at: position)
-            }
-        }
-        switch key {
-        case .bucket:
-            let v = try string(value, spelling, position)
-            try check(ConfigValidation.bucketProblem(v))
-            config.bucket = v
-        case .region:
-            let v = try string(value, spelling, position)
-            try check(ConfigValidation.regionProblem(v))
-            config.region = v
-        case .endpoint:
-            let v = try string(value, spelling, position)
-            try check(ConfigValidation.endpointProblem(v))
-            config.endpoint = v
-        case .pathStyle:
+    mutating func assign(_ setting: Setting, spelling: String, value: TOMLValue, at position: TOMLPosition) throws {
+        let typed: SettingValue
+        switch setting.type {
+        case .text, .schedule: typed = .text(try string(value, spelling, position))
+        case .path: typed = .text(try expandHome(try string(value, spelling, position), spelling, position))
+        case .boolean: typed = .boolean(try bool(value, spelling, position))
+        case .booleanOrAuto:
             if case let .string(text) = value, text.lowercased() == "auto" {
-                config.pathStyle = nil
+                typed = .automatic
             } else {
-                config.pathStyle = try bool(value, spelling, position, orAuto: true)
+                typed = .boolean(try bool(value, spelling, position, orAuto: true))
             }
-        case .pathPattern:
-            let v = try string(value, spelling, position)
-            try check(ConfigValidation.pathPatternProblem(v))
-            config.pathPattern = v
-        case .userId:
-            let v = try string(value, spelling, position)
-            try check(ConfigValidation.userIdProblem(v))
-            config.userId = v
-        case .stateDir:
-            let v = try expandHome(try string(value, spelling, position), spelling, position)
-            try check(ConfigValidation.stateDirProblem(v))
-            config.stateDir = v
-        case .allowOther:
-            config.allowOther = try bool(value, spelling, position)
-        case .allowPlainHTTP:
-            config.allowPlainHTTP = try bool(value, spelling, position)
-        case .logLevel:
-            let v = try string(value, spelling, position)
-            try check(ConfigValidation.logLevelProblem(v))
-            config.logLevel = v.lowercased()
-        case .autoSync:
-            config.autoSync = try bool(value, spelling, position)
-        case .syncOnMobileData:
-            config.syncOnMobileData = try bool(value, spelling, position)
-        case .syncOnMeteredConnection:
-            config.syncOnMeteredConnection = try bool(value, spelling, position)
-        case .maxConcurrentUploads:
-            let v = try integer(value, spelling, position)
-            try check(ConfigValidation.rangeProblem(v, RecsyncConfig.maxConcurrentUploadsRange), .outOfRange)
-            config.maxConcurrentUploads = v
-        case .chunkSize:
-            let v = try size(value, spelling, position)
-            try check(ConfigValidation.chunkSizeProblem(v), .outOfRange)
-            config.chunkSize = v
-        case .retryAttempts:
-            let v = try integer(value, spelling, position)
-            try check(ConfigValidation.rangeProblem(v, RecsyncConfig.retryAttemptsRange), .outOfRange)
-            config.retryAttempts = v
-        case .syncInterval:
-            let v = try duration(value, spelling, position)
-            try check(ConfigValidation.syncIntervalProblem(v), .outOfRange)
-            config.syncInterval = v
-        case .shutdownGrace:
-            let v = try duration(value, spelling, position)
-            try check(ConfigValidation.shutdownGraceProblem(v), .outOfRange)
-            config.shutdownGrace = v
-        case .stallTimeout:
-            let v = try duration(value, spelling, position)
-            try check(ConfigValidation.stallTimeoutProblem(v), .outOfRange)
-            config.stallTimeout = v
-        case .maxUploadRate:
-            let v = try size(value, spelling, position)
-            try check(v < 0 ? "must be 0 (no limit) or a number of bytes per second, e.g. \"2MB\"" : nil, .outOfRange)
-            config.maxUploadRate = v
-        case .onEvent:
-            let v = try command(value, spelling, position)
-            try check(ConfigValidation.hookCommandProblem(v))
-            config.onEvent = v
-        case .settleDelay:
-            let v = try duration(value, spelling, position)
-            try check(RecsyncConfig.settleDelayRange.contains(v) ? nil : "must be 0 to 3600 seconds, e.g. \"1s\"", .outOfRange)
-            config.settleDelay = v
-        case .mirrorDeletes:
-            config.mirrorDeletes = try bool(value, spelling, position)
-        case .ignorePatterns:
-            config.ignorePatterns = try filePatterns(value, spelling, position)
-        case .checkEndpoint:
-            config.network.checkEndpoint = try bool(value, spelling, position)
-        case .mobileIsMetered:
-            config.network.mobileIsMetered = try bool(value, spelling, position)
-        case .meteredInterfaces:
-            config.network.meteredInterfaces = try interfaceNames(value, spelling, position)
-        case .unmeteredInterfaces:
-            config.network.unmeteredInterfaces = try interfaceNames(value, spelling, position)
-        case .mobileInterfaces:
-            config.network.mobileInterfaces = try interfaceNames(value, spelling, position)
-        case .wifiInterfaces:
-            config.network.wifiInterfaces = try interfaceNames(value, spelling, position)
-        case .ethernetInterfaces:
-            config.network.ethernetInterfaces = try interfaceNames(value, spelling, position)
-        case .sysfsRoot:
-            let v = try string(value, spelling, position)
-            try check(v.hasPrefix("/") ? nil : "must be an absolute path, such as \"/sys\"")
-            config.network.sysfsRoot = v
-        case .procRoot:
-            let v = try string(value, spelling, position)
-            try check(v.hasPrefix("/") ? nil : "must be an absolute path, such as \"/proc\"")
-            config.network.procRoot = v
+        case .integer: typed = .number(try integer(value, spelling, position))
+        case .bytes: typed = .number(try size(value, spelling, position))
+        case .seconds: typed = .number(try duration(value, spelling, position))
+        case .patterns: typed = .list(try filePatterns(value, spelling, position))
+        case .interfaces: typed = .list(try interfaceNames(value, spelling, position))
+        case .command: typed = .list(try command(value, spelling, position))
+        }
+        do {
+            try setting.apply(typed, to: &config, origin: "\(spelling) in \(location(position))")
+        } catch var error as ConfigError {
+            error.line = position.line
+            error.column = position.column
+            throw error
         }
     }
 

@@ -161,27 +161,9 @@ public struct RecsyncConfig: Sendable, Equatable {
     /// override replaces the value from the file (or the default).
     public func merged(with overrides: ConfigOverrides) -> RecsyncConfig {
         var result = self
-        if let v = overrides.bucket { result.bucket = v }
-        if let v = overrides.region { result.region = v }
-        if let v = overrides.endpoint { result.endpoint = v }
-        if let v = overrides.pathStyle { result.pathStyle = v }
-        if let v = overrides.allowOther { result.allowOther = v }
-        if let v = overrides.allowPlainHTTP { result.allowPlainHTTP = v }
-        if let v = overrides.pathPattern { result.pathPattern = v }
-        if let v = overrides.userId { result.userId = v }
-        if let v = overrides.stateDir { result.stateDir = v }
-        if let v = overrides.logLevel { result.logLevel = v.lowercased() }
-        if let v = overrides.autoSync { result.autoSync = v }
-        if let v = overrides.syncOnMobileData { result.syncOnMobileData = v }
-        if let v = overrides.syncOnMeteredConnection { result.syncOnMeteredConnection = v }
-        if let v = overrides.maxConcurrentUploads { result.maxConcurrentUploads = v }
-        if let v = overrides.chunkSize { result.chunkSize = v }
-        if let v = overrides.retryAttempts { result.retryAttempts = v }
-        if let v = overrides.syncInterval { result.syncInterval = v }
-        if let v = overrides.shutdownGrace { result.shutdownGrace = v }
-        if let v = overrides.maxUploadRate { result.maxUploadRate = v }
-        if let v = overrides.stallTimeout { result.stallTimeout = v }
-        if let v = overrides.onEvent { result.onEvent = v }
+        for item in overrides.given {
+            Settings.named(item.name)?.set(&result, item.value)
+        }
         return result
     }
 
@@ -209,28 +191,11 @@ public struct RecsyncConfig: Sendable, Equatable {
     ///   (it is for mounting).
     /// - Throws: ``ConfigError`` naming the setting, the problem and the fix.
     public func validate(requireBucket: Bool = true) throws {
-        func check(_ problem: String?, _ setting: String) throws {
-            if let problem {
-                throw ConfigError(kind: .invalidValue, message: "\(setting): \(problem)")
-            }
-        }
-        if let bucket {
-            try check(ConfigValidation.bucketProblem(bucket), "bucket")
-        } else if requireBucket {
+        if bucket == nil && requireBucket {
             throw ConfigError(kind: .missingValue, message: "no bucket configured; set bucket = \"name\" in the config file or pass --bucket NAME")
         }
-        try check(ConfigValidation.regionProblem(region), "region")
-        if let endpoint { try check(ConfigValidation.endpointProblem(endpoint), "endpoint") }
-        try check(ConfigValidation.pathPatternProblem(pathPattern), "path_pattern")
-        try check(ConfigValidation.userIdProblem(userId), "user_id")
-        if let stateDir { try check(ConfigValidation.stateDirProblem(stateDir), "state_dir") }
-        try check(ConfigValidation.logLevelProblem(logLevel), "log_level")
-        try check(ConfigValidation.rangeProblem(maxConcurrentUploads, Self.maxConcurrentUploadsRange), "max_concurrent_uploads")
-        try check(ConfigValidation.chunkSizeProblem(chunkSize), "chunk_size")
-        try check(ConfigValidation.rangeProblem(retryAttempts, Self.retryAttemptsRange), "retry_attempts")
-        try check(ConfigValidation.syncIntervalProblem(syncInterval), "sync_interval")
-        try check(ConfigValidation.shutdownGraceProblem(shutdownGrace), "shutdown_grace")
-        try check(ConfigValidation.stallTimeoutProblem(stallTimeout), "stall_timeout")
-        try check(ConfigValidation.hookCommandProblem(onEvent), "on_event")
+        for setting in Settings.all {
+            if let value = setting.value(in: self) { try setting.check(value, origin: setting.name) }
+        }
     }
 }
