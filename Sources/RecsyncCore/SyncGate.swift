@@ -19,9 +19,17 @@ public final class SyncGate: Sendable {
         var forced: Set<PathKey> = []
         /// Bumped on every network change, so an upload can tell that the network changed under it.
         var networkGeneration: UInt64 = 0
+        /// `upload_schedule` says `off` now; `windowOpens` is when that ends, if ever.
+        var outsideWindow = false
+        var windowOpens: Date?
 
-        /// The network under the policy.
-        var policyReason: PauseReason? { policy.pauseReason(network) }
+        /// The network under the policy, then the upload schedule (after the connection
+        /// reasons, before `auto_sync`).
+        var policyReason: PauseReason? {
+            let reason = policy.pauseReason(network)
+            if let reason, reason != .autoSyncOff { return reason }
+            return outsideWindow ? .outsideWindow : reason
+        }
         /// With the uploader's finding that the endpoint does not answer.
         var reason: PauseReason? { endpointUnreachable != nil ? .offline : policyReason }
 
@@ -59,7 +67,7 @@ public final class SyncGate: Sendable {
     public var pauseDescription: String? {
         state.withLock { state in
             if let unreachable = state.endpointUnreachable { return "offline: \(unreachable)" }
-            guard let reason = state.policy.pauseReason(state.network) else { return nil }
+            guard let reason = state.policyReason else { return nil }
             let network = state.network
             switch reason {
             case .offline: return "offline: \(network.offlineReason ?? "no route")"
@@ -67,6 +75,9 @@ public final class SyncGate: Sendable {
             case .metered:
                 return "metered connection (\(network.interface ?? "?"), metered by \(network.meteredBy ?? "?")); set sync_on_metered_connection = true or use sync-now --force"
             case .autoSyncOff: return "auto sync is off; use sync-now"
+            case .outsideWindow:
+                let opens = state.windowOpens.map { " until \(Self.windowTime($0))" } ?? ""
+                return "outside upload window\(opens) (upload_schedule); sync-now uploads anyway"
             }
         }
     }
@@ -85,6 +96,25 @@ public final class SyncGate: Sendable {
             let after = state.reason
             return (before, after)
         }
+    }
+
+    /// Records what `upload_schedule` says now; returns the pause reasons before and after.
+    @discardableResult
+    public func update(outsideWindow: Bool, opens: Date?) -> (before: PauseReason?, after: PauseReason?) {
+        state.withLock { state in
+            let before = state.reason
+            state.outsideWindow = outsideWindow
+            state.windowOpens = outsideWindow ? opens : nil
+            return (before, state.reason)
+        }
+    }
+
+    /// `Mon 08:00`, in local time.
+    static func windowTime(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "EEE HH:mm"
+        return formatter.string(from: date)
     }
 
     func setEndpointUnreachable(_ reason: String?) {

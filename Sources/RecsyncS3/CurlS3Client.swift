@@ -13,6 +13,8 @@ public final class CurlS3Client: S3Client {
     public let endpoint: S3Endpoint
     public let options: S3ClientOptions
     let transport: CurlTransport
+    /// Shared by every upload of this client; nil when uploads are never limited.
+    let rateLimiter: UploadRateLimiter?
     let logger: Logger
     let credentialsProvider: (@Sendable () throws -> S3Credentials)?
 
@@ -41,10 +43,22 @@ public final class CurlS3Client: S3Client {
         self.credentialsProvider = credentialsProvider
         self.auth = Mutex(AuthState(signer: SigV4Signer(credentials: credentials, region: endpoint.region),
                                     sessionToken: credentials.sessionToken, generation: 0, clockOffset: 0))
-        let limiter = options.maxUploadRate.flatMap { $0 > 0 ? UploadRateLimiter(bytesPerSecond: $0) : nil }
+        let rate = options.maxUploadRate.flatMap { $0 > 0 ? $0 : nil }
+        let limiter = rate != nil || options.adjustableUploadRate ? UploadRateLimiter(bytesPerSecond: rate) : nil
+        self.rateLimiter = limiter
         self.transport = CurlTransport(pool: CurlHandlePool(maxIdle: options.maxIdleHandles), options: options,
                                        rateLimiter: limiter)
     }
+
+    /// Changes the upload bandwidth limit (bytes per second; nil or 0: none) for the bytes sent
+    /// from now on, by uploads already running too. Needs ``S3ClientOptions/adjustableUploadRate``
+    /// or a ``S3ClientOptions/maxUploadRate``; without either it does nothing.
+    public func setUploadRate(_ bytesPerSecond: Int64?) {
+        rateLimiter?.setRate(bytesPerSecond)
+    }
+
+    /// The upload bandwidth limit now; nil: none.
+    public var uploadRate: Int64? { rateLimiter?.bytesPerSecond }
 
     /// Seconds added to the local clock when signing: the server's time minus ours, as learnt
     /// from the last `RequestTimeTooSkewed` answer (0 until then).

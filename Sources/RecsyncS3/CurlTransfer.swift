@@ -252,9 +252,9 @@ private func curlReadCallback(_ buffer: UnsafeMutablePointer<CChar>?, _ size: In
     state.noteActivity()
     // Safe: curl hands us `size * count` writable bytes at `buffer`.
     var destination = UnsafeMutableRawBufferPointer(start: buffer, count: size * count)
-    if let limiter = state.rateLimiter, destination.count > limiter.sliceSize {
+    if let slice = state.rateLimiter?.sliceSize, destination.count > slice {
         // Safe: a prefix of the buffer curl handed us.
-        destination = UnsafeMutableRawBufferPointer(rebasing: destination[0..<limiter.sliceSize])
+        destination = UnsafeMutableRawBufferPointer(rebasing: destination[0..<slice])
     }
     guard let produced = source.read(into: destination) else { return Int(CURL_READFUNC_ABORT) }
     if produced > 0, let limiter = state.rateLimiter {

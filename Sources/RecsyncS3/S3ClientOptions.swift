@@ -18,6 +18,9 @@ public struct S3ClientOptions: Sendable {
     /// UploadPart bodies) running on the client at the same time; nil or 0 means unlimited.
     /// Limits below 1 KiB/s are raised to 1 KiB/s.
     public var maxUploadRate: Int64?
+    /// The upload rate will be changed while the client runs (``CurlS3Client/setUploadRate(_:)``,
+    /// for `upload_schedule`). Without it, and without ``maxUploadRate``, uploads pass no limiter.
+    public var adjustableUploadRate = false
     /// A PEM file of the certificate authorities to trust for https:// (`AWS_CA_BUNDLE`); nil:
     /// the system store. Certificates are always verified: there is no way to turn that off.
     public var caBundle: String?

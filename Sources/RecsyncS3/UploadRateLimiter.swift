@@ -12,36 +12,50 @@ import Synchronization
 ///
 /// Locking rule: `bucket` is only read or changed inside its Mutex, which is never held while
 /// sleeping or calling the caller's closures.
+/// The rate can change while transfers run (`upload_schedule`); nil means no limit, and then
+/// the limiter only costs a lock per read.
 final class UploadRateLimiter: Sendable {
     /// The smallest rate accepted; lower limits are raised to it.
     static let minimumRate: Int64 = 1024
 
-    let bytesPerSecond: Int64
-    /// The most bytes to hand to curl per read callback.
-    let sliceSize: Int
-    /// How many unused bytes an idle bucket may save up for a burst.
-    private let burst: Double
-
     private struct Bucket {
+        var rate: Int64?
         var tokens: Double
         var updated: ContinuousClock.Instant
     }
 
     private let bucket: Mutex<Bucket>
 
-    init(bytesPerSecond: Int64) {
-        let rate = max(bytesPerSecond, Self.minimumRate)
-        self.bytesPerSecond = rate
-        sliceSize = Int(max(rate / 20, 256))
-        burst = Double(sliceSize)
-        bucket = Mutex(Bucket(tokens: 0, updated: .now))
+    init(bytesPerSecond: Int64?) {
+        bucket = Mutex(Bucket(rate: Self.clamped(bytesPerSecond), tokens: 0, updated: .now))
     }
 
+    static func clamped(_ rate: Int64?) -> Int64? {
+        rate.flatMap { $0 > 0 ? max($0, minimumRate) : nil }
+    }
+
+    /// The limit now, in bytes per second; nil: none.
+    var bytesPerSecond: Int64? { bucket.withLock { $0.rate } }
+
+    /// Changes the limit for the bytes sent from now on; nil or 0 lifts it.
+    func setRate(_ bytesPerSecond: Int64?) {
+        bucket.withLock { bucket in
+            bucket.rate = Self.clamped(bytesPerSecond)
+            bucket.tokens = 0
+            bucket.updated = .now
+        }
+    }
+
+    /// The most bytes to hand to curl per read callback (about 50 ms worth); nil: no limit.
+    var sliceSize: Int? { bytesPerSecond.map { Int(max($0 / 20, 256)) } }
+
     /// Takes `count` bytes from the bucket and returns how long the caller must wait before
-    /// sending them.
+    /// sending them. An idle bucket saves up at most one slice for a burst.
     func reserve(_ count: Int) -> Duration {
-        let rate = Double(bytesPerSecond)
-        return bucket.withLock { bucket in
+        bucket.withLock { bucket in
+            guard let limit = bucket.rate else { return .zero }
+            let rate = Double(limit)
+            let burst = Double(max(limit / 20, 256))
             let now = ContinuousClock.now
             bucket.tokens = min(burst, bucket.tokens + Self.seconds(now - bucket.updated) * rate)
             bucket.updated = now

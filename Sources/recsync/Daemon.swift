@@ -61,6 +61,11 @@ struct Daemon {
         clientOptions.stallTimeout = TimeInterval(plan.config.stallTimeout)
         if plan.config.maxUploadRate > 0 { clientOptions.maxUploadRate = Int64(plan.config.maxUploadRate) }
         clientOptions.caBundle = plan.caBundle
+        let schedule: UploadSchedule?
+        do { schedule = try UploadSchedule.parse(plan.config.uploadSchedule) } catch {
+            throw CLIError.usage("upload_schedule \(plan.config.uploadSchedule.debugDescription): \(error)")
+        }
+        clientOptions.adjustableUploadRate = schedule != nil
         let environment = ProcessInfo.processInfo.environment
         let home = Paths.home(environment)
         let s3 = CurlS3Client(endpoint: plan.endpoint, credentials: plan.credentials, logger: logger, options: clientOptions,
@@ -142,14 +147,25 @@ struct Daemon {
         }
 
         let monitor = makeNetworkMonitor(s3: s3, bucket: settings.bucket, logger: logger)
-        // The safety net every sync_interval: look for files changed behind our back.
-        uploader.follow(monitor, onTick: { scanner.run() })
+        // upload_schedule: the window and rate now, then at each of its boundaries.
+        let follower = schedule.map { schedule in
+            ScheduleFollower(schedule: schedule, maxRate: plan.config.maxUploadRate, gate: engine.gate, logger: logger,
+                             setRate: { s3.setUploadRate($0) }, onChange: { uploader.networkChanged(from: $0, to: $1) })
+        }
+        follower?.refresh()
+        // The safety net every sync_interval: look for files changed behind our back (and the
+        // schedule looked at again, in case the clock or the time zone changed).
+        uploader.follow(monitor, onTick: {
+            scanner.run()
+            follower?.refresh()
+        })
         uploader.start()
         Thread.detachNewThread { scanner.run() }
 
         stopper.setTeardown {
             control.stop()
             monitor.stop()
+            follower?.stop()
             uploader.stop(grace: max(0, stopper.uploadDeadline.timeIntervalSinceNow))
             engine.setStatusHandler(nil)
             events.close(timeout: 5)

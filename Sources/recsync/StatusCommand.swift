@@ -113,7 +113,7 @@ struct StatusTable {
             var mount = "mount: " + Self.order.map { "\(summary.counts[$0] ?? 0) \($0)" }.joined(separator: ", ")
             if summary.bytesWaiting > 0 { mount += "; \(Self.bytes(summary.bytesWaiting)) waiting to upload" }
             mount += "; network: \(summary.network.summary)"
-            if let paused = summary.paused { mount += "; uploads paused (\(paused))" }
+            if let paused = summary.pausedDetail ?? summary.paused { mount += "; uploads paused (\(paused))" }
             lines.append(mount)
             if let notice = summary.notice { lines.append("note: \(notice)") }
         } else if let paused = response.paused {

@@ -213,4 +213,19 @@ final class UploadRateLimitTests: XCTestCase {
         XCTAssertGreaterThan(limiter.reserve(50_000), .milliseconds(950), "a second caller queues behind the first")
         XCTAssertEqual(UploadRateLimiter(bytesPerSecond: 1).bytesPerSecond, UploadRateLimiter.minimumRate)
     }
+
+    func testTheRateChangesWhileTransfersRun() {
+        let limiter = UploadRateLimiter(bytesPerSecond: nil)
+        XCTAssertNil(limiter.sliceSize, "no limit: reads are not cut into slices")
+        XCTAssertEqual(limiter.reserve(10_000_000), .zero)
+        limiter.setRate(10_000)
+        XCTAssertEqual(limiter.sliceSize, 500)
+        XCTAssertGreaterThan(limiter.reserve(10_000), .milliseconds(950), "the new rate applies to the next bytes")
+        limiter.setRate(1_000_000)
+        // The debt owed at the old rate is forgiven: a window that opens wider starts at once.
+        XCTAssertLessThanOrEqual(limiter.reserve(10_000), .milliseconds(11))
+        limiter.setRate(0)
+        XCTAssertNil(limiter.bytesPerSecond)
+        XCTAssertEqual(limiter.reserve(50_000_000), .zero)
+    }
 }

@@ -58,6 +58,9 @@ public struct RecsyncConfig: Sendable, Equatable {
     public var stallTimeout: Int
     /// Upload bandwidth cap in bytes per second across all uploads; 0 = none.
     public var maxUploadRate: Int = 0
+    /// `upload_schedule`: when automatic uploads run and how fast (``UploadSchedule``); empty:
+    /// any time.
+    public var uploadSchedule = ""
 
     /// Seconds a closed file waits before its upload starts, absorbing close-and-reopen
     /// patterns of recorders and editors, 0...3600. Default 1.

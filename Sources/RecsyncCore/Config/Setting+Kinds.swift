@@ -19,9 +19,10 @@ extension Setting {
     }
 
     static func text(_ name: String, _ field: Field<String>, type: SettingType = .text, table: String? = nil, help: String,
-                     notes: String = "", flag: String? = nil, check: @escaping @Sendable (String) -> String? = { _ in nil },
+                     notes: String = "", defaultDescription: String? = nil, flag: String? = nil,
+                     check: @escaping @Sendable (String) -> String? = { _ in nil },
                      normalize: @escaping @Sendable (String) -> String = { $0 }) -> Setting {
-        Setting(name, type, table: table, help: help, notes: notes, defaultDescription: nil, flag: flag,
+        Setting(name, type, table: table, help: help, notes: notes, defaultDescription: defaultDescription, flag: flag,
                 problem: { value in value.text.map(check) ?? "must be a string" },
                 get: { .text($0[keyPath: field]) },
                 set: { config, value in if let text = value.text { config[keyPath: field] = normalize(text) } })

@@ -83,6 +83,18 @@ public enum Settings {
         .bytes("max_upload_rate", \.maxUploadRate, table: syncTable, help: "A bandwidth cap across all uploads, in bytes per second; 0 is no limit.",
                notes: "E.g. `\"2MB\"` for a slow or paid link. An `upload_schedule` cap, when lower, wins.",
                check: { $0 < 0 ? "must be 0 (no limit) or a number of bytes per second, e.g. \"2MB\"" : nil }),
+        .text("upload_schedule", \.uploadSchedule, type: .schedule, table: syncTable,
+              help: "A weekly timetable of when automatic uploads run and how fast, in local time.",
+              notes: "E.g. `\"Mon-Fri 08:00-18:00 1M, Mon-Fri 18:00-08:00 off\"`; see [Upload schedule](#upload-schedule). Outside the window uploads pause (`paused: outside upload window`) and resume at its boundary; `sync-now` still uploads.",
+              defaultDescription: "none: any time, at `max_upload_rate`",
+              check: { text in
+                  do {
+                      _ = try UploadSchedule.parse(text)
+                      return nil
+                  } catch {
+                      return "\(error)"
+                  }
+              }),
     ]
 
     static let hooks: [Setting] = [

@@ -7,15 +7,18 @@ public enum PauseReason: String, Codable, Sendable, Equatable {
     case mobileData = "mobile data"
     /// The connection is metered and `sync_on_metered_connection` is false.
     case metered = "metered connection"
+    /// `upload_schedule` says `off` now.
+    case outsideWindow = "outside upload window"
     /// `auto_sync` is false: only what the user asks for uploads.
     case autoSyncOff = "auto sync is off"
 
     /// What `user.sync.error` says while a file waits for this reason.
     public var fileError: String { "paused: \(rawValue)" }
 
-    /// Whether a plain `sync-now` (CRITICAL) request goes through anyway. Only `auto_sync` off
-    /// lets it: the connection rules are the user's own and need `--force`.
-    public var admitsCritical: Bool { self == .autoSyncOff }
+    /// Whether a plain `sync-now` (CRITICAL) request goes through anyway. `auto_sync` off and
+    /// the upload schedule let it: they are about when uploads run by themselves. The connection
+    /// rules are about cost and need `--force`.
+    public var admitsCritical: Bool { self == .autoSyncOff || self == .outsideWindow }
 }
 
 /// The user's rules for when uploads run by themselves. Pure: the decision table is

@@ -1,0 +1,111 @@
+import Foundation
+import Logging
+import RecsyncStore
+import Synchronization
+import XCTest
+@testable import RecsyncCore
+
+final class UploadScheduleTests: XCTestCase {
+    var calendar: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Europe/Berlin")!
+        return calendar
+    }()
+
+    /// 2026-12-07 is a Monday.
+    func at(_ day: Int, _ hour: Int, _ minute: Int = 0) -> Date {
+        calendar.date(from: DateComponents(year: 2026, month: 12, day: 7 + day, hour: hour, minute: minute))!
+    }
+
+    func schedule(_ text: String) throws -> UploadSchedule {
+        try XCTUnwrap(UploadSchedule.parse(text))
+    }
+
+    func testTheFirstRuleThatCoversAMomentDecidesAndTheRestIsUnlimited() throws {
+        let s = try schedule("Mon-Fri 08:00-18:00 1M, Mon-Fri 18:00-08:00 off, Sat 512K")
+        XCTAssertEqual(s.limit(at: at(0, 9), calendar: calendar), .rate(1024 * 1024))
+        XCTAssertEqual(s.limit(at: at(0, 7, 59), calendar: calendar), .unlimited, "Monday before 08:00: Sunday's night rule does not reach it")
+        XCTAssertEqual(s.limit(at: at(1, 7, 59), calendar: calendar), .off, "Monday's 18:00-08:00 runs into Tuesday")
+        XCTAssertEqual(s.limit(at: at(4, 23), calendar: calendar), .off)
+        XCTAssertEqual(s.limit(at: at(5, 3), calendar: calendar), .off, "Friday night reaches into Saturday")
+        XCTAssertEqual(s.limit(at: at(5, 8), calendar: calendar), .rate(512 * 1024))
+        XCTAssertEqual(s.limit(at: at(6, 12), calendar: calendar), .unlimited, "no rule: unlimited")
+        XCTAssertEqual(try schedule("Mon-Fri 09:00-17:00 on, off").limit(at: at(5, 12), calendar: calendar), .off, "a catch-all last")
+        XCTAssertEqual(try schedule("weekends off").limit(at: at(6, 12), calendar: calendar), .off)
+        XCTAssertEqual(try schedule("Fri-Mon 2MB/s").limit(at: at(0, 12), calendar: calendar), .rate(2_000_000), "day ranges wrap")
+        XCTAssertEqual(try schedule("Fri-Mon 2MB/s").limit(at: at(1, 12), calendar: calendar), .unlimited)
+        XCTAssertEqual(try schedule("daily 22:00-24:00 off").limit(at: at(2, 23, 59), calendar: calendar), .off)
+        XCTAssertNil(try UploadSchedule.parse(""), "empty: no schedule")
+        XCTAssertNil(try UploadSchedule.parse("   "))
+    }
+
+    func testNextChangeIsTheNextBoundaryWhereTheAnswerDiffers() throws {
+        let s = try schedule("Mon-Fri 08:00-18:00 1M, Mon-Fri 18:00-08:00 off")
+        XCTAssertEqual(s.nextChange(after: at(0, 9), calendar: calendar), at(0, 18))
+        XCTAssertEqual(s.nextChange(after: at(0, 19), calendar: calendar), at(1, 8))
+        XCTAssertEqual(s.nextChange(after: at(4, 19), calendar: calendar), at(5, 8), "Friday night ends Saturday 08:00 (unlimited)")
+        XCTAssertEqual(s.nextChange(after: at(5, 9), calendar: calendar), at(7, 8), "the weekend runs to Monday 08:00")
+        XCTAssertNil(try schedule("off").nextChange(after: at(0, 0), calendar: calendar), "a constant answer never changes")
+    }
+
+    func testBadTimetablesSayWhereAndWhatToWrite() {
+        func error(_ text: String) -> String {
+            do {
+                _ = try UploadSchedule.parse(text)
+                return "accepted"
+            } catch {
+                return "\(error)"
+            }
+        }
+        XCTAssertEqual(error("Mon-Fri 08:00-18:00 1M, Mon-Fry 18:00-08:00 off"),
+                       "at column 29 of the timetable: \"fry\" is not a day; use Mon, Tue, Wed, Thu, Fri, Sat, Sun (or their full names)")
+        XCTAssertTrue(error("Mon 25:00-26:00 off").hasPrefix("at column 5 of the timetable: 25:00 is not a time of day"), error("Mon 25:00-26:00 off"))
+        XCTAssertTrue(error("Mon 08:00-18:60 off").hasPrefix("at column 11 "), error("Mon 08:00-18:60 off"))
+        XCTAssertTrue(error("Mon 8-18 off").contains("is not a time range") || error("Mon 8-18 off").contains("is not a day"), error("Mon 8-18 off"))
+        XCTAssertTrue(error("Mon 08:00-18:00").hasPrefix("at column 16 of the timetable: the rule has no limit at its end"), error("Mon 08:00-18:00"))
+        XCTAssertTrue(error("Mon 08:00-18:00 1Q").hasPrefix("at column 17 of the timetable: \"1Q\" is not a rate"), error("Mon 08:00-18:00 1Q"))
+        XCTAssertTrue(error("Mon 08:00-18:00 100").contains("below the smallest rate"))
+        XCTAssertTrue(error("Mon 08:00-18:00 off,, Tue off").hasPrefix("at column 21 of the timetable: an empty rule"), error("Mon 08:00-18:00 off,, Tue off"))
+        XCTAssertTrue(error("08:00-12:00 13:00-18:00 off").contains("a second time range"))
+        XCTAssertTrue(error("08:00-12:00 Mon off").contains("days come first"))
+        XCTAssertTrue(error("1M Mon").contains("\"1M\" is not a day"), error("1M Mon"))
+        // In the config file, the message names the line too.
+        XCTAssertThrowsError(try RecsyncConfig.parse("[sync]\nupload_schedule = \"Mon-Fri 8:00-18:00 1M, sometimes off\"")) { error in
+            XCTAssertTrue("\(error)".contains("line 2"), "\(error)")
+            XCTAssertTrue("\(error)".contains("at column 24 of the timetable: \"sometimes\" is not a day"), "\(error)")
+        }
+    }
+
+    func testTheFollowerPausesCapsAndReopensAtTheBoundaryWithoutPolling() throws {
+        // A clock set so that the next minute boundary is 1.5 s away.
+        let real = Date()
+        let nextMinute = (real.timeIntervalSinceReferenceDate / 60).rounded(.down) * 60 + 60
+        let offset = nextMinute - 1.5 - real.timeIntervalSinceReferenceDate
+        let now: @Sendable () -> Date = { Date().addingTimeInterval(offset) }
+        let start = Calendar.current.dateComponents([.hour, .minute], from: now())
+        let end = Calendar.current.dateComponents([.hour, .minute], from: now().addingTimeInterval(60))
+        let text = String(format: "%02d:%02d-%02d:%02d off, 256K", start.hour!, start.minute!, end.hour!, end.minute!)
+        let gate = SyncGate(policy: SyncPolicy())
+        let rates = Mutex<[Int64?]>([])
+        let changes = Mutex<[PauseReason?]>([])
+        let reopened = expectation(description: "the window opens")
+        let follower = ScheduleFollower(schedule: try schedule(text), maxRate: 100_000, gate: gate, logger: Logger(label: "test"),
+                                        now: now, setRate: { rate in rates.withLock { $0.append(rate) } },
+                                        onChange: { _, after in
+                                            changes.withLock { $0.append(after) }
+                                            if after == nil { reopened.fulfill() }
+                                        })
+        defer { follower.stop() }
+        follower.refresh()
+        XCTAssertEqual(gate.pauseReason, .outsideWindow, text)
+        XCTAssertEqual(gate.waitReason(path: "a.wav", priority: Priority.normal.rawValue), .outsideWindow)
+        XCTAssertNil(gate.waitReason(path: "a.wav", priority: Priority.critical.rawValue), "sync-now goes through")
+        XCTAssertTrue(gate.pauseDescription?.hasPrefix("outside upload window until ") ?? false, gate.pauseDescription ?? "none")
+        XCTAssertEqual(rates.withLock { $0 }, [100_000], "closed: what still uploads goes at max_upload_rate")
+        wait(for: [reopened], timeout: 10)
+        XCTAssertNil(gate.pauseReason)
+        XCTAssertEqual(changes.withLock { $0 }, [.outsideWindow, nil])
+        XCTAssertEqual(rates.withLock { $0 }.last, 100_000, "256K is above max_upload_rate, which wins")
+        XCTAssertEqual(follower.rate(for: .rate(50_000)), 50_000, "the lower cap wins")
+    }
+}
