@@ -10,6 +10,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // Prometheus exposition (with swift-metrics and swift-atomics, both small).
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C libraries from Debian, each behind a module map and one shim header.
@@ -37,11 +39,17 @@ let package = Package(
             "CFuse3", "RecsyncFS", "CSysShims",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Prometheus metrics: what the engine reports, and an endpoint and a textfile to read them.
+        .target(name: "RecsyncMetrics", dependencies: [
+            "RecsyncCore", "RecsyncStore", "CSysShims",
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Parsers of outside input with the promises they keep, for the fuzzers.
         .target(name: "RecsyncFuzzTargets", dependencies: ["RecsyncCore", "RecsyncS3", "RecsyncFS"]),
         .executableTarget(name: "recsync-fuzz", dependencies: ["RecsyncFuzzTargets"]),
         .executableTarget(name: "recsync", dependencies: [
-            "RecsyncCore", "RecsyncFUSE", "RecsyncS3", "RecsyncStore", "RecsyncFS", "CSysShims",
+            "RecsyncCore", "RecsyncFUSE", "RecsyncS3", "RecsyncStore", "RecsyncFS", "RecsyncMetrics", "CSysShims",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -53,6 +61,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "RecsyncFSTests", dependencies: ["RecsyncFS"]),
+        .testTarget(name: "RecsyncMetricsTests", dependencies: ["RecsyncMetrics", "RecsyncCore", "RecsyncStore"]),
         .testTarget(name: "IntegrationTests", dependencies: ["recsync", "RecsyncS3"]),
     ],
     swiftLanguageModes: [.v6]

@@ -131,3 +131,7 @@ int recsync_stat_beneath(int dirfd, const char *path, struct stat *st) {
     errno = saved;
     return result;
 }
+
+int recsync_accept_cloexec(int fd) {
+    return accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+}

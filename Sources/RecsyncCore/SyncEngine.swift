@@ -68,6 +68,8 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
     let ignoreRules: IgnoreRules
     /// Receives status changes (see `setStatusHandler`).
     let statusHandler = Mutex<(@Sendable (StatusChange) -> Void)?>(nil)
+    /// Receives upload attempts (see `setAttemptObserver`).
+    let attemptObserver = Mutex<(@Sendable (UploadAttemptReport) -> Void)?>(nil)
     /// What the daemon had to do at start that the user should hear of (a lost or damaged queue
     /// rebuilt from a scan); shown by `recsync status` and `user.sync.summary`.
     public let notice = Mutex<String?>(nil)

@@ -17,4 +17,9 @@ public final class UploadProgress: Sendable {
     public var isCancelled: Bool { state.withLock { $0.cancelled } }
     func update(sent: Int64) { state.withLock { $0.sent = sent } }
     func cancel() { state.withLock { $0.cancelled = true } }
+
+    /// Why the attempt failed, for metrics (``UploadAttemptReport/failureClass``).
+    private let failure = Mutex<String?>(nil)
+    var failureClass: String? { failure.withLock { $0 } }
+    func noteFailure(_ name: String) { failure.withLock { $0 = name } }
 }

@@ -4,6 +4,7 @@ import Logging
 import RecsyncCore
 import RecsyncFS
 import RecsyncFUSE
+import RecsyncMetrics
 import RecsyncS3
 import RecsyncStore
 
@@ -102,11 +103,13 @@ struct Daemon {
                                      stateDirectory: plan.stateDirectory, logger: logger)
         handler.stopHandler = { stopper.stop(reason: "recsync unmount") }
         handler.shutdownGrace = plan.config.shutdownGrace
+        let metrics = try startMetrics(engine: engine, queue: queue, logger: logger)
         let controlPath = Paths.controlSocket(for: plan.mountpoint, environment: environment)
         try Paths.privateDirectory((plan.runtimeFile as NSString).deletingLastPathComponent, purpose: "the runtime folder",
                                    fix: "set XDG_RUNTIME_DIR to a folder of your own")
         let control = ControlServer(socketPath: controlPath, logger: logger) { [handler] in handler.handle($0) }
         func abandonStart() {
+            metrics.stop()
             control.stop()
             events.close(timeout: 1)
             queue.close()
@@ -166,6 +169,7 @@ struct Daemon {
             control.stop()
             monitor.stop()
             follower?.stop()
+            metrics.stop()
             uploader.stop(grace: max(0, stopper.uploadDeadline.timeIntervalSinceNow))
             engine.setStatusHandler(nil)
             events.close(timeout: 5)
@@ -184,6 +188,38 @@ struct Daemon {
             // closed cleanly; the next mount picks up where this one stopped.
             throw CLIError("the FUSE session ended with an error (\(String(cString: strerror(-status)))); mount the folder again")
         }
+    }
+
+    /// `metrics_address` and `metrics_file`: started before the mount goes live, so a port in
+    /// use or a folder that is not there fails the mount with the reason.
+    private func startMetrics(engine: SyncEngine, queue: SyncQueue, logger: Logger) throws -> MetricsOutputs {
+        guard plan.config.metricsAddress != nil || plan.config.metricsFile != nil else { return MetricsOutputs() }
+        let metrics = RecsyncMetrics(version: RecsyncVersion.current)
+        engine.setAttemptObserver { metrics.record($0) }
+        let render: @Sendable () -> String = {
+            let shape = (try? queue.shape()) ?? QueueShape(counts: [:], oldestWaitingSince: nil)
+            return metrics.render(MetricsSnapshot(queue: shape, bytesWaiting: (try? queue.pendingBytes()) ?? 0,
+                                                  uploadsInFlight: engine.uploadsInFlight, network: engine.gate.network,
+                                                  paused: engine.gate.pauseReason))
+        }
+        var outputs = MetricsOutputs()
+        do {
+            if let address = plan.config.metricsAddress {
+                let server = try MetricsServer(address: address, logger: logger, render: render)
+                server.start()
+                logger.info("metrics served", metadata: ["address": "http://\(server.boundAddress)/metrics"])
+                outputs.server = server
+            }
+            if let path = plan.config.metricsFile {
+                let file = MetricsTextFile(path: path, logger: logger, render: render)
+                try file.start()
+                outputs.file = file
+            }
+        } catch {
+            outputs.stop()
+            throw CLIError("\(error)")
+        }
+        return outputs
     }
 
     /// The network monitor: rtnetlink events, the `[network]` settings, and with `check_endpoint`
@@ -268,5 +304,16 @@ private final class MonitorReference: @unchecked Sendable {
     var monitor: NetworkMonitor? {
         get { lock.withLock { stored } }
         set { lock.withLock { stored = newValue } }
+    }
+}
+
+/// Where metrics go, if anywhere.
+struct MetricsOutputs {
+    var server: MetricsServer?
+    var file: MetricsTextFile?
+
+    func stop() {
+        server?.stop()
+        file?.stop()
     }
 }

@@ -37,6 +37,9 @@ struct MountOptions: ParsableArguments {
     @Option(help: Self.help("log_level", valueName: "level"))
     var logLevel: String?
 
+    @Option(help: Self.help("metrics_address", valueName: "host:port"))
+    var metricsAddress: String?
+
     @Option(name: .customShort("o"), help: ArgumentHelp(
         "Settings as NAME=VALUE, comma-separated as in /etc/fstab; every setting of the config file is one (see SETTINGS below).",
         valueName: "name=value,..."))
@@ -62,6 +65,7 @@ struct MountOptions: ParsableArguments {
         flag("user_id", userId.map { .text($0) })
         flag("state_dir", stateDir.map { .text($0) })
         flag("log_level", logLevel.map { .text($0) })
+        flag("metrics_address", metricsAddress.map { .text($0) })
         return list
     }
 
@@ -81,6 +85,7 @@ struct MountOptions: ParsableArguments {
         add("--state-dir", stateDir)
         add("--config", config)
         add("--log-level", logLevel)
+        add("--metrics-address", metricsAddress)
         for option in settings { result += ["-o", option] }
         return result
     }

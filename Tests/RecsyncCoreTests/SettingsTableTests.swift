@@ -17,6 +17,8 @@ final class SettingsTableTests: XCTestCase {
         "allow_other": ("true", "true"),
         "allow_plain_http": ("true", "yes"),
         "log_level": ("\"debug\"", "DEBUG"),
+        "metrics_address": ("\"127.0.0.1:9464\"", "127.0.0.1:9464"),
+        "metrics_file": ("\"/var/lib/node-exporter/recsync.prom\"", "/var/lib/node-exporter/recsync.prom"),
         "auto_sync": ("false", "off"),
         "sync_on_mobile_data": ("true", "1"),
         "sync_on_metered_connection": ("true", "on"),

@@ -22,6 +22,8 @@ int recsync_birth_time(int dirfd, const char *path, int flags, int64_t *sec, uin
 int recsync_errno(void);
 /* The user id of the process at the other end of a Unix socket (SO_PEERCRED). */
 int recsync_peer_uid(int fd, uid_t *uid);
+/* accept4(fd, NULL, NULL, SOCK_CLOEXEC): a connection no child process inherits. */
+int recsync_accept_cloexec(int fd);
 /* Caps the number of malloc arenas (mallopt M_ARENA_MAX). */
 int recsync_limit_malloc_arenas(int count);
 /* A non-blocking rtnetlink socket subscribed to link, address and route changes (IPv4 and IPv6);

@@ -51,8 +51,12 @@ enum ConfigValidation {
     }
 
     static func stateDirProblem(_ path: String) -> String? {
-        if path.isEmpty { return "the state directory is empty; give an absolute path such as /var/lib/recsync" }
-        if !path.hasPrefix("/") { return "\(path.debugDescription) is not an absolute path; give one such as /var/lib/recsync" }
+        absolutePathProblem(path, example: "/var/lib/recsync")
+    }
+
+    static func absolutePathProblem(_ path: String, example: String) -> String? {
+        if path.isEmpty { return "the path is empty; give an absolute path such as \(example)" }
+        if !path.hasPrefix("/") { return "\(path.debugDescription) is not an absolute path; give one such as \(example)" }
         if path.unicodeScalars.contains("\0") { return "the path contains a NUL character" }
         return nil
     }

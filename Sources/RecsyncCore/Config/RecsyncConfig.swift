@@ -58,6 +58,10 @@ public struct RecsyncConfig: Sendable, Equatable {
     public var stallTimeout: Int
     /// Upload bandwidth cap in bytes per second across all uploads; 0 = none.
     public var maxUploadRate: Int = 0
+    /// `metrics_address`: where Prometheus metrics are served (`HOST:PORT`); nil: nowhere.
+    public var metricsAddress: String?
+    /// `metrics_file`: where metrics are written for node_exporter's textfile collector; nil: nowhere.
+    public var metricsFile: String?
     /// `upload_schedule`: when automatic uploads run and how fast (``UploadSchedule``); empty:
     /// any time.
     public var uploadSchedule = ""

@@ -51,6 +51,13 @@ public enum Settings {
         .text("log_level", \.logLevel, help: "How much is logged.",
               notes: "`trace`, `debug`, `info`, `notice`, `warning`, `error`, `critical` (any case).",
               flag: "--log-level", check: ConfigValidation.logLevelProblem, normalize: { $0.lowercased() }),
+        .optionalText("metrics_address", \.metricsAddress, help: "Serve Prometheus metrics on this HOST:PORT at /metrics.",
+                      notes: "E.g. `127.0.0.1:9464`. See [METRICS.md](METRICS.md). An address other than loopback lets the network read the queue's counts.",
+                      defaultDescription: "none: no endpoint", flag: "--metrics-address", check: MetricsAddress.problem),
+        .optionalText("metrics_file", \.metricsFile, type: .path, help: "Write the metrics to this file every 15 s, for node_exporter's textfile collector.",
+                      notes: "Written atomically (a temporary file renamed over it); removed when the mount stops. See [METRICS.md](METRICS.md).",
+                      defaultDescription: "none: no file",
+                      check: { ConfigValidation.absolutePathProblem($0, example: "/var/lib/prometheus/node-exporter/recsync.prom") }),
     ]
 
     static let sync: [Setting] = [

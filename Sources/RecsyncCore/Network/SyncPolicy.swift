@@ -1,6 +1,6 @@
 /// Why automatic uploads are not running. The order of the cases is the order of precedence
 /// when several apply.
-public enum PauseReason: String, Codable, Sendable, Equatable {
+public enum PauseReason: String, Codable, Sendable, Equatable, CaseIterable {
     /// No route to the endpoint, or the endpoint does not answer.
     case offline
     /// The connection is mobile data and `sync_on_mobile_data` is false.

@@ -56,6 +56,9 @@ extension FileUpload {
         ]
         if let error = after?.lastError, after?.status != .synced, !error.isEmpty { details["error"] = "\(error)" }
         log.info("upload attempt", metadata: details)
+        engine.reportAttempt(UploadAttemptReport(path: path, key: record.s3Key, attempt: record.attempts + 1, bytesSent: progress.sent,
+                                                 duration: elapsed, outcome: details["outcome"].map { "\($0)" } ?? "gone",
+                                                 failureClass: progress.failureClass))
         return outcome
     }
 
@@ -83,6 +86,7 @@ extension FileUpload {
                 return failed(record, error: error, networkGeneration: networkGeneration, log: log)
             } else {
                 let message = "cannot read the file: \(String(cString: strerror(code))); check its permissions"
+                progress.noteFailure("local_file")
                 settle { _ = try queue.markFailed(path: path, generation: record.generation, error: message) }
                 engine.emitStatus(path: path, key: record.s3Key, status: .failed, previous: .syncing, error: message,
                                   attempts: record.attempts + 1)
@@ -93,6 +97,7 @@ extension FileUpload {
         var before = stat()
         guard fstat(fd, &before) == 0, (before.st_mode & S_IFMT) == S_IFREG else {
             let message = "not a regular file; only regular files are uploaded"
+            progress.noteFailure("local_file")
             settle { _ = try queue.markFailed(path: path, generation: record.generation, error: message) }
             return .local
         }
@@ -286,6 +291,7 @@ extension FileUpload {
         if kind == .clockSkew || kind == .expiredCredentials, consumeCorrection(path, corrected: true) {
             kind = .transient  // corrected once already and refused again: count it
         }
+        engine.live.withLock { $0.uploads[PathKey(path)] }?.noteFailure(kind.name)
         if kind == .transient || kind == .unreachable,
            engine.gate.networkGeneration != networkGeneration || engine.gate.policyPauseReason == .offline {
             // The network went away or changed under the upload: that is not the file's fault.
