@@ -30,7 +30,7 @@ struct DoctorCommand: ParsableCommand {
     var dryRun = false
 
     func run() throws {
-        if staleUploads { return abortStaleUploads() }
+        if staleUploads { return try abortStaleUploads() }
         let findings = Doctor(mountpoint: mountpoint, options: options).run()
         for finding in findings { print(finding.line) }
         let problems = findings.filter { $0.level == .problem }.count
@@ -40,17 +40,15 @@ struct DoctorCommand: ParsableCommand {
         if problems > 0 { throw ExitCode(1) }
     }
 
-    private func abortStaleUploads() {
-        do {
-            let (client, _) = try ControlClient.forPath(mountpoint)
-            let response = try client.send(ControlRequest(op: .staleUploads, dryRun: dryRun), timeout: 3600)
-            let stale = response.staleUploads ?? []
-            for upload in stale {
-                print((upload.aborted ? "aborted  " : "stale    ") + upload.key + "  upload " + upload.uploadId
-                      + (upload.initiated.map { "  started \($0)" } ?? ""))
-            }
-            print("\(stale.count) stale multipart upload(s)" + (dryRun ? " (not aborted: --dry-run)" : stale.isEmpty ? "" : ", aborted"))
-        } catch { exitWith(error) }
+    private func abortStaleUploads() throws {
+        let (client, _) = try ControlClient.forPath(mountpoint)
+        let response = try client.send(ControlRequest(op: .staleUploads, dryRun: dryRun), timeout: 3600)
+        let stale = response.staleUploads ?? []
+        for upload in stale {
+            print((upload.aborted ? "aborted  " : "stale    ") + upload.key + "  upload " + upload.uploadId
+                  + (upload.initiated.map { "  started \($0)" } ?? ""))
+        }
+        print("\(stale.count) stale multipart upload(s)" + (dryRun ? " (not aborted: --dry-run)" : stale.isEmpty ? "" : ", aborted"))
     }
 }
 

@@ -18,11 +18,9 @@ struct DrainCommand: ParsableCommand {
     var mountpoint: String
 
     func run() throws {
-        do {
-            let (client, _) = try ControlClient.forPath(mountpoint)
-            let outcome = try Waiter.waitUntilSettled([(client, [""])], stopWhenNothingCanUpload: true)
-            if let problem = outcome.problem(mountpoint: client.mountpoint) { throw CLIError(problem) }
-        } catch { exitWith(error) }
+        let (client, _) = try ControlClient.forPath(mountpoint)
+        let outcome = try Waiter.waitUntilSettled([(client, [""])], stopWhenNothingCanUpload: true)
+        if let problem = outcome.problem(mountpoint: client.mountpoint) { throw CLIError(problem) }
     }
 }
 

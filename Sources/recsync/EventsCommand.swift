@@ -27,10 +27,9 @@ struct EventsCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let path: String
-        do { path = try Self.eventLogPath(mountpoint: mountpoint, stateDir: stateDir) } catch { exitWith(error) }
+        let path = try Self.eventLogPath(mountpoint: mountpoint, stateDir: stateDir)
         guard FileManager.default.fileExists(atPath: path) else {
-            exitWith(CLIError.usage("no event log at \(path); mount the folder with 'recsync mount' first, or pass --state-dir with the directory it was mounted with"))
+            throw CLIError.usage("no event log at \(path); mount the folder with 'recsync mount' first, or pass --state-dir with the directory it was mounted with")
         }
         let reader = EventReader(path: path)
         let output = FileHandle.standardOutput
@@ -38,14 +37,10 @@ struct EventsCommand: ParsableCommand {
             let text = json ? line : Self.readable(line)
             output.write(Data((text + "\n").utf8))
         }
-        do {
-            if follow {
-                try reader.follow(includeRotated: true, show)
-            } else {
-                try reader.lines(includeRotated: true).forEach(show)
-            }
-        } catch {
-            exitWith(CLIError("\(error)"))
+        if follow {
+            try reader.follow(includeRotated: true, show)
+        } else {
+            try reader.lines(includeRotated: true).forEach(show)
         }
     }
 

@@ -38,7 +38,7 @@ struct MountCommand: ParsableCommand {
             plan = try MountPlan.resolve(mountpoint: mountpoint, options: options)
         } catch {
             if let readyFd { ReadyPipe.report(fd: readyFd, error: "\(error)") }
-            exitWith(error)
+            throw error
         }
         if checkOnly {
             print("recsync: \(plan.mountpoint) can be mounted: bucket \(plan.config.bucket ?? ""), state folder \(plan.stateDirectory)")
@@ -56,14 +56,10 @@ struct MountCommand: ParsableCommand {
                 try Daemon(plan: plan, readyFd: readyFd).run()
             } catch {
                 if let readyFd { ReadyPipe.report(fd: readyFd, error: "\(error)") }
-                exitWith(error)
+                throw error
             }
         } else {
-            do {
-                try DaemonLauncher.start(plan: plan, arguments: ["mount", plan.mountpoint] + options.arguments)
-            } catch {
-                exitWith(error)
-            }
+            try DaemonLauncher.start(plan: plan, arguments: ["mount", plan.mountpoint] + options.arguments)
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import RecsyncCore
 
 /// The settings `recsync mount` takes on the command line; each one overrides the config file.
@@ -49,6 +50,15 @@ struct MountOptions: ParsableArguments {
     static func help(_ name: String, valueName: String? = nil) -> ArgumentHelp {
         guard let setting = Settings.named(name) else { preconditionFailure("no setting named \(name)") }
         return ArgumentHelp("\(setting.help) (default: \(SettingsHelp.plain(setting.defaultText)))", valueName: valueName)
+    }
+
+    /// Bad `-o` options and flag values are usage errors, reported before anything else is done.
+    func validate() throws {
+        do {
+            try optionList(environment: ProcessInfo.processInfo.environment).overrides.validate()
+        } catch {
+            throw ValidationError("\(error)")
+        }
     }
 
     /// The `-o` options read, with the flags given applied over them (a flag wins).

@@ -22,24 +22,22 @@ struct QueueCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        do {
-            let (client, _) = try ControlClient.forPath(mountpoint)
-            var response = try client.send(ControlRequest(op: .queue))
-            response.files = response.files?.map { file in
-                var shown = file
-                shown.path = NameCoding.display(file.path)
-                return shown
-            }
-            if json {
-                struct Listing: Encodable { let files: [FileStatus]; let summary: SyncSummary? }
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-                print(String(decoding: try encoder.encode(Listing(files: response.files ?? [], summary: response.summary)),
-                             as: UTF8.self))
-            } else {
-                print(Self.render(response.files ?? [], summary: response.summary, mountpoint: client.mountpoint))
-            }
-        } catch { exitWith(error) }
+        let (client, _) = try ControlClient.forPath(mountpoint)
+        var response = try client.send(ControlRequest(op: .queue))
+        response.files = response.files?.map { file in
+            var shown = file
+            shown.path = NameCoding.display(file.path)
+            return shown
+        }
+        if json {
+            struct Listing: Encodable { let files: [FileStatus]; let summary: SyncSummary? }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(Listing(files: response.files ?? [], summary: response.summary)),
+                         as: UTF8.self))
+        } else {
+            print(Self.render(response.files ?? [], summary: response.summary, mountpoint: client.mountpoint))
+        }
     }
 
     static func render(_ files: [FileStatus], summary: SyncSummary?, mountpoint: String) -> String {

@@ -33,7 +33,28 @@ struct Recsync: ParsableCommand {
         let program = CommandLine.unsafeArgv[0].map { String(cString: $0) } ?? "recsync"
         let subcommands = Set(configuration.subcommands.map { $0._commandName })
         do {
-            main(try FstabInvocation.arguments(program: program, arguments: arguments, subcommands: subcommands) ?? arguments)
+            run(try FstabInvocation.arguments(program: program, arguments: arguments, subcommands: subcommands) ?? arguments)
+        } catch {
+            exitWith(error)
+        }
+    }
+
+    /// Parses and runs a command. Commands throw; ArgumentParser's own errors (unknown
+    /// options, `validate()`'s `ValidationError`, `--help`) are printed the ArgumentParser way
+    /// with its exit codes (64 for usage), and recsync's errors as one `recsync: error:` line
+    /// with theirs (``CLIError``: 1, or 64 for usage; anything else: 1).
+    static func run(_ arguments: [String]) {
+        var command: any ParsableCommand
+        do {
+            command = try parseAsRoot(arguments)
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            try command.run()
+        } catch where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+            // ValidationError, ExitCode, CleanExit, and the help command's own.
+            exit(withError: error)
         } catch {
             exitWith(error)
         }

@@ -33,19 +33,17 @@ struct StatusCommand: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            let icons = !noIcons && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-            if watch { return try StatusWatch(paths: paths.isEmpty ? ["."] : paths, icons: icons).run() }
-            for (client, response) in try Self.fetch(paths.isEmpty ? ["."] : paths) {
-                if json {
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-                    print(String(decoding: try encoder.encode(response), as: UTF8.self))
-                } else {
-                    print(StatusTable(icons: icons).render(response, mountpoint: client.mountpoint))
-                }
+        let icons = !noIcons && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+        if watch { return try StatusWatch(paths: paths.isEmpty ? ["."] : paths, icons: icons).run() }
+        for (client, response) in try Self.fetch(paths.isEmpty ? ["."] : paths) {
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+                print(String(decoding: try encoder.encode(response), as: UTF8.self))
+            } else {
+                print(StatusTable(icons: icons).render(response, mountpoint: client.mountpoint))
             }
-        } catch { exitWith(error) }
+        }
     }
 
     /// The status of `paths`, one answer per mount, names as a terminal can show them and a

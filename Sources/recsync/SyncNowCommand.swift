@@ -24,22 +24,20 @@ struct SyncNowCommand: ParsableCommand {
     var force = false
 
     func run() throws {
-        do {
-            let groups = try groupByMount(paths.isEmpty ? ["."] : paths)
-            for (client, relatives) in groups {
-                let response = try client.send(ControlRequest(op: .syncNow, paths: paths.isEmpty ? [] : relatives,
-                                                              force: force ? true : nil))
-                if let paused = response.paused {
-                    print("\(response.changed ?? 0) file(s) queued first in \(client.mountpoint); they wait: uploads are paused (\(paused))")
-                } else if !wait {
-                    print("\(response.changed ?? 0) file(s) started in \(client.mountpoint)")
-                }
+        let groups = try groupByMount(paths.isEmpty ? ["."] : paths)
+        for (client, relatives) in groups {
+            let response = try client.send(ControlRequest(op: .syncNow, paths: paths.isEmpty ? [] : relatives,
+                                                          force: force ? true : nil))
+            if let paused = response.paused {
+                print("\(response.changed ?? 0) file(s) queued first in \(client.mountpoint); they wait: uploads are paused (\(paused))")
+            } else if !wait {
+                print("\(response.changed ?? 0) file(s) started in \(client.mountpoint)")
             }
-            if wait {
-                let outcome = try Waiter.waitUntilSettled(groups.map { ($0.0, paths.isEmpty ? [""] : $0.1) })
-                if !outcome.failed.isEmpty { throw CLIError("\(outcome.failed.count) file(s) failed; see 'recsync status'") }
-            }
-        } catch { exitWith(error) }
+        }
+        if wait {
+            let outcome = try Waiter.waitUntilSettled(groups.map { ($0.0, paths.isEmpty ? [""] : $0.1) })
+            if !outcome.failed.isEmpty { throw CLIError("\(outcome.failed.count) file(s) failed; see 'recsync status'") }
+        }
     }
 }
 
@@ -56,15 +54,13 @@ struct RetryCommand: ParsableCommand {
     var allFailed = false
 
     func run() throws {
-        do {
-            if paths.isEmpty && !allFailed {
-                throw CLIError.usage("name the failed files to retry, or use --all-failed")
-            }
-            for (client, relatives) in try groupByMount(paths.isEmpty ? ["."] : paths) {
-                let response = try client.send(ControlRequest(op: .retry, paths: relatives, allFailed: allFailed))
-                print("\(response.changed ?? 0) failed file(s) queued again in \(client.mountpoint)")
-            }
-        } catch { exitWith(error) }
+        if paths.isEmpty && !allFailed {
+            throw CLIError.usage("name the failed files to retry, or use --all-failed")
+        }
+        for (client, relatives) in try groupByMount(paths.isEmpty ? ["."] : paths) {
+            let response = try client.send(ControlRequest(op: .retry, paths: relatives, allFailed: allFailed))
+            print("\(response.changed ?? 0) failed file(s) queued again in \(client.mountpoint)")
+        }
     }
 }
 
@@ -85,25 +81,23 @@ struct ImportCommand: ParsableCommand {
     var into: String?
 
     func run() throws {
-        do {
-            var outside: [String] = []
-            var inside: [String] = []
-            for path in paths.map(Paths.absolute) {
-                if MountTable.recsyncMount(containing: path) != nil { inside.append(path) } else { outside.append(path) }
-                guard Paths.exists(path) else { throw CLIError.usage("\(NameCoding.display(path)) does not exist") }
-            }
-            if !outside.isEmpty && into == nil {
-                throw CLIError.usage("\(outside[0]) is outside any recsync mount; say where to copy it with --into FOLDER")
-            }
-            for (client, relatives) in try groupByMount(inside) {
-                let absolute = relatives.map { $0.isEmpty ? client.mountpoint : client.mountpoint + "/" + $0 }
-                report(try client.send(ControlRequest(op: .import, paths: absolute)), client)
-            }
-            if let into, !outside.isEmpty {
-                let (client, destination) = try ControlClient.forPath(into)
-                report(try client.send(ControlRequest(op: .import, paths: outside, destination: destination)), client)
-            }
-        } catch { exitWith(error) }
+        var outside: [String] = []
+        var inside: [String] = []
+        for path in paths.map(Paths.absolute) {
+            if MountTable.recsyncMount(containing: path) != nil { inside.append(path) } else { outside.append(path) }
+            guard Paths.exists(path) else { throw CLIError.usage("\(NameCoding.display(path)) does not exist") }
+        }
+        if !outside.isEmpty && into == nil {
+            throw CLIError.usage("\(outside[0]) is outside any recsync mount; say where to copy it with --into FOLDER")
+        }
+        for (client, relatives) in try groupByMount(inside) {
+            let absolute = relatives.map { $0.isEmpty ? client.mountpoint : client.mountpoint + "/" + $0 }
+            report(try client.send(ControlRequest(op: .import, paths: absolute)), client)
+        }
+        if let into, !outside.isEmpty {
+            let (client, destination) = try ControlClient.forPath(into)
+            report(try client.send(ControlRequest(op: .import, paths: outside, destination: destination)), client)
+        }
     }
 
     private func report(_ response: ControlResponse, _ client: ControlClient) {

@@ -28,29 +28,30 @@ struct UnmountCommand: ParsableCommand {
     func run() throws {
         let path = Paths.absolute(mountpoint)
         if DeadMount.isDead(path) {
-            do { try DeadMount.clear(path) } catch { exitWith(error) }
+            try DeadMount.clear(path)
             FileHandle.standardError.write(Data("recsync: \(path) was left by a recsync that stopped without unmounting; detached it. Its queue picks up at the next mount.\n".utf8))
             return
         }
         guard let type = MountTable.mountType(at: path) else {
-            exitWith(CLIError.usage("\(path) is not mounted"))
+            throw CLIError.usage("\(path) is not mounted")
         }
         guard type.hasPrefix("fuse") else {
-            exitWith(CLIError.usage("\(path) is a \(type) mount, not recsync; use umount"))
+            throw CLIError.usage("\(path) is a \(type) mount, not recsync; use umount")
         }
         // With --wait: what will not upload by itself is reported after the unmount, with exit 1.
         var leftBehind: String?
         if wait {
-            do {
-                let outcome = try Waiter.waitUntilSettled([(ControlClient(mountpoint: path), [""])], stopWhenNothingCanUpload: true)
-                leftBehind = outcome.problem(mountpoint: path)
-            } catch { exitWith(error) }
+            let outcome = try Waiter.waitUntilSettled([(ControlClient(mountpoint: path), [""])], stopWhenNothingCanUpload: true)
+            leftBehind = outcome.problem(mountpoint: path)
         }
-        defer {
-            if let leftBehind {
-                exitWith(CLIError("unmounted; these stay queued for the next mount:\n\(leftBehind)"))
-            }
+        try unmount(path)
+        if let leftBehind {
+            throw CLIError("unmounted; these stay queued for the next mount:\n\(leftBehind)")
         }
+    }
+
+    /// Asks the daemon to stop (or unmounts when it cannot be asked), then waits for it to end.
+    private func unmount(_ path: String) throws {
         let runtimeFile = Paths.runtimeFile(for: path, environment: ProcessInfo.processInfo.environment)
         let pid = (try? String(contentsOfFile: runtimeFile, encoding: .utf8))
             .flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
@@ -76,16 +77,16 @@ struct UnmountCommand: ParsableCommand {
             } catch {
                 // A daemon that cannot take the request (an older version still running after an
                 // upgrade): unmount as before.
-                do { try Unmounter.unmount(path, lazy: false) } catch { exitWith(error) }
+                try Unmounter.unmount(path, lazy: false)
             }
         } else {
-            do { try Unmounter.unmount(path, lazy: false) } catch { exitWith(error) }
+            try Unmounter.unmount(path, lazy: false)
         }
         guard let pid else { return }
         let deadline = Date().addingTimeInterval(waitLimit)
         while Self.isRunning(pid) {
             if Date() > deadline {
-                exitWith(CLIError("unmounted, but the background process \(pid) is still running after \(Int(waitLimit)) s"))
+                throw CLIError("unmounted, but the background process \(pid) is still running after \(Int(waitLimit)) s")
             }
             usleep(50_000)
         }

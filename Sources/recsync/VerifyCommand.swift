@@ -23,28 +23,26 @@ struct VerifyCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        do {
-            var bad = 0
-            for (client, relatives) in try groupByMount(paths.isEmpty ? ["."] : paths) {
-                let response = try client.send(ControlRequest(op: .verify, paths: relatives, deep: deep), timeout: 3600)
-                let results = response.verified ?? []
-                bad += results.filter { $0.outcome == .differs || $0.outcome == .missing }.count
-                if json {
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-                    print(String(decoding: try encoder.encode(results), as: UTF8.self))
-                    continue
-                }
-                for result in results {
-                    print(StatusCommand.pad(result.outcome.rawValue, 10) + NameCoding.display(result.path) + (result.detail.map { "  (\($0))" } ?? ""))
-                }
-                let ok = results.filter { $0.outcome == .ok }.count
-                print("\(results.count) file(s) in \(client.mountpoint): \(ok) ok, "
-                      + "\(results.filter { $0.outcome == .differs }.count) differ, "
-                      + "\(results.filter { $0.outcome == .missing }.count) missing, "
-                      + "\(results.filter { $0.outcome == .notSynced }.count) not synced")
+        var bad = 0
+        for (client, relatives) in try groupByMount(paths.isEmpty ? ["."] : paths) {
+            let response = try client.send(ControlRequest(op: .verify, paths: relatives, deep: deep), timeout: 3600)
+            let results = response.verified ?? []
+            bad += results.filter { $0.outcome == .differs || $0.outcome == .missing }.count
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+                print(String(decoding: try encoder.encode(results), as: UTF8.self))
+                continue
             }
-            if bad > 0 { throw CLIError("\(bad) file(s) differ from their objects or have none; run 'recsync sync-now' on them") }
-        } catch { exitWith(error) }
+            for result in results {
+                print(StatusCommand.pad(result.outcome.rawValue, 10) + NameCoding.display(result.path) + (result.detail.map { "  (\($0))" } ?? ""))
+            }
+            let ok = results.filter { $0.outcome == .ok }.count
+            print("\(results.count) file(s) in \(client.mountpoint): \(ok) ok, "
+                  + "\(results.filter { $0.outcome == .differs }.count) differ, "
+                  + "\(results.filter { $0.outcome == .missing }.count) missing, "
+                  + "\(results.filter { $0.outcome == .notSynced }.count) not synced")
+        }
+        if bad > 0 { throw CLIError("\(bad) file(s) differ from their objects or have none; run 'recsync sync-now' on them") }
     }
 }
