@@ -4,7 +4,8 @@
 #   scripts/install-deps.sh
 #
 # Debian packages: FUSE 3 and the C libraries the Swift targets link against,
-# the audio/file tools the tests use, and a Ceph radosgw for the S3 tests.
+# the audio/file tools the tests use, a Ceph radosgw for the S3 tests, and the
+# file managers' Python bindings (and Nautilus under Xvfb) for the extension's test.
 # Python packages: moto (local S3/IAM server), boto3 and the aws cli.
 # Idempotent: packages already present are not installed again, and apt is
 # skipped entirely when every Debian package is there already
@@ -49,6 +50,20 @@ APT_PACKAGES=(
     iproute2
     # systemd-analyze verify for the units in mount-helpers/
     systemd
+    # the file-manager extension's test (Tests/file-manager/test_extension.py, run with
+    # /usr/bin/python3): the GObject bindings of Nautilus 4.0 (with its Python loader), Nemo 3.0
+    # and Caja 2.0, the Adwaita emblem icons; Nautilus itself under Xvfb on a private session
+    # bus for the window check, and GDK 3 for its screenshots
+    python3-gi
+    python3-nautilus
+    gir1.2-nautilus-4.0
+    gir1.2-nemo-3.0
+    gir1.2-caja-2.0
+    adwaita-icon-theme
+    nautilus
+    xvfb
+    dbus-daemon
+    gir1.2-gtk-3.0
 )
 
 missing=()

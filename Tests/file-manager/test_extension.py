@@ -1,0 +1,902 @@
+#!/usr/bin/python3
+"""End-to-end test of the file-manager extension on a real recsync mount.
+
+    /usr/bin/python3 Tests/file-manager/test_extension.py --recsync PATH/TO/recsync
+
+Run it with Debian's Python (the one python3-gi and the file managers' bindings belong to).
+It needs:
+
+- a built recsync binary (--recsync, or RECSYNC_BIN);
+- the local moto server: RECSYNC_TEST_MOTO_ENDPOINT, _ACCESS_KEY, _SECRET_KEY and _REGION,
+  as scripts/servers/start-all.sh writes them to .servers/servers.env (a 127.0.0.1 endpoint);
+- FUSE (/dev/fuse, fusermount3) and the GObject bindings of Nautilus 4.0 (gir1.2-nautilus-4.0),
+  Nemo 3.0 (gir1.2-nemo-3.0) and Caja 2.0 (gir1.2-caja-2.0). A missing one is a failure,
+  never a skip. scripts/install-deps.sh installs them all.
+
+What it does:
+
+1. mounts a temporary folder with `recsync mount --foreground` (auto_sync off, on a bucket that
+   does not exist yet) and writes files through it: three recordings (pending), a scratch
+   file with an ignored name (local), one of them in a subfolder; and a file outside the mount;
+2. loads the extension with the real Nautilus bindings, as nautilus-python does, and gives it
+   each file as a Nautilus.FileInfo. Real NautilusFile objects exist only inside the Nautilus
+   process (Nautilus.FileInfo.create_for_uri crashes anywhere else: Nautilus installs the
+   function behind it when it starts), so the test passes a GObject of its own that implements
+   the Nautilus.FileInfo interface; the extension's calls (add_emblem, get_location,
+   invalidate_extension_info, ...) go through libnautilus-extension as they do in Nautilus,
+   and the menu items and columns it returns are real Nautilus.MenuItem and Nautilus.Column;
+3. checks the emblems, the "Sync Status" column and the menu items of every file against
+   `user.sync.status` read with os.getxattr, and that the emblem icons exist in the theme;
+4. activates the menu items as a user would: "Upload Now" on a pending file (recsync tries at
+   once and fails: NoSuchBucket), "Retry Upload" on it once the bucket exists, "Upload Now" on
+   several files; checks that recsync acted on each request, that the objects reached the
+   bucket, and that the extension refreshed the emblems by itself (its own GLib timer calls
+   invalidate_extension_info; the test only runs the main loop);
+5. loads the extension the way nemo-python and caja-python do (in a process of its own that has
+   imported Nemo 3.0, or Caja 2.0, first) and checks its emblems, columns and menu items there;
+6. when Nautilus, Xvfb and dbus-daemon are installed (and RECSYNC_TEST_SCREENSHOT is not 0):
+   starts the real Nautilus on the mount under Xvfb with the extension installed for it, from
+   before the bucket exists until the end, checks in its log that it showed the files with the
+   right statuses and followed them to `synced` without a reload, and saves two screenshots
+   (before, after) into RECSYNC_TEST_ARTIFACTS (a new temporary folder by default). When one
+   of these programs is missing, or Nautilus cannot start, only this part is skipped, with a
+   note.
+
+Always unmounts and ends the processes it started (by their pid), even when a check fails.
+Prints one line per check and "N passed, N failed" at the end; exits 1 when any check failed.
+"""
+
+import argparse
+import datetime
+import hashlib
+import hmac
+import importlib
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPOSITORY = os.path.normpath(os.path.join(HERE, "..", ".."))
+DEFAULT_EXTENSION = os.path.join(REPOSITORY, "mount-helpers", "file-manager", "recsync_file_manager.py")
+
+# What a user must see, written down here independently of the extension's own table.
+EXPECTED_EMBLEMS = {
+    "local": [],
+    "pending": ["emblem-synchronizing"],
+    "syncing": ["emblem-synchronizing"],
+    "synced": ["emblem-default"],
+    "failed": ["emblem-important"],
+}
+EXPECTED_MENUS = {
+    "local": ["Upload Now"],
+    "pending": ["Upload Now"],
+    "syncing": [],
+    "synced": [],
+    "failed": ["Retry Upload", "Upload Now"],
+}
+ICON_THEMES = ["/usr/share/icons/Adwaita", "/usr/share/icons/hicolor"]
+OTHER_BINDINGS = [("Nemo", "3.0"), ("Caja", "2.0")]
+
+
+class Fatal(Exception):
+    """A failure after which the rest of the test cannot run."""
+
+
+class Report:
+    def __init__(self):
+        self.passed = 0
+        self.failed = []
+
+    def check(self, condition, name, detail=""):
+        if condition:
+            self.passed += 1
+            print("ok   %s" % name, flush=True)
+        else:
+            self.failed.append(name)
+            print("FAIL %s%s" % (name, (": " + detail) if detail else ""), flush=True)
+        return condition
+
+    def fatal(self, name, detail):
+        self.failed.append(name)
+        print("FAIL %s: %s" % (name, detail), flush=True)
+        raise Fatal(name)
+
+
+def status_of(path):
+    try:
+        return os.getxattr(path, "user.sync.status", follow_symlinks=False).decode()
+    except OSError:
+        return None
+
+
+def attribute(path, name):
+    try:
+        return os.getxattr(path, name, follow_symlinks=False).decode()
+    except OSError:
+        return None
+
+
+def icon_exists(name):
+    for theme in ICON_THEMES:
+        for _, _, files in os.walk(theme):
+            if any(f.rsplit(".", 1)[0] == name for f in files):
+                return True
+    return False
+
+
+def load_extension(path, name="recsync_file_manager"):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def provider_classes(module, fm):
+    """As the file managers' Python loaders find them: every class of the module that
+    implements one of the provider interfaces."""
+    interfaces = (fm.InfoProvider, fm.MenuProvider, fm.ColumnProvider)
+    return [value for value in vars(module).values() if isinstance(value, type) and issubclass(value, interfaces)]
+
+
+# --- A minimal S3 client (SigV4, standard library only) for the bucket and the objects ---------
+
+class S3:
+    def __init__(self, endpoint, access_key, secret_key, region):
+        self.endpoint = endpoint.rstrip("/")
+        self.access_key = access_key
+        self.secret_key = secret_key
+        self.region = region
+
+    def request(self, method, path, body=b""):
+        url = self.endpoint + urllib.parse.quote(path, safe="/~")
+        parts = urllib.parse.urlsplit(url)
+        now = datetime.datetime.now(datetime.timezone.utc)
+        amz_date = now.strftime("%Y%m%dT%H%M%SZ")
+        day = now.strftime("%Y%m%d")
+        payload = hashlib.sha256(body).hexdigest()
+        headers = {"host": parts.netloc, "x-amz-content-sha256": payload, "x-amz-date": amz_date}
+        names = sorted(headers)
+        canonical = "\n".join([method, parts.path or "/", "", "".join("%s:%s\n" % (n, headers[n]) for n in names),
+                               ";".join(names), payload])
+        scope = "%s/%s/s3/aws4_request" % (day, self.region)
+        to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+        key = ("AWS4" + self.secret_key).encode()
+        for part in (day, self.region, "s3", "aws4_request"):
+            key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+        signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+        headers["authorization"] = ("AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s"
+                                    % (self.access_key, scope, ";".join(names), signature))
+        del headers["host"]
+        request = urllib.request.Request(url, data=body if method == "PUT" else None, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return answer.status, answer.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+
+# --- The stand-in for the file managers' own FileInfo ------------------------------------------
+
+def make_file_info_class(fm, GObject, Gio, GLib):
+    """A FileInfo class for the bindings `fm` (Nautilus, Nemo and Caja share the interface)."""
+
+    class TestFileInfo(GObject.Object, fm.FileInfo):
+        """A file as the file manager hands it to extensions: implements the FileInfo interface
+        (so calls go through the file manager's extension library), keeps the emblems and
+        attributes added, and on invalidate_extension_info asks the providers again from the
+        main loop, as the file manager does."""
+
+        def __init__(self, path, providers):
+            super().__init__()
+            self.path = path
+            self.gfile = Gio.File.new_for_path(path)
+            self.providers = providers
+            self.emblems = []
+            self.attributes = {}
+            self.invalidations = 0
+
+        def describe(self):
+            self.emblems = []
+            self.attributes = {}
+            for provider in self.providers:
+                if hasattr(provider, "update_file_info_full"):
+                    raise AssertionError("the test calls update_file_info only")
+                provider.update_file_info(self)
+            return self
+
+        def _refresh(self):
+            self.describe()
+            return False
+
+        def do_is_gone(self):
+            return not os.path.lexists(self.path)
+
+        def do_get_name(self):
+            return self.gfile.get_basename()
+
+        def do_get_uri(self):
+            return self.gfile.get_uri()
+
+        def do_get_parent_uri(self):
+            return self.gfile.get_parent().get_uri()
+
+        def do_get_uri_scheme(self):
+            return self.gfile.get_uri_scheme()
+
+        def do_get_mime_type(self):
+            return "inode/directory" if self.do_is_directory() else "application/octet-stream"
+
+        def do_is_mime_type(self, mime_type):
+            return mime_type == self.do_get_mime_type()
+
+        def do_is_directory(self):
+            return self.do_get_file_type() == Gio.FileType.DIRECTORY
+
+        def do_get_file_type(self):
+            return self.gfile.query_file_type(Gio.FileQueryInfoFlags.NOFOLLOW_SYMLINKS, None)
+
+        def do_get_location(self):
+            return self.gfile
+
+        def do_get_parent_location(self):
+            return self.gfile.get_parent()
+
+        def do_get_activation_uri(self):
+            return self.gfile.get_uri()
+
+        def do_can_write(self):
+            return os.access(self.path, os.W_OK)
+
+        def do_add_emblem(self, emblem_name):
+            self.emblems.append(emblem_name)
+
+        def do_add_string_attribute(self, attribute_name, value):
+            self.attributes[attribute_name] = value
+
+        def do_get_string_attribute(self, attribute_name):
+            return self.attributes.get(attribute_name)
+
+        def do_invalidate_extension_info(self):
+            self.invalidations += 1
+            GLib.idle_add(self._refresh)
+
+    return TestFileInfo
+
+
+def check_bindings(name, version, extension, paths):
+    """Child mode: load the extension as nemo-python or caja-python does and print what it
+    gives for each path, as JSON."""
+    import gi
+    gi.require_version(name, version)
+    fm = importlib.import_module("gi.repository." + name)  # the loader imports its API first
+    from gi.repository import Gio, GLib, GObject
+    module = load_extension(extension)
+    classes = provider_classes(module, fm)
+    result = {"file_manager": getattr(module, "FILE_MANAGER", None), "classes": [c.__name__ for c in classes]}
+    if len(classes) != 1:
+        print(json.dumps(result))
+        return
+    cls = classes[0]
+    result["interfaces"] = sorted(i.__name__ for i in (fm.InfoProvider, fm.MenuProvider, fm.ColumnProvider,
+                                                       getattr(fm, "NameAndDescProvider", None)) if i and issubclass(cls, i))
+    extension = cls()
+    if hasattr(fm, "NameAndDescProvider"):
+        result["name_and_desc"] = extension.get_name_and_desc()
+    columns = extension.get_columns()
+    result["columns"] = [c.props.label for c in columns if isinstance(c, fm.Column)]
+    status_attribute = next((c.props.attribute for c in columns if c.props.label == "Sync Status"), None)
+    FileInfo = make_file_info_class(fm, GObject, Gio, GLib)
+    files = {}
+    for path in paths:
+        info = FileInfo(path, [extension]).describe()
+        items = extension.get_file_items(None, [info])  # the window first, then the files
+        files[path] = {"emblems": info.emblems, "column": info.attributes.get(status_attribute),
+                       "menu": sorted(item.props.label for item in items if isinstance(item, fm.MenuItem)),
+                       "items": len(items)}
+    result["files"] = files
+    print(json.dumps(result))
+
+
+# --- The test ------------------------------------------------------------------------------------
+
+class Run:
+    def __init__(self, args, report):
+        self.args = args
+        self.report = report
+        self.processes = []  # (name, Popen) started by this test, ended in cleanup()
+        self.root = None
+        self.mountpoint = None
+        self.nautilus = None
+
+    # processes and the mount
+
+    def start(self, name, argv, **kwargs):
+        kwargs.setdefault("stdin", subprocess.DEVNULL)
+        process = subprocess.Popen(argv, **kwargs)
+        self.processes.append((name, process))
+        return process
+
+    @staticmethod
+    def stop(name, process, grace=10):
+        if process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            print("note: %s (pid %d) ignored SIGTERM; killing it" % (name, process.pid), flush=True)
+            process.kill()
+            process.wait(10)
+
+    def is_mounted(self):
+        with open("/proc/self/mountinfo") as info:
+            return any(len(line.split(" ")) > 4 and line.split(" ")[4] == self.mountpoint for line in info)
+
+    def cleanup(self):
+        # The file manager and its display first (they keep the mount busy), then the mount,
+        # then the daemon, which ends by itself once unmounted.
+        for name, process in reversed(self.processes):
+            if name != "recsync":
+                self.stop(name, process)
+        if self.mountpoint and self.is_mounted():
+            for _ in range(20):
+                if subprocess.run(["fusermount3", "-u", self.mountpoint], capture_output=True).returncode == 0:
+                    break
+                time.sleep(0.5)
+        for name, process in self.processes:
+            if name == "recsync":
+                try:
+                    process.wait(15)
+                except subprocess.TimeoutExpired:
+                    self.stop(name, process)
+        if self.mountpoint and self.is_mounted():
+            print("note: %s still mounted; detaching it lazily" % self.mountpoint, flush=True)
+            subprocess.run(["fusermount3", "-uz", self.mountpoint])
+        for name, process in self.processes:
+            if process.poll() is None:
+                print("note: %s (pid %d) still running after cleanup" % (name, process.pid), flush=True)
+        if self.root and not self.args.keep and not (self.mountpoint and self.is_mounted()):
+            shutil.rmtree(self.root, ignore_errors=True)
+        elif self.root:
+            print("note: test files kept in %s" % self.root, flush=True)
+
+    def daemon_log(self):
+        try:
+            with open(os.path.join(self.root, "recsync.log"), errors="replace") as log:
+                return log.read()[-4000:]
+        except OSError:
+            return "(no log)"
+
+    # preconditions
+
+    def preconditions(self):
+        report = self.report
+        binary = self.args.recsync or os.environ.get("RECSYNC_BIN")
+        if not binary or not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
+            report.fatal("recsync binary", "give the built binary with --recsync PATH or RECSYNC_BIN (got %r)" % binary)
+        self.binary = os.path.abspath(binary)
+        env = os.environ
+        names = ["RECSYNC_TEST_MOTO_ENDPOINT", "RECSYNC_TEST_MOTO_ACCESS_KEY", "RECSYNC_TEST_MOTO_SECRET_KEY"]
+        missing = [name for name in names if not env.get(name)]
+        if missing:
+            report.fatal("S3 server", "%s not set: start scripts/servers/start-all.sh and source .servers/servers.env"
+                         % ", ".join(missing))
+        self.endpoint = env["RECSYNC_TEST_MOTO_ENDPOINT"]
+        host = urllib.parse.urlsplit(self.endpoint).hostname
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            report.fatal("S3 server", "the endpoint must be on this machine, not %s" % self.endpoint)
+        self.region = env.get("RECSYNC_TEST_MOTO_REGION") or "us-east-1"
+        self.s3 = S3(self.endpoint, env["RECSYNC_TEST_MOTO_ACCESS_KEY"], env["RECSYNC_TEST_MOTO_SECRET_KEY"], self.region)
+        if not os.path.exists("/dev/fuse") or shutil.which("fusermount3") is None:
+            report.fatal("FUSE", "/dev/fuse and fusermount3 are needed (Debian package fuse3)")
+        if not os.path.isfile(self.args.extension):
+            report.fatal("extension", "%s does not exist" % self.args.extension)
+        hint = ("install gir1.2-nautilus-4.0, gir1.2-nemo-3.0 and gir1.2-caja-2.0 (scripts/install-deps.sh) "
+                "and run this with Debian's /usr/bin/python3 (this is %s)" % sys.executable)
+        try:
+            import gi
+            gi.require_version("Nautilus", "4.0")
+            from gi.repository import Gio, GLib, GObject, Nautilus
+        except (ImportError, ValueError) as error:
+            report.fatal("Nautilus bindings", "%s; %s" % (error, hint))
+        for name, version in OTHER_BINDINGS:
+            found = gi.Repository.get_default().enumerate_versions(name)
+            if version not in found:
+                report.fatal("%s bindings" % name, "no %s %s typelib (found %s); %s" % (name, version, found, hint))
+        self.Nautilus, self.GObject, self.Gio, self.GLib = Nautilus, GObject, Gio, GLib
+        report.check(True, "preconditions: recsync binary, moto on %s, FUSE, Nautilus, Nemo and Caja bindings"
+                     % self.endpoint)
+
+    # the mount
+
+    def mount(self):
+        self.root = tempfile.mkdtemp(prefix="recsync-fm-")
+        self.mountpoint = os.path.join(self.root, "Recordings")
+        os.mkdir(self.mountpoint)
+        self.bucket = "fm-" + uuid.uuid4().hex[:16]
+        config = os.path.join(self.root, "config.toml")
+        with open(config, "w") as text:
+            text.write("[sync]\nauto_sync = false\n")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(AWS_ACCESS_KEY_ID=self.s3.access_key, AWS_SECRET_ACCESS_KEY=self.s3.secret_key)
+        with open(os.path.join(self.root, "recsync.log"), "wb") as log:
+            daemon = self.start("recsync", [self.binary, "mount", "--foreground", self.mountpoint,
+                                            "--bucket", self.bucket, "--endpoint", self.endpoint, "--region", self.region,
+                                            "--state-dir", os.path.join(self.root, "state"), "--config", config,
+                                            "--log-level", "debug"], stdout=log, stderr=log, env=env)
+        deadline = time.monotonic() + 30
+        while True:
+            if daemon.poll() is not None:
+                self.report.fatal("mount", "recsync exited with %s before the mount was live:\n%s"
+                                  % (daemon.returncode, self.daemon_log()))
+            if self.is_mounted() and status_of(self.mountpoint) is not None:
+                break
+            if time.monotonic() > deadline:
+                self.report.fatal("mount", "not mounted after 30 s:\n%s" % self.daemon_log())
+            time.sleep(0.1)
+        self.report.check(True, "recsync mounted %s (pid %d, bucket %s not created yet)"
+                          % (self.mountpoint, daemon.pid, self.bucket))
+
+    def path(self, name):
+        return os.path.join(self.mountpoint, name)
+
+    def write(self, name, content):
+        with open(self.path(name), "wb") as file:
+            file.write(content)
+
+    def wait_status(self, name, expected, timeout=30):
+        """Waits for user.sync.status, running the main loop meanwhile (the extension's timer)."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            last = status_of(self.path(name))
+            if last == expected:
+                return True
+            self.pump(0.05)
+        self.report.check(False, "%s becomes %s" % (name, expected),
+                          "still %s after %d s; error: %s\n%s" % (last, timeout, attribute(self.path(name), "user.sync.error"),
+                                                                  self.daemon_log()))
+        return False
+
+    def pump(self, seconds):
+        context = self.GLib.MainContext.default()
+        end = time.monotonic() + seconds
+        while True:
+            while context.pending():
+                context.iteration(False)
+            if time.monotonic() >= end:
+                return
+            time.sleep(0.02)
+
+    def pump_until(self, condition, timeout):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if condition():
+                return True
+            self.pump(0.05)
+        return condition()
+
+    # the extension under the Nautilus bindings
+
+    def load(self):
+        Nautilus = self.Nautilus
+        module = load_extension(self.args.extension)
+        self.report.check(getattr(module, "FILE_MANAGER", None) == "Nautilus", "the extension picked the Nautilus API",
+                          "FILE_MANAGER = %r" % getattr(module, "FILE_MANAGER", None))
+        classes = provider_classes(module, Nautilus)
+        if len(classes) != 1:
+            self.report.fatal("extension classes", "expected one provider class, found %r" % classes)
+        cls = classes[0]
+        for interface in (Nautilus.InfoProvider, Nautilus.MenuProvider, Nautilus.ColumnProvider):
+            self.report.check(issubclass(cls, interface), "%s implements Nautilus.%s" % (cls.__name__, interface.__name__))
+        self.extension = cls()
+        self.FileInfo = make_file_info_class(Nautilus, self.GObject, self.Gio, self.GLib)
+        columns = self.extension.get_columns()
+        self.report.check(all(isinstance(c, Nautilus.Column) for c in columns) and
+                          any(c.props.label == "Sync Status" for c in columns),
+                          "get_columns gives a real Nautilus.Column \"Sync Status\"",
+                          repr([(c.props.name, c.props.label) for c in columns]))
+        self.status_attribute = next((c.props.attribute for c in columns if c.props.label == "Sync Status"), None)
+
+    def info(self, path):
+        return self.FileInfo(path, [self.extension]).describe()
+
+    def check_emblems(self, file_info, label):
+        status = status_of(file_info.path)
+        expected = EXPECTED_EMBLEMS.get(status, []) if status is not None else []
+        self.report.check(file_info.emblems == expected, "%s: %s gives emblems %s" % (label, status, expected),
+                          "got %s" % file_info.emblems)
+        if status is None:
+            self.report.check(file_info.attributes == {}, "%s: no attributes outside a mount" % label,
+                              repr(file_info.attributes))
+        else:
+            self.report.check(bool(file_info.attributes.get(self.status_attribute)),
+                              "%s: the Sync Status column says %r" % (label, file_info.attributes.get(self.status_attribute)))
+
+    def menu(self, infos):
+        items = self.extension.get_file_items(infos)  # the Nautilus 4.0 signature: files only
+        for item in items:
+            if not isinstance(item, self.Nautilus.MenuItem):
+                self.report.fatal("menu", "get_file_items gave %r, not a Nautilus.MenuItem" % item)
+        return {item.props.label: item for item in items}
+
+    # the scenario
+
+    TAKE1, BROKEN, SCRATCH, TAKE2 = "take1.wav", "broken.wav", "scratch.part", "interviews/take2.wav"
+    CONTENTS = {TAKE1: b"RIFF take one " * 100, BROKEN: b"RIFF broken " * 50, TAKE2: b"RIFF take two " * 80}
+
+    def before_the_bucket(self):
+        report = self.report
+        os.mkdir(self.path("interviews"))
+        for name, content in self.CONTENTS.items():
+            self.write(name, content)
+        self.write(self.SCRATCH, b"scratch")
+        self.outside = os.path.join(self.root, "outside.wav")
+        with open(self.outside, "wb") as file:
+            file.write(b"not in a mount")
+        for name in self.CONTENTS:
+            self.wait_status(name, "pending")
+        report.check(status_of(self.path(self.SCRATCH)) == "local", "an ignored name stays local",
+                     repr(status_of(self.path(self.SCRATCH))))
+        report.check(status_of(self.outside) is None, "a file outside the mount has no user.sync.status")
+
+        self.load()
+        for emblems in EXPECTED_EMBLEMS.values():
+            for emblem in emblems:
+                report.check(icon_exists(emblem), "icon %s exists in the icon theme" % emblem)
+
+        infos = self.infos = {name: self.info(self.path(name))
+                              for name in [self.TAKE1, self.BROKEN, self.SCRATCH, self.TAKE2, "interviews"]}
+        infos["mount"] = self.info(self.mountpoint)
+        infos["outside"] = self.info(self.outside)
+        for label, file_info in infos.items():
+            self.check_emblems(file_info, label)
+        report.check(infos[self.TAKE1].emblems == ["emblem-synchronizing"], "a pending file shows emblem-synchronizing")
+        column = infos[self.TAKE1].attributes.get(self.status_attribute, "")
+        report.check(column.startswith("Waiting to upload (paused: auto sync is off"),
+                     "the Sync Status column says why a file waits", repr(column))
+        report.check(infos["outside"].emblems == [], "a file outside the mount gets no emblem")
+
+        menu = self.menu([infos[self.BROKEN]])
+        report.check(sorted(menu) == ["Upload Now"], "pending file: the menu offers Upload Now only", repr(sorted(menu)))
+        menu = self.menu([infos[self.TAKE1], infos[self.SCRATCH], infos["interviews"], infos["outside"]])
+        report.check(sorted(menu) == ["Upload Now"] and menu["Upload Now"].props.tip.startswith("Upload these 2"),
+                     "mixed selection: Upload Now for the 2 files of the mount", repr(sorted(menu)))
+        report.check(self.menu([infos["outside"]]) == {}, "no menu items outside a mount")
+        report.check(self.menu([infos["interviews"]]) == {}, "no menu items for a folder")
+
+        # Upload Now on a pending file: recsync tries at once, and the bucket is missing.
+        before = infos[self.BROKEN].invalidations
+        self.menu([infos[self.BROKEN]])["Upload Now"].activate()
+        if self.wait_status(self.BROKEN, "failed"):
+            error = attribute(self.path(self.BROKEN), "user.sync.error") or ""
+            report.check("NoSuchBucket" in error, "Upload Now reached recsync: the upload was tried (NoSuchBucket)", error)
+        self.pump_until(lambda: infos[self.BROKEN].emblems == ["emblem-important"], 15)
+        report.check(infos[self.BROKEN].emblems == ["emblem-important"],
+                     "the emblem turned to emblem-important by itself", "got %s" % infos[self.BROKEN].emblems)
+        report.check(infos[self.BROKEN].invalidations > before, "the extension called invalidate_extension_info")
+        self.pump_until(lambda: infos["mount"].emblems == ["emblem-important"], 15)
+        report.check(infos["mount"].emblems == ["emblem-important"] and status_of(self.mountpoint) == "failed",
+                     "the folder above followed: failed, emblem-important", "got %s" % infos["mount"].emblems)
+        report.check(infos[self.TAKE1].emblems == ["emblem-synchronizing"] and status_of(self.path(self.TAKE1)) == "pending",
+                     "the other files were left alone (auto_sync is off)")
+        column = infos[self.BROKEN].attributes.get(self.status_attribute, "")
+        report.check(column.startswith("Upload failed (") and "NoSuchBucket" in column,
+                     "the Sync Status column says why a file failed", repr(column))
+        self.failed_menu = self.menu([infos[self.BROKEN]])
+        report.check(sorted(self.failed_menu) == ["Retry Upload", "Upload Now"], "failed file: Retry Upload and Upload Now",
+                     repr(sorted(self.failed_menu)))
+
+    def after_the_bucket(self):
+        report, infos = self.report, self.infos
+        code, body = self.s3.request("PUT", "/" + self.bucket)
+        if not report.check(code == 200, "bucket %s created" % self.bucket, "%s %s" % (code, body[:300])):
+            raise Fatal("bucket")
+        self.failed_menu["Retry Upload"].activate()
+        # It had been asked for (Upload Now): back in the queue it is uploaded at once.
+        retried = status_of(self.path(self.BROKEN))
+        report.check(retried in ("pending", "syncing", "synced") and
+                     attribute(self.path(self.BROKEN), "user.sync.attempts") == "0",
+                     "Retry Upload reached recsync: queued again (%s) with its attempts reset" % retried,
+                     "%s, attempts %s" % (retried, attribute(self.path(self.BROKEN), "user.sync.attempts")))
+        self.wait_status(self.BROKEN, "synced")
+        self.pump_until(lambda: infos[self.BROKEN].emblems == ["emblem-default"], 15)
+        report.check(infos[self.BROKEN].emblems == ["emblem-default"], "the emblem turned to emblem-default by itself",
+                     "got %s" % infos[self.BROKEN].emblems)
+
+        # Upload Now on several files at once (the synced file and the folder are left out).
+        selection = [infos[self.TAKE1], infos[self.BROKEN], infos[self.TAKE2], infos["interviews"]]
+        upload = self.menu(selection).get("Upload Now")
+        if not report.check(upload is not None and upload.props.tip.startswith("Upload these 2"),
+                            "selection of 2 pending files, a synced one and a folder: Upload Now for the 2",
+                            repr(upload and upload.props.tip)):
+            raise Fatal("menu")
+        upload.activate()
+        for name in self.CONTENTS:
+            self.wait_status(name, "synced")
+        for name, content in self.CONTENTS.items():
+            key = attribute(self.path(name), "user.sync.s3key")
+            code, body = self.s3.request("GET", "/%s/%s" % (self.bucket, key)) if key else (None, b"")
+            report.check(code == 200 and body == content, "%s reached the bucket as %s" % (name, key), "HTTP %s" % code)
+        watched = [self.TAKE1, self.BROKEN, self.TAKE2, "interviews", "mount"]
+        self.pump_until(lambda: all(infos[n].emblems == ["emblem-default"] for n in watched), 20)
+        for name in watched:
+            file_info = infos[name]
+            report.check(file_info.emblems == ["emblem-default"] and status_of(file_info.path) == "synced",
+                         "%s: synced, and the emblem followed (emblem-default) without a reload" % name,
+                         "status %s, emblems %s" % (status_of(file_info.path), file_info.emblems))
+        self.pump(1.5)
+        report.check(len(self.extension._watcher) == 0, "nothing is left watched once every file is final",
+                     "%d watched" % len(self.extension._watcher))
+        report.check(self.menu([infos[self.TAKE1], infos[self.TAKE2]]) == {}, "no menu items for synced files")
+
+        # Every file as a fresh listing would show it, against its attribute.
+        for name in [self.TAKE1, self.BROKEN, self.SCRATCH, self.TAKE2, "interviews"]:
+            self.check_emblems(self.info(self.path(name)), "final " + name)
+        self.check_emblems(self.info(self.mountpoint), "final mount")
+        # A request recsync cannot take (the file went away after the menu was made) is
+        # logged, never raised into the file manager.
+        self.write("doomed.wav", b"RIFF doomed")
+        self.wait_status("doomed.wav", "pending")
+        item = self.menu([self.info(self.path("doomed.wav"))])["Upload Now"]
+        os.remove(self.path("doomed.wav"))
+        records = []
+        handler = logging.Handler()
+        handler.emit = records.append
+        logger = logging.getLogger("recsync-file-manager")
+        logger.addHandler(handler)
+        try:
+            item.activate()
+        finally:
+            logger.removeHandler(handler)
+        messages = [record.getMessage() for record in records if record.levelno >= logging.WARNING]
+        report.check(any("could not upload doomed.wav" in m for m in messages),
+                     "a refused request is logged as a warning", repr(messages))
+
+        # One more recording, left pending for the other file managers and the window.
+        self.write("later.wav", b"RIFF later " * 10)
+        self.wait_status("later.wav", "pending")
+
+    # the extension under the Nemo and Caja bindings
+
+    def other_file_managers(self):
+        paths = [self.path(n) for n in (self.TAKE1, self.SCRATCH, "later.wav", "interviews")] + [self.outside]
+        for name, version in OTHER_BINDINGS:
+            child = subprocess.run([sys.executable, os.path.abspath(__file__), "--check-bindings", "%s:%s" % (name, version),
+                                    "--extension", self.args.extension] + paths,
+                                   capture_output=True, text=True, timeout=60)
+            try:
+                result = json.loads(child.stdout.strip().splitlines()[-1])
+            except (ValueError, IndexError):
+                self.report.check(False, "%s: the extension loads" % name,
+                                  "exit %s\n%s%s" % (child.returncode, child.stdout[-2000:], child.stderr[-2000:]))
+                continue
+            self.report.check(result.get("file_manager") == name and result.get("classes") == ["RecsyncExtension"],
+                              "%s: the extension picked the %s API and has one provider class" % (name, name),
+                              json.dumps(result)[:500])
+            interfaces = ["ColumnProvider", "InfoProvider", "MenuProvider"] + (["NameAndDescProvider"] if name == "Nemo" else [])
+            self.report.check(result.get("interfaces") == sorted(interfaces), "%s: implements %s" % (name, ", ".join(interfaces)),
+                              repr(result.get("interfaces")))
+            if name == "Nemo":
+                self.report.check(bool(result.get("name_and_desc")) and ":::" in result["name_and_desc"][0],
+                                  "Nemo: the extension manager gets a name and description", repr(result.get("name_and_desc")))
+            self.report.check("Sync Status" in (result.get("columns") or []), "%s: a Sync Status column" % name,
+                              repr(result.get("columns")))
+            for path in paths:
+                got = (result.get("files") or {}).get(path, {})
+                status = status_of(path)
+                emblems = EXPECTED_EMBLEMS.get(status, []) if status else []
+                menu = EXPECTED_MENUS.get(status, []) if status and not os.path.isdir(path) else []
+                self.report.check(got.get("emblems") == emblems and got.get("menu") == menu and got.get("items") == len(menu)
+                                  and bool(got.get("column")) == (status is not None),
+                                  "%s: %s (%s): emblems %s, menu %s" % (name, os.path.basename(path), status, emblems, menu),
+                                  json.dumps(got))
+
+    # Nautilus itself, under Xvfb
+
+    def start_nautilus(self):
+        """Starts Nautilus on the mount; returns whether it runs (else a note says why not)."""
+        if os.environ.get("RECSYNC_TEST_SCREENSHOT") == "0":
+            print("note: Nautilus window skipped (RECSYNC_TEST_SCREENSHOT=0)", flush=True)
+            return False
+        tools = {name: shutil.which(name) for name in ("nautilus", "Xvfb", "dbus-daemon")}
+        missing = [name for name, found in tools.items() if not found]
+        if missing:
+            print("note: Nautilus window and screenshots skipped: %s not installed" % ", ".join(missing), flush=True)
+            return False
+        self.artifacts = os.environ.get("RECSYNC_TEST_ARTIFACTS") or tempfile.mkdtemp(prefix="recsync-fm-artifacts-")
+        os.makedirs(self.artifacts, exist_ok=True)
+        home = os.path.join(self.root, "home")
+        extensions = os.path.join(home, ".local", "share", "nautilus-python", "extensions")
+        os.makedirs(extensions)
+        shutil.copy(self.args.extension, extensions)
+        for folder in ("config", "cache", "runtime"):
+            os.makedirs(os.path.join(home, "." + folder), mode=0o700)
+        # The list view with the extension's columns (settings from a key file, not dconf).
+        settings = os.path.join(home, ".config", "glib-2.0", "settings")
+        os.makedirs(settings)
+        with open(os.path.join(settings, "keyfile"), "w") as text:
+            text.write(NAUTILUS_SETTINGS)
+        env = dict(os.environ, HOME=home, XDG_DATA_HOME=os.path.join(home, ".local", "share"),
+                   XDG_CONFIG_HOME=os.path.join(home, ".config"), XDG_CACHE_HOME=os.path.join(home, ".cache"),
+                   XDG_RUNTIME_DIR=os.path.join(home, ".runtime"), RECSYNC_FILE_MANAGER_DEBUG="1",
+                   GTK_A11Y="none", NO_AT_BRIDGE="1", GSETTINGS_BACKEND="keyfile", GDK_BACKEND="x11",
+                   LIBGL_ALWAYS_SOFTWARE="1", GSK_RENDERER="cairo", GIO_USE_VFS="local",
+                   GIO_USE_VOLUME_MONITOR="unix")
+        env.pop("WAYLAND_DISPLAY", None)
+        read, write = os.pipe()
+        xvfb = self.start("Xvfb", [tools["Xvfb"], "-displayfd", str(write), "-screen", "0", "1100x600x24", "-nolisten", "tcp"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write,))
+        os.close(write)
+        number = b""
+        deadline = time.monotonic() + 15
+        os.set_blocking(read, False)
+        while not number.endswith(b"\n") and time.monotonic() < deadline and xvfb.poll() is None:
+            try:
+                number += os.read(read, 16) or b""
+            except BlockingIOError:
+                time.sleep(0.05)
+        os.close(read)
+        if not number.strip().isdigit():
+            print("note: Nautilus window skipped: Xvfb did not start", flush=True)
+            return False
+        env["DISPLAY"] = ":" + number.decode().strip()
+        # A session bus that starts no services (no gvfs, no tracker): every process of the
+        # window is one this test started.
+        bus_config = os.path.join(home, "bus.conf")
+        with open(bus_config, "w") as text:
+            text.write(BUS_CONFIG % os.path.join(home, ".runtime"))
+        bus = self.start("dbus-daemon", [tools["dbus-daemon"], "--config-file", bus_config, "--nofork", "--print-address=1"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        env["DBUS_SESSION_BUS_ADDRESS"] = bus.stdout.readline().decode().strip()
+        self.display_env = env
+        self.nautilus_log = os.path.join(self.artifacts, "nautilus.log")
+        with open(self.nautilus_log, "wb") as log:
+            self.nautilus = self.start("nautilus", [tools["nautilus"], "--new-window", self.mountpoint],
+                                       stdout=log, stderr=log, env=env)
+        return True
+
+    def nautilus_text(self):
+        with open(self.nautilus_log, errors="replace") as log:
+            return log.read()
+
+    def nautilus_shows(self, expected, since=0, timeout=45):
+        """Waits until Nautilus' log says it described each (name, status) as expected."""
+        lines = ["%s: %s, emblems %s" % (self.path(name), status, EXPECTED_EMBLEMS[status]) for name, status in expected]
+        self.pump_until(lambda: all(line in self.nautilus_text()[since:] for line in lines) or self.nautilus.poll() is not None,
+                        timeout)
+        text = self.nautilus_text()
+        if self.nautilus.poll() is not None:
+            return None, text
+        return [line for line in lines if line not in text[since:]], text
+
+    def screenshot(self, name):
+        png = os.path.join(self.artifacts, name)
+        try:
+            shot = subprocess.run([sys.executable, "-c", SCREENSHOT, png], env=self.display_env,
+                                  capture_output=True, timeout=30)
+            why = shot.stderr.decode(errors="replace")[-500:]
+        except subprocess.TimeoutExpired:
+            shot, why = None, "no picture after 30 s"
+        if shot is not None and shot.returncode == 0 and os.path.exists(png) and os.path.getsize(png) > 0:
+            self.report.check(True, "screenshot saved: %s" % png)
+        else:
+            print("note: screenshot skipped: %s" % why, flush=True)
+
+    def nautilus_before(self):
+        missing, text = self.nautilus_shows([(self.TAKE1, "pending"), (self.BROKEN, "failed"), (self.SCRATCH, "local"),
+                                             ("interviews", "pending")])
+        if missing is None:
+            print("note: Nautilus window skipped: nautilus exited (%s); its log:\n%s"
+                  % (self.nautilus.returncode, text[-2000:]), flush=True)
+            self.nautilus = None
+            return
+        self.report.check(not missing, "Nautilus loaded the extension and showed pending, failed and local files",
+                          "not in its log: %s\n%s" % (missing, text[-2000:]))
+        self.nautilus_mark = len(text)
+        self.pump(2)  # let the window draw
+        self.screenshot("nautilus-1-before.png")
+
+    def nautilus_after(self):
+        missing, text = self.nautilus_shows([(self.TAKE1, "synced"), (self.BROKEN, "synced"), ("interviews", "synced"),
+                                             ("later.wav", "pending")], since=self.nautilus_mark, timeout=60)
+        if missing is None:
+            self.report.check(False, "Nautilus kept running", "it exited (%s):\n%s" % (self.nautilus.returncode, text[-2000:]))
+            return
+        self.report.check(not missing, "Nautilus followed the files to synced without a reload",
+                          "not in its log: %s\n%s" % (missing, text[self.nautilus_mark:][-2000:]))
+        self.report.check("Traceback" not in text, "no Python error in Nautilus' log", text[-2000:])
+        self.pump(2)
+        self.screenshot("nautilus-2-after.png")
+
+
+NAUTILUS_SETTINGS = """[org/gnome/nautilus/preferences]
+default-folder-viewer='list-view'
+
+[org/gnome/nautilus/list-view]
+default-visible-columns=['name', 'size', 'RecsyncExtension::sync_status']
+default-column-order=['name', 'size', 'RecsyncExtension::sync_status', 'type', 'date_modified']
+"""
+
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:tmpdir=%s</listen>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
+# Takes a screenshot of the X display with GDK 3 (gir1.2-gtk-3.0), in a process of its own.
+SCREENSHOT = """
+import sys, gi
+gi.require_version("Gdk", "3.0")
+from gi.repository import Gdk
+window = Gdk.get_default_root_window()
+pixbuf = Gdk.pixbuf_get_from_window(window, 0, 0, window.get_width(), window.get_height())
+pixbuf.savev(sys.argv[1], "png", [], [])
+"""
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--recsync", help="the recsync binary (default: RECSYNC_BIN)")
+    parser.add_argument("--extension", default=DEFAULT_EXTENSION, help="the extension file (default: %(default)s)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--check-bindings", metavar="NAME:VERSION", help=argparse.SUPPRESS)
+    parser.add_argument("paths", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.check_bindings:
+        name, version = args.check_bindings.split(":")
+        check_bindings(name, version, args.extension, args.paths)
+        return 0
+
+    report = Report()
+    run = Run(args, report)
+
+    def terminated(signum, _frame):
+        raise SystemExit("stopped by signal %d" % signum)
+
+    signal.signal(signal.SIGTERM, terminated)
+    signal.signal(signal.SIGHUP, terminated)
+    try:
+        run.preconditions()
+        run.mount()
+        run.before_the_bucket()
+        if run.start_nautilus():
+            run.nautilus_before()
+        run.after_the_bucket()
+        run.other_file_managers()
+        if run.nautilus is not None:
+            run.nautilus_after()
+    except Fatal:
+        pass
+    except BaseException as error:  # a bug in the test, an interrupt: a failure, cleaned up all the same
+        traceback.print_exc()
+        report.failed.append("unexpected %s" % type(error).__name__)
+    finally:
+        run.cleanup()
+    if report.failed:
+        print("failed checks:\n  " + "\n  ".join(report.failed), flush=True)
+    print("file-manager: %d passed, %d failed" % (report.passed, len(report.failed)), flush=True)
+    return 1 if report.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
