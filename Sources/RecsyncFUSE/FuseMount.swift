@@ -82,14 +82,10 @@ public final class FuseMount: @unchecked Sendable {
                 }
                 return
             }
-            var pid: pid_t = 0
-            let words: [String] = ["fusermount3", "-u", "-q", "-z", options.mountpoint]
-            let argv = words.map { strdup($0) } + [nil]
-            defer { argv.forEach { free($0) } }
-            // Safe: argv and environ stay valid for the duration of the call.
-            if posix_spawnp(&pid, "fusermount3", nil, nil, argv, environ) == 0 {
-                var status: Int32 = 0
-                _ = waitpid(pid, &status, 0)
+            let path = ProcessInfo.processInfo.environment["PATH"]
+            if let program = ChildProcess.find("fusermount3", path: path),
+               let pid = try? ChildProcess(executable: program, arguments: ["-u", "-q", "-z", options.mountpoint]).spawn() {
+                ChildProcess.wait(pid)
             } else {
                 logger.warning("could not run fusermount3 to detach the mount")
             }

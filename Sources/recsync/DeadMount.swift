@@ -1,4 +1,5 @@
 import Foundation
+import RecsyncFS
 
 /// A recsync mount whose daemon is gone (kill -9, a crash, the OOM killer): the kernel keeps the
 /// mount, and every access to the folder answers "Transport endpoint is not connected" until it
@@ -32,14 +33,14 @@ enum Unmounter {
             throw CLIError("cannot unmount \(path): \(String(cString: strerror(code)))"
                            + (lazy ? "; run 'umount -l \(path)'" : ""))
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/fusermount3")
-        process.arguments = ["-u"] + (lazy ? ["-z"] : []) + [path]
-        do { try process.run() } catch {
-            throw CLIError("cannot run fusermount3: \(error.localizedDescription); install the fuse3 package")
+        let status: Int32
+        do {
+            let child = ChildProcess(executable: "/usr/bin/fusermount3", arguments: ["-u"] + (lazy ? ["-z"] : []) + [path])
+            status = ChildProcess.wait(try child.spawn())
+        } catch {
+            throw CLIError("cannot run fusermount3: \(error); install the fuse3 package")
         }
-        process.waitUntilExit()
-        if process.terminationStatus != 0 {
+        if ChildProcess.exitCode(status) != 0 {
             throw CLIError("fusermount3 could not unmount \(path) (is it busy? see 'fuser -vm \(path)')")
         }
     }

@@ -167,78 +167,34 @@ public struct EventHook: Sendable {
             guard program.hasPrefix("/") else {
                 throw EventHookError("event hook \(program.debugDescription) is a relative path; give an absolute path or a program name found in PATH")
             }
-            guard isExecutableFile(program) else {
+            guard ChildProcess.isExecutableFile(program) else {
                 throw EventHookError("event hook \(program) is not an executable file; check the path and its permissions (chmod +x)")
             }
             return program
         }
-        let searchPath = path.flatMap { $0.isEmpty ? nil : $0 } ?? "/usr/local/bin:/usr/bin:/bin"
-        for directory in searchPath.split(separator: ":", omittingEmptySubsequences: true) where directory.hasPrefix("/") {
-            let candidate = directory.hasSuffix("/") ? String(directory) + program : String(directory) + "/" + program
-            if isExecutableFile(candidate) { return candidate }
+        guard let found = ChildProcess.find(program, path: path) else {
+            let searchPath = path.flatMap { $0.isEmpty ? nil : $0 } ?? "/usr/local/bin:/usr/bin:/bin"
+            throw EventHookError("event hook program \(program.debugDescription) was not found in PATH (\(searchPath)); give its absolute path")
         }
-        throw EventHookError("event hook program \(program.debugDescription) was not found in PATH (\(searchPath)); give its absolute path")
-    }
-
-    static func isExecutableFile(_ path: String) -> Bool {
-        var info = stat()
-        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return false }
-        return access(path, X_OK) == 0
+        return found
     }
 
     private func spawn(environment: [String: String]) -> Result<pid_t, EventHookError> {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        var child = ChildProcess(executable: executable, arguments: Array(arguments.dropFirst()), environment: environment)
         switch output {
-        case .discard:
-            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        case .discard: break
         case .standardError:
-            posix_spawn_file_actions_adddup2(&actions, 2, 1)
+            child.standardOutput = .descriptor(2)
+            child.standardError = .descriptor(2)
         }
-        // Descriptors opened by other threads without O_CLOEXEC (the queue,
-        // /dev/fuse, sockets) must not leak into the hook.
-        _ = Self.addCloseFrom?(&actions, 3)
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-
-        let argv = arguments.map { strdup($0) } + [nil]
-        // RECSYNC_PATH carries the file's name as its bytes (`NameCoding`), whatever they are.
-        let envp = environment.map { entry in NameCoding.withCString("\(entry.key)=\(entry.value)") { strdup($0) } } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
+        // Its own process group, so a timeout can stop it and whatever it started.
+        child.ownProcessGroup = true
+        do {
+            return .success(try child.spawn())
+        } catch {
+            return .failure(EventHookError("\(error)"))
         }
-        var pid: pid_t = 0
-        // argv and envp are NUL-terminated arrays of strdup'ed strings that stay
-        // alive until the deferred frees, after posix_spawn has returned.
-        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-        guard result == 0 else {
-            return .failure(EventHookError("cannot run \(executable): \(String(cString: strerror(result)))"))
-        }
-        return .success(pid)
     }
-
-    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later),
-    /// which Swift's Glibc module does not import; nil on an older C library.
-    private static let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32)? = {
-        guard let handle = dlopen(nil, RTLD_NOW),
-              let symbol = dlsym(handle, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
-        // The symbol is the C function `int (posix_spawn_file_actions_t *, int)`.
-        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32).self)
-    }()
 
     // MARK: - Waiting
 

@@ -1,4 +1,5 @@
 import Foundation
+import RecsyncFS
 import Synchronization
 
 /// Runs a helper program and returns what it printed, or nil when it is missing, fails or takes
@@ -7,49 +8,18 @@ public protocol CommandRunner: Sendable {
     func run(_ arguments: [String], timeout: TimeInterval) -> String?
 }
 
-/// Runs programs found in `PATH` with Foundation's `Process`.
+/// Runs programs found in `PATH` (``ChildProcess``), with nothing of ours in their environment.
 public struct ProcessRunner: CommandRunner {
     public init() {}
 
     public func run(_ arguments: [String], timeout: TimeInterval) -> String? {
-        guard let name = arguments.first, let program = Self.find(name) else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = Array(arguments.dropFirst())
+        let path = ProcessInfo.processInfo.environment["PATH"]
+        guard let name = arguments.first, let program = ChildProcess.find(name, path: path) else { return nil }
         // No AWS credentials (or anything else of ours) in a helper's environment.
-        process.environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "LC_ALL": "C"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        let done = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in done.signal() }
-        do { try process.run() } catch { return nil }
-        let data = Mutex<Data>(Data())
-        let reader = Thread {
-            let bytes = output.fileHandleForReading.readDataToEndOfFile()
-            data.withLock { $0 = bytes }
-            done.signal()
-        }
-        reader.start()
-        // Two signals: the program ended, and its output was read; both within `timeout`.
-        let deadline = DispatchTime.now() + timeout
-        if done.wait(timeout: deadline) == .timedOut || done.wait(timeout: deadline) == .timedOut {
-            process.terminate()
-            return nil
-        }
-        guard process.terminationStatus == 0 else { return nil }
-        return String(decoding: data.withLock { $0 }, as: UTF8.self)
-    }
-
-    static func find(_ name: String) -> String? {
-        if name.hasPrefix("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        for folder in path.split(separator: ":") {
-            let candidate = "\(folder)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
+        let child = ChildProcess(executable: program, arguments: Array(arguments.dropFirst()),
+                                 environment: ["PATH": path ?? "/usr/bin:/bin", "LC_ALL": "C"])
+        guard let result = try? child.capture(timeout: timeout), result.exitCode == 0 else { return nil }
+        return String(decoding: result.output, as: UTF8.self)
     }
 }
 
