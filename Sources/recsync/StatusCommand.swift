@@ -37,9 +37,7 @@ struct StatusCommand: ParsableCommand {
         if watch { return try StatusWatch(paths: paths.isEmpty ? ["."] : paths, icons: icons).run() }
         for (client, response) in try Self.fetch(paths.isEmpty ? ["."] : paths) {
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-                print(String(decoding: try encoder.encode(response), as: UTF8.self))
+                print(try StatusJSON(mountpoint: client.mountpoint, response: response).line())
             } else {
                 print(StatusTable(icons: icons).render(response, mountpoint: client.mountpoint))
             }
@@ -161,5 +159,68 @@ struct StatusWatch {
             if terminal { emit("\u{1B}[H\u{1B}[2J" + screen.joined(separator: "\n\n")) }
             Thread.sleep(forTimeInterval: 1)
         }
+    }
+}
+
+/// What `recsync status --json` prints: one JSON object per mount, each on one line. The schema
+/// is documented in docs/OPERATIONS.md ("recsync status --json") and pinned by StatusCommandTests.
+struct StatusJSON: Encodable {
+    struct File: Encodable {
+        struct Progress: Encodable {
+            var sent: Int64
+            var total: Int64
+        }
+
+        var path: String
+        var status: String
+        var size: Int64?
+        var attempts: Int
+        var priority: Int?
+        var retryAt: String?
+        var error: String?
+        var key: String?
+        var progress: Progress?
+        var note: String?
+
+        enum CodingKeys: String, CodingKey {
+            case path, status, size, attempts, priority, error, key, progress, note
+            case retryAt = "retry_at"
+        }
+
+        // Every key is written, null when there is no value, so scripts can rely on the shape.
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(path, forKey: .path)
+            try container.encode(status, forKey: .status)
+            try container.encode(size, forKey: .size)
+            try container.encode(attempts, forKey: .attempts)
+            try container.encode(priority, forKey: .priority)
+            try container.encode(retryAt, forKey: .retryAt)
+            try container.encode(error, forKey: .error)
+            try container.encode(key, forKey: .key)
+            try container.encode(progress, forKey: .progress)
+            try container.encode(note, forKey: .note)
+        }
+    }
+
+    var mountpoint: String
+    var files: [File]
+    var summary: SyncSummary?
+
+    init(mountpoint: String, response: ControlResponse) {
+        self.mountpoint = mountpoint
+        summary = response.summary
+        files = (response.files ?? []).map { file in
+            let parts = file.progress?.split(separator: "/").compactMap { Int64($0) } ?? []
+            return File(path: file.path, status: file.status, size: file.size, attempts: file.attempts, priority: file.priority,
+                        retryAt: file.retryAt, error: file.error, key: file.key,
+                        progress: parts.count == 2 ? File.Progress(sent: parts[0], total: parts[1]) : nil, note: file.note)
+        }
+    }
+
+    func line() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 }

@@ -31,6 +31,24 @@ final class StatusCommandTests: ProxiedMountTestCase {
         let words = try Shell.run([MountFixture.binary, "status", "--no-icons", fixture.path("done.wav")])
         XCTAssertFalse(words.stdout.contains("☁️"), words.stdout)
 
+        // --json: the documented shape (docs/OPERATIONS.md), one line per mount.
+        let json = try Shell.run([MountFixture.binary, "status", "--json", fixture.mountpoint.path])
+        XCTAssertEqual(json.stdout.split(separator: "\n").count, 1, json.stdout)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(Set(object.keys), ["mountpoint", "files", "summary"])
+        XCTAssertEqual(object["mountpoint"] as? String, fixture.mountpoint.path)
+        let files = try XCTUnwrap(object["files"] as? [[String: Any]])
+        for file in files {
+            XCTAssertEqual(Set(file.keys), ["path", "status", "size", "attempts", "priority", "retry_at", "error", "key", "progress", "note"])
+        }
+        let syncing = try XCTUnwrap(files.first { $0["path"] as? String == "late.wav" })
+        XCTAssertEqual(syncing["status"] as? String, "syncing")
+        XCTAssertEqual((syncing["progress"] as? [String: Any])?["total"] as? Int, 3000, "\(syncing)")
+        let summary = try XCTUnwrap(object["summary"] as? [String: Any])
+        XCTAssertEqual((summary["counts"] as? [String: Int])?["synced"], 1)
+        XCTAssertNotNil(summary["network"] as? [String: Any])
+        XCTAssertTrue(summary.keys.contains("bytes_waiting"))
+
         let both = try Shell.run([MountFixture.binary, "status", "--json", "--watch", fixture.mountpoint.path])
         XCTAssertEqual(both.status, 64, "a usage error: \(both.stderr)")
     }
