@@ -57,8 +57,11 @@ install: build man completions
 	install -d $(BINDIR) $(MANDIR) $(BASHDIR) $(ZSHDIR) $(FISHDIR) $(SYSTEMDDIR) $(USERDIR)
 	install -d $(NAUTILUSDIR) $(NEMODIR) $(CAJADIR)
 	install -m 755 $(BUILT)/recsync $(BINDIR)/recsync
-	install -d $(HELPERDIR)
-	ln -sfn $(PREFIX)/bin/recsync $(HELPERDIR)/mount.fuse.recsync
+	@if install -d $(HELPERDIR) 2>/dev/null && [ -w $(HELPERDIR) ]; then \
+		ln -sfn $(PREFIX)/bin/recsync $(HELPERDIR)/mount.fuse.recsync; \
+	else \
+		echo "note: $(HELPERDIR) is not writable, so mount.fuse.recsync is not installed (mount -t fuse.recsync and fstab need it: install as root, or set MOUNT_HELPER_DIR)"; \
+	fi
 	install -m 644 $(STAGE)/man/*.1 $(MANDIR)/
 	install -m 644 $(STAGE)/completions/recsync $(BASHDIR)/recsync
 	install -m 644 $(STAGE)/completions/_recsync $(ZSHDIR)/_recsync

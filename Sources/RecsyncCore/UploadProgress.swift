@@ -18,6 +18,14 @@ public final class UploadProgress: Sendable {
     func update(sent: Int64) { state.withLock { $0.sent = sent } }
     func cancel() { state.withLock { $0.cancelled = true } }
 
+    /// Bytes of parts stored by earlier attempts when this one resumed a multipart upload: they
+    /// count in ``sent`` (the progress a user sees) but were not sent by this attempt.
+    private let resumedBytes = Mutex<Int64>(0)
+    var resumed: Int64 { resumedBytes.withLock { $0 } }
+    func noteResumed(_ bytes: Int64) { resumedBytes.withLock { $0 = bytes } }
+    /// What this attempt itself sent.
+    var sentByThisAttempt: Int64 { max(0, sent - resumed) }
+
     /// Why the attempt failed, for metrics (``UploadAttemptReport/failureClass``).
     private let failure = Mutex<String?>(nil)
     var failureClass: String? { failure.withLock { $0 } }

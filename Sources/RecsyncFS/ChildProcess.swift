@@ -21,6 +21,8 @@ public struct ChildProcess {
     public var executable: String
     /// The arguments after the program's name (`argv[1...]`).
     public var arguments: [String]
+    /// The program's name as it sees it (`argv[0]`); nil: ``executable``.
+    public var argv0: String?
     /// The whole environment; nil: ours. Values are written as their bytes (`NameCoding`).
     public var environment: [String: String]?
     public var standardOutput: Destination = .null
@@ -29,8 +31,7 @@ public struct ChildProcess {
     public var descriptors: [(child: Int32, parent: Int32)] = []
     /// In a session of its own (the daemon: no terminal's hang-up reaches it).
     public var newSession = false
-    /// In a process group of its own, with no signal blocked or ignored (the hook: it can be
-    /// killed as a group, and our blocked stop signals do not carry over).
+    /// In a process group of its own (the hook: it can be stopped as a group).
     public var ownProcessGroup = false
 
     public init(executable: String, arguments: [String], environment: [String: String]? = nil) {
@@ -61,21 +62,23 @@ public struct ChildProcess {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        var flags: Int32 = 0
-        if newSession { flags |= Int32(recsync_POSIX_SPAWN_SETSID) }
+        // No signal blocked or ignored: the daemon blocks its stop signals (it takes them with
+        // sigwait) and ignores SIGPIPE; a program it starts must not inherit that.
+        var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
         var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
         var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        if newSession { flags |= Int32(recsync_POSIX_SPAWN_SETSID) }
         if ownProcessGroup {
-            sigemptyset(&noSignals)
-            posix_spawnattr_setsigmask(&attributes, &noSignals)
-            sigfillset(&allSignals)
-            posix_spawnattr_setsigdefault(&attributes, &allSignals)
             posix_spawnattr_setpgroup(&attributes, 0)
-            flags |= Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP)
+            flags |= Int32(POSIX_SPAWN_SETPGROUP)
         }
         posix_spawnattr_setflags(&attributes, Int16(flags))
 
-        let argv = ([executable] + arguments).map { NameCoding.withCString($0) { strdup($0) } } + [nil]
+        let argv = ([argv0 ?? executable] + arguments).map { NameCoding.withCString($0) { strdup($0) } } + [nil]
         let envp = environment.map { variables in
             variables.map { entry in NameCoding.withCString("\(entry.key)=\(entry.value)") { strdup($0) } } + [nil]
         }

@@ -8,13 +8,19 @@ import Glibc
 #endif
 
 /// Serves `GET /metrics` over plain HTTP on one address (`metrics_address`), for Prometheus to
-/// scrape. One request at a time on its own thread, each with a 5-second deadline and an 8 KiB
-/// cap on what it may send: a scraper needs no more, and nobody can hold it up for long.
+/// scrape. Each connection gets its own thread (at most 8 at once; more are closed at once), a
+/// 5-second deadline for the whole exchange and an 8 KiB cap on what it may send: a scraper needs
+/// no more, and a slow or hostile client holds up nobody else. The text is made at most once a
+/// second, however often it is asked for, so scraping in a loop does not load the queue.
 public final class MetricsServer: Sendable {
     let listener: Int32
     let render: @Sendable () -> String
     let logger: Logger
     private let stopped = Mutex(false)
+    private let active = Mutex(0)
+    private let cache = Mutex<(text: String, made: ContinuousClock.Instant)?>(nil)
+    static let maxConnections = 8
+    static let deadline: Duration = .seconds(5)
     /// The address it listens on, with the port the system chose when asked for port 0.
     public let boundAddress: String
 
@@ -70,33 +76,74 @@ public final class MetricsServer: Sendable {
     /// Serves until ``stop()``.
     public func start() {
         Thread.detachNewThread { [self] in
+            defer { close(listener) }
             while !stopped.withLock({ $0 }) {
                 let client = recsync_accept_cloexec(listener)
-                if client < 0 {
-                    if errno == EINTR || errno == ECONNABORTED { continue }
-                    break
+                if stopped.withLock({ $0 }) {
+                    if client >= 0 { close(client) }
+                    return
                 }
-                serve(client)
-                close(client)
+                if client < 0 {
+                    let code = errno
+                    if code == EINTR || code == ECONNABORTED { continue }
+                    // Out of descriptors or memory: wait and try again rather than stop serving.
+                    logger.warning("metrics endpoint cannot accept a connection", metadata: ["error": "\(String(cString: strerror(code)))"])
+                    Thread.sleep(forTimeInterval: 1)
+                    continue
+                }
+                let admitted = active.withLock { count in
+                    guard count < Self.maxConnections else { return false }
+                    count += 1
+                    return true
+                }
+                guard admitted else {
+                    close(client)
+                    continue
+                }
+                Thread.detachNewThread { [self] in
+                    serve(client)
+                    close(client)
+                    active.withLock { $0 -= 1 }
+                }
             }
         }
     }
 
-    /// Stops serving and closes the socket.
+    /// Stops serving; the listening socket is closed by the accepting thread as it leaves.
     public func stop() {
         stopped.withLock { $0 = true }
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
+    }
+
+    /// The exposition text, made again only when the last is older than a second.
+    func text() -> String {
+        let now = ContinuousClock.now
+        if let cached = cache.withLock({ $0 }), now - cached.made < .seconds(1) { return cached.text }
+        let text = render()
+        cache.withLock { $0 = (text, now) }
+        return text
     }
 
     func serve(_ client: Int32) {
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let deadline = ContinuousClock.now + Self.deadline
+        /// Waits until `client` is ready for `events`, or false at the deadline.
+        func ready(_ events: Int32) -> Bool {
+            while true {
+                let left = deadline - ContinuousClock.now
+                if left <= .zero { return false }
+                var poller = pollfd(fd: client, events: Int16(events), revents: 0)
+                let milliseconds = Int32(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000) + 1
+                let result = poll(&poller, 1, milliseconds)
+                if result > 0 { return true }
+                if result < 0 && errno != EINTR { return false }
+            }
+        }
         var request: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 2048)
         while request.count < 8192 {
-            let count = recv(client, &buffer, buffer.count, 0)
+            guard ready(POLLIN) else { return }
+            let count = recv(client, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if count < 0 && (errno == EAGAIN || errno == EINTR) { continue }
             if count <= 0 { return }
             request += buffer[0..<count]
             let text = String(decoding: request, as: UTF8.self)
@@ -109,7 +156,7 @@ public final class MetricsServer: Sendable {
         } else if line[0] != "GET" && line[0] != "HEAD" {
             response = ("405 Method Not Allowed", "only GET\n", "text/plain")
         } else if line[1] == "/metrics" || line[1].hasPrefix("/metrics?") {
-            response = ("200 OK", render(), "text/plain; version=0.0.4; charset=utf-8")
+            response = ("200 OK", text(), "text/plain; version=0.0.4; charset=utf-8")
         } else if line[1] == "/" {
             response = ("200 OK", "recsync metrics are at /metrics\n", "text/plain")
         } else {
@@ -120,7 +167,9 @@ public final class MetricsServer: Sendable {
         let bytes = Array((head + body).utf8)
         var sent = 0
         while sent < bytes.count {
-            let count = bytes[sent...].withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard ready(POLLOUT) else { return }
+            let count = bytes[sent...].withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+            if count < 0 && (errno == EAGAIN || errno == EINTR) { continue }
             if count <= 0 { return }
             sent += count
         }

@@ -37,17 +37,23 @@ final class UploadRateLimiter: Sendable {
     /// The limit now, in bytes per second; nil: none.
     var bytesPerSecond: Int64? { bucket.withLock { $0.rate } }
 
-    /// Changes the limit for the bytes sent from now on; nil or 0 lifts it.
+    /// Changes the limit for the bytes sent from now on; nil or 0 lifts it. The same rate again
+    /// changes nothing.
     func setRate(_ bytesPerSecond: Int64?) {
         bucket.withLock { bucket in
-            bucket.rate = Self.clamped(bytesPerSecond)
+            let rate = Self.clamped(bytesPerSecond)
+            guard rate != bucket.rate else { return }
+            bucket.rate = rate
             bucket.tokens = 0
             bucket.updated = .now
         }
     }
 
-    /// The most bytes to hand to curl per read callback (about 50 ms worth); nil: no limit.
-    var sliceSize: Int? { bytesPerSecond.map { Int(max($0 / 20, 256)) } }
+    /// The most bytes to hand to curl per read callback: about 50 ms worth, or 64 KiB while
+    /// there is no limit, so that a limit set meanwhile (a schedule's boundary) is not owed
+    /// for a large read made before it.
+    var sliceSize: Int { bytesPerSecond.map { Int(max($0 / 20, 256)) } ?? Self.unlimitedSlice }
+    static let unlimitedSlice = 64 * 1024
 
     /// Takes `count` bytes from the bucket and returns how long the caller must wait before
     /// sending them. An idle bucket saves up at most one slice for a burst.

@@ -67,7 +67,8 @@ struct Daemon {
             throw CLIError.usage("upload_schedule \(plan.config.uploadSchedule.debugDescription): \(error)")
         }
         clientOptions.adjustableUploadRate = schedule != nil
-        let environment = ProcessInfo.processInfo.environment
+        // With what -o said (aws_profile= and the like): credentials are reloaded from the same place.
+        let environment = plan.environment
         let home = Paths.home(environment)
         let s3 = CurlS3Client(endpoint: plan.endpoint, credentials: plan.credentials, logger: logger, options: clientOptions,
                               credentialsProvider: { try CredentialsLoader.load(environment: environment, homeDirectory: home) })
@@ -103,10 +104,10 @@ struct Daemon {
                                      stateDirectory: plan.stateDirectory, logger: logger)
         handler.stopHandler = { stopper.stop(reason: "recsync unmount") }
         handler.shutdownGrace = plan.config.shutdownGrace
-        let metrics = try startMetrics(engine: engine, queue: queue, logger: logger)
         let controlPath = Paths.controlSocket(for: plan.mountpoint, environment: environment)
         try Paths.privateDirectory((plan.runtimeFile as NSString).deletingLastPathComponent, purpose: "the runtime folder",
                                    fix: "set XDG_RUNTIME_DIR to a folder of your own")
+        let metrics = try startMetrics(engine: engine, queue: queue, logger: logger)
         let control = ControlServer(socketPath: controlPath, logger: logger) { [handler] in handler.handle($0) }
         func abandonStart() {
             metrics.stop()

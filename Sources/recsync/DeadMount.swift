@@ -35,7 +35,8 @@ enum Unmounter {
         }
         let status: Int32
         do {
-            let child = ChildProcess(executable: "/usr/bin/fusermount3", arguments: ["-u"] + (lazy ? ["-z"] : []) + [path])
+            var child = ChildProcess(executable: "/usr/bin/fusermount3", arguments: ["-u"] + (lazy ? ["-z"] : []) + [path])
+            child.standardError = .descriptor(2)  // its own reason, for the user to read
             status = ChildProcess.wait(try child.spawn())
         } catch {
             throw CLIError("cannot run fusermount3: \(error); install the fuse3 package")

@@ -6,7 +6,7 @@ import Foundation
 /// - As `mount.fuse.recsync` (a link to the recsync binary that `mount` finds in `/sbin`):
 ///   `mount.fuse.recsync SOURCE MOUNTPOINT [-sfnvw] [-o OPTIONS] [-t fuse.recsync]`.
 /// - Through `mount.fuse3`, which runs the type's name as a program:
-///   `recsync SOURCE MOUNTPOINT -o OPTIONS`.
+///   `recsync SOURCE MOUNTPOINT -o OPTIONS` (only in exactly that order, with `-o`).
 ///
 /// SOURCE is a bucket name (`s3://` allowed), a config file's path (it has a `/`), or `recsync`
 /// or `none` to take everything from the options and the default config.
@@ -22,10 +22,16 @@ enum FstabInvocation {
     static func arguments(program: String, arguments: [String], subcommands: Set<String>) throws -> [String]? {
         let name = (program as NSString).lastPathComponent
         if helperNames.contains(name) { return try translate(arguments) }
-        guard arguments.count >= 2, let first = arguments.first, !first.hasPrefix("-"), !subcommands.contains(first),
-              first != "help", !arguments[1].hasPrefix("-") else { return nil }
+        // mount.fuse3's form always carries -o; without it, two plain words are a mistyped
+        // command (`recsync verfy a b`), which must not become a mount.
+        guard arguments.count >= 4, let first = arguments.first, !first.hasPrefix("-"), !subcommands.contains(first),
+              first != "help", !arguments[1].hasPrefix("-"), arguments[2] == "-o" else { return nil }
         return try translate(arguments)
     }
+
+    /// What a mount helper exits with when the mount failed (mount(8)'s own code 32); 64 would
+    /// mean "some mounts succeeded" to it.
+    static let mountFailure: Int32 = 32
 
     /// `mount -f`: checked, but nothing is mounted.
     static let fakeMarker = "--check-only"
@@ -34,6 +40,7 @@ enum FstabInvocation {
         var positionals: [String] = []
         var options: [String] = []
         var fake = false
+        var sloppy = false
         var index = 0
         func value(after flag: String) throws -> String {
             index += 1
@@ -46,18 +53,25 @@ enum FstabInvocation {
                 options.append(try value(after: "-o"))
             } else if argument.hasPrefix("-o") {
                 options.append(String(argument.dropFirst(2)))
-            } else if argument == "-t" || argument == "-N" {
+            } else if argument == "-t" {
                 _ = try value(after: argument)
-            } else if argument.hasPrefix("-t") || argument.hasPrefix("-N") {
-                // -tfuse.recsync, -N namespace: the type is known, and a namespace is mount's to enter.
+            } else if argument.hasPrefix("-t") {
+                // -tfuse.recsync: the type is known.
+            } else if argument.hasPrefix("-N") {
+                throw CLIError("mount.fuse.recsync: -N (a mount in another namespace) is not supported; run the mount inside that namespace, e.g. with nsenter",
+                               exitCode: mountFailure)
+            } else if argument == "--help" {
+                return ["mount", "--help"]
             } else if argument.hasPrefix("-"), argument.count > 1 {
                 for letter in argument.dropFirst() {
                     switch letter {
                     case "f": fake = true
-                    case "s", "n", "v", "w", "i": break
-                    case "r": throw CLIError.usage("a recsync mount is where recordings are written, so it cannot be read-only; remove -r / ro")
+                    case "s": sloppy = true
+                    case "n", "v", "w", "i": break
+                    case "r": throw CLIError("a recsync mount is where recordings are written, so it cannot be read-only; remove -r / ro", exitCode: mountFailure)
                     case "h": return ["mount", "--help"]
-                    default: throw CLIError.usage("mount.fuse.recsync: unknown flag -\(letter); usage: mount.fuse.recsync SOURCE MOUNTPOINT [-o OPTIONS]")
+                    default: throw CLIError("mount.fuse.recsync: unknown flag -\(letter); usage: mount.fuse.recsync SOURCE MOUNTPOINT [-o OPTIONS]",
+                                            exitCode: mountFailure)
                     }
                 }
             } else {
@@ -66,12 +80,14 @@ enum FstabInvocation {
             index += 1
         }
         guard positionals.count == 2 else {
-            throw CLIError.usage("mount.fuse.recsync takes a source and a mountpoint, not \(positionals.count) arguments; "
-                                 + "usage: mount -t fuse.recsync BUCKET-OR-CONFIG MOUNTPOINT -o OPTIONS (see 'recsync mount --help')")
+            throw CLIError("mount.fuse.recsync takes a source and a mountpoint, not \(positionals.count) arguments; "
+                           + "usage: mount -t fuse.recsync BUCKET-OR-CONFIG MOUNTPOINT -o OPTIONS (see 'recsync mount --help')",
+                           exitCode: mountFailure)
         }
         var result = ["mount", positionals[1]] + source(positionals[0])
         for option in options { result += ["-o", option] }
         if fake { result.append(fakeMarker) }
+        if sloppy { result.append("--sloppy") }
         return result
     }
 

@@ -35,7 +35,8 @@ struct MountCommand: ParsableCommand {
         if foreground { StopSequence.blockStopSignals() }
         let plan: MountPlan
         do {
-            plan = try MountPlan.resolve(mountpoint: mountpoint, options: options)
+            // --check-only (mount -f) looks and leaves things as they are: a dead mount stays.
+            plan = try MountPlan.resolve(mountpoint: mountpoint, options: options, inspecting: checkOnly)
         } catch {
             if let readyFd { ReadyPipe.report(fd: readyFd, error: "\(error)") }
             throw error
@@ -46,8 +47,8 @@ struct MountCommand: ParsableCommand {
         }
         // Said where the person mounting sees it (the daemon's log says it too).
         if readyFd == nil {
-            for warning in CredentialsLoader.exposureWarnings(environment: ProcessInfo.processInfo.environment,
-                                                              homeDirectory: Paths.home(ProcessInfo.processInfo.environment)) {
+            for warning in CredentialsLoader.exposureWarnings(environment: plan.environment,
+                                                              homeDirectory: Paths.home(plan.environment)) {
                 FileHandle.standardError.write(Data("recsync: warning: \(warning)\n".utf8))
             }
         }

@@ -46,6 +46,10 @@ struct MountOptions: ParsableArguments {
         valueName: "name=value,..."))
     var settings: [String] = []
 
+    /// `mount -s`: unknown `-o` options are ignored instead of refused.
+    @Flag(help: .hidden)
+    var sloppy = false
+
     /// The `--help` line of a setting's flag, with its default, from the settings table.
     static func help(_ name: String, valueName: String? = nil) -> ArgumentHelp {
         guard let setting = Settings.named(name) else { preconditionFailure("no setting named \(name)") }
@@ -63,7 +67,7 @@ struct MountOptions: ParsableArguments {
 
     /// The `-o` options read, with the flags given applied over them (a flag wins).
     func optionList(environment: [String: String]) throws -> MountOptionList {
-        var list = try MountOptionList.parse(settings, environment: environment)
+        var list = try MountOptionList.parse(settings, environment: environment, sloppy: sloppy)
         func flag(_ name: String, _ value: SettingValue?) { if let value { list.overrides.set(name, value) } }
         flag("bucket", bucket.map { .text($0) })
         flag("region", region.map { .text($0) })
@@ -97,6 +101,7 @@ struct MountOptions: ParsableArguments {
         add("--log-level", logLevel)
         add("--metrics-address", metricsAddress)
         for option in settings { result += ["-o", option] }
+        if sloppy { result.append("--sloppy") }
         return result
     }
 }

@@ -14,6 +14,9 @@ struct MountPlan {
     let runtimeFile: String
     /// `AWS_CA_BUNDLE`: the certificate authorities to trust instead of the system store.
     var caBundle: String?
+    /// The environment the plan was made with: the process's, with what `-o aws_profile=` and
+    /// the like set. Credentials are loaded, and reloaded, from it.
+    var environment: [String: String] = [:]
     /// Mount flags from `-o` for the kernel: `noexec`, `nosuid`, `nodev`, `noatime`, `nodiratime`.
     var kernelFlags: [String] = []
 
@@ -71,7 +74,7 @@ struct MountPlan {
         return MountPlan(mountpoint: mountpoint, config: config, keyPattern: keyPattern, endpoint: endpoint,
                          credentials: credentials, stateDirectory: stateDirectory,
                          runtimeFile: Paths.runtimeFile(for: mountpoint, environment: environment), caBundle: caBundle,
-                         kernelFlags: optionList.kernelFlags)
+                         environment: environment, kernelFlags: optionList.kernelFlags)
     }
 
     /// `AWS_CA_BUNDLE`, as the AWS CLI reads it: a PEM file of the CAs to trust for https://.

@@ -33,7 +33,11 @@ struct Recsync: ParsableCommand {
         let program = CommandLine.unsafeArgv[0].map { String(cString: $0) } ?? "recsync"
         let subcommands = Set(configuration.subcommands.map { $0._commandName })
         do {
-            run(try FstabInvocation.arguments(program: program, arguments: arguments, subcommands: subcommands) ?? arguments)
+            if let translated = try FstabInvocation.arguments(program: program, arguments: arguments, subcommands: subcommands) {
+                run(translated, failureCode: FstabInvocation.mountFailure)
+            } else {
+                run(arguments)
+            }
         } catch {
             exitWith(error)
         }
@@ -43,19 +47,27 @@ struct Recsync: ParsableCommand {
     /// options, `validate()`'s `ValidationError`, `--help`) are printed the ArgumentParser way
     /// with its exit codes (64 for usage), and recsync's errors as one `recsync: error:` line
     /// with theirs (``CLIError``: 1, or 64 for usage; anything else: 1).
-    static func run(_ arguments: [String]) {
+    ///
+    /// - Parameter failureCode: for mount(8)'s helper: every failure exits with this code.
+    static func run(_ arguments: [String], failureCode: Int32? = nil) {
+        func fail(_ error: any Error) -> Never {
+            guard let failureCode, exitCode(for: error) != .success else { exit(withError: error) }
+            FileHandle.standardError.write(Data("recsync: error: \((error as? CLIError)?.message ?? fullMessage(for: error))\n".utf8))
+            Foundation.exit(failureCode)
+        }
         var command: any ParsableCommand
         do {
             command = try parseAsRoot(arguments)
         } catch {
-            exit(withError: error)
+            fail(error)
         }
         do {
             try command.run()
         } catch where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
             // ValidationError, ExitCode, CleanExit, and the help command's own.
-            exit(withError: error)
+            fail(error)
         } catch {
+            if failureCode != nil { fail(error) }
             exitWith(error)
         }
     }

@@ -112,6 +112,22 @@ final class FstabMountTests: XCTestCase {
         XCTAssertTrue(key.hasPrefix("from-fstab/"), "an option wins over the config file: \(key)")
     }
 
+    func testAQuotedValueKeepsItsCommasThroughMount8() throws {
+        fixture = try MountFixture(server: try TestServer.moto())
+        try placeHelper()
+        // As in fstab (there with \040 for the spaces): the value in double quotes, commas and all.
+        let options = try mountOptions(["upload_schedule=\"daily 00:00-24:00 off, unlimited\""])
+        let result = try Shell.run(["mount", "-t", "fuse.recsync", fixture.bucket, fixture.mountpoint.path, "-o", options],
+                                   environment: bareEnvironment)
+        XCTAssertTrue(result.succeeded, "mount: \(result.stderr)\n\(fixture.log)")
+        guard result.succeeded else { return }
+        fixture.mounted = true
+        try Data("x".utf8).write(to: URL(fileURLWithPath: fixture.path("held.wav")))
+        sleep(2)
+        XCTAssertEqual(try fixture.status("held.wav"), "pending")
+        XCTAssertEqual(try fixture.attribute("user.sync.error", of: "held.wav"), "paused: outside upload window")
+    }
+
     func testTheCommandLineMountFuse3Builds() throws {
         fixture = try MountFixture(server: try TestServer.moto())
         // mount.fuse3 runs the type's name with the source, the folder and the options, after
@@ -139,13 +155,21 @@ final class FstabMountTests: XCTestCase {
         for (option, expected) in cases {
             let result = try Shell.run(["mount", "-t", "fuse.recsync", fixture.bucket, fixture.mountpoint.path,
                                         "-o", try mountOptions([option])], environment: bareEnvironment)
-            XCTAssertFalse(result.succeeded, option)
+            XCTAssertEqual(result.status, 32, "mount(8)'s code for a failed mount: \(option): \(result.stderr)")
             XCTAssertTrue(result.stderr.contains(expected), "\(option): \(result.stderr)")
             XCTAssertNil(mountEntry(), "nothing is mounted after \(option)")
         }
         let fake = try Shell.run(["mount", "-f", "-t", "fuse.recsync", fixture.bucket, fixture.mountpoint.path,
                                   "-o", try mountOptions([])], environment: bareEnvironment)
         XCTAssertTrue(fake.succeeded, fake.stderr)
+        XCTAssertTrue(fake.stdout.contains("can be mounted"), "the helper ran under -f and checked: \(fake.stdout)")
         XCTAssertNil(mountEntry(), "mount -f mounts nothing")
+        let fakeBad = try Shell.run(["mount", "-f", "-t", "fuse.recsync", fixture.bucket, fixture.mountpoint.path,
+                                     "-o", try mountOptions(["chunk_size=1MiB"])], environment: bareEnvironment)
+        XCTAssertEqual(fakeBad.status, 32, "mount -f still checks the options: \(fakeBad.stderr)")
+        // mount -s: an option recsync does not know is ignored instead of refused.
+        let sloppy = try Shell.run(["mount", "-f", "-s", "-t", "fuse.recsync", fixture.bucket, fixture.mountpoint.path,
+                                    "-o", try mountOptions(["no_such_option=1"])], environment: bareEnvironment)
+        XCTAssertTrue(sloppy.succeeded, sloppy.stderr)
     }
 }

@@ -52,6 +52,12 @@ final class MultipartResumeTests: ProxiedMountTestCase {
                        "every part went to the same upload id\n  \(timeline)")
         XCTAssertTrue(try XCTUnwrap(try fixture.head(key)).etag.hasSuffix("-\(parts)"))
         XCTAssertTrue(fixture.log.contains("resuming a multipart upload"), "the log tells the upload was resumed")
+        // The attempt that finished counts only the bytes it sent, not the parts stored before.
+        let finished = try XCTUnwrap(fixture.log.split(separator: "\n").last { $0.contains("upload attempt") && $0.contains("outcome=synced") },
+                                     "the log has the finishing attempt")
+        let bytes = try XCTUnwrap(finished.split(separator: " ").first { $0.hasPrefix("bytes=") }.flatMap { Int($0.dropFirst(6)) })
+        XCTAssertGreaterThan(bytes, 0)
+        XCTAssertLessThanOrEqual(bytes, size - confirmed.count * Self.partSize, "resumed parts are not counted again: \(finished)")
         print(String(format: "MultipartResumeTests: %d parts confirmed before the kill (%d requests), %d sent after it; synced %.1f s after the start",
                      confirmed.count, beforeKill.count, after.count, Date().timeIntervalSince(started)))
     }

@@ -48,6 +48,33 @@ final class UploadScheduleTests: XCTestCase {
         XCTAssertNil(try schedule("off").nextChange(after: at(0, 0), calendar: calendar), "a constant answer never changes")
     }
 
+    func testDaylightSavingTransitionsFollowTheWallClock() throws {
+        // Europe/Berlin: 2026-03-29 02:00 becomes 03:00; 2026-10-25 03:00 becomes 02:00 again.
+        let s = try schedule("daily 02:30-04:00 off")
+        let spring = { (hour: Int, minute: Int) in
+            self.calendar.date(from: DateComponents(year: 2026, month: 3, day: 29, hour: hour, minute: minute))!
+        }
+        XCTAssertEqual(s.limit(at: spring(3, 30), calendar: calendar), .off)
+        XCTAssertEqual(s.limit(at: spring(1, 30), calendar: calendar), .unlimited)
+        let closes = try XCTUnwrap(s.nextChange(after: spring(1, 0), calendar: calendar))
+        XCTAssertGreaterThanOrEqual(closes, spring(3, 0), "02:30 does not exist that night")
+        XCTAssertLessThanOrEqual(closes, spring(3, 30))
+        XCTAssertEqual(s.limit(at: closes, calendar: calendar), .off)
+        XCTAssertEqual(s.nextChange(after: spring(3, 30), calendar: calendar), spring(4, 0))
+
+        let night = try schedule("daily 01:00-02:30 off")
+        var utc = Calendar(identifier: .gregorian)
+        utc.timeZone = TimeZone(identifier: "UTC")!
+        // 00:15 UTC is the first 02:15 (CEST), 01:15 UTC the second (CET).
+        let first = utc.date(from: DateComponents(year: 2026, month: 10, day: 25, hour: 0, minute: 15))!
+        let second = utc.date(from: DateComponents(year: 2026, month: 10, day: 25, hour: 1, minute: 15))!
+        XCTAssertEqual(night.limit(at: first, calendar: calendar), .off)
+        XCTAssertEqual(night.limit(at: second, calendar: calendar), .off, "the repeated hour is covered again")
+        let opens = try XCTUnwrap(night.nextChange(after: first, calendar: calendar))
+        XCTAssertGreaterThan(opens, first)
+        XCTAssertEqual(night.limit(at: opens, calendar: calendar), .unlimited)
+    }
+
     func testBadTimetablesSayWhereAndWhatToWrite() {
         func error(_ text: String) -> String {
             do {

@@ -96,6 +96,30 @@ final class RecsyncMetricsTests: XCTestCase {
         XCTAssertTrue(try get(port: port, "GET /other HTTP/1.1\r\n\r\n").hasPrefix("HTTP/1.1 404 "))
         XCTAssertTrue(try get(port: port, "POST /metrics HTTP/1.1\r\n\r\n").hasPrefix("HTTP/1.1 405 "))
         XCTAssertTrue(try get(port: port, "GARBAGE\r\n\r\n").hasPrefix("HTTP/1.1 400 "))
+
+        // A client that connects and trickles holds up nobody else, and is cut off at the deadline.
+        let slow = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(slow) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(slow, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        XCTAssertEqual(connected, 0)
+        _ = send(slow, "G", 1, 0)
+        let started = Date()
+        XCTAssertTrue(try get(port: port, "GET /metrics HTTP/1.1\r\n\r\n").hasPrefix("HTTP/1.1 200 "))
+        XCTAssertLessThan(Date().timeIntervalSince(started), 2, "the scrape did not wait for the slow client")
+        var byte: UInt8 = 0
+        let trickled = Date()
+        for _ in 0..<8 {
+            _ = send(slow, "E", 1, Int32(MSG_NOSIGNAL))
+            if recv(slow, &byte, 1, Int32(MSG_DONTWAIT)) == 0 { break }
+            sleep(1)
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(trickled), 7.5, "a trickling client is closed after 5 s in all")
     }
 
     /// Sends `request` to 127.0.0.1:`port` and returns the whole answer.

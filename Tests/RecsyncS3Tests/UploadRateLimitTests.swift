@@ -216,7 +216,7 @@ final class UploadRateLimitTests: XCTestCase {
 
     func testTheRateChangesWhileTransfersRun() {
         let limiter = UploadRateLimiter(bytesPerSecond: nil)
-        XCTAssertNil(limiter.sliceSize, "no limit: reads are not cut into slices")
+        XCTAssertEqual(limiter.sliceSize, UploadRateLimiter.unlimitedSlice, "no limit yet: reads are cut small, ready for one")
         XCTAssertEqual(limiter.reserve(10_000_000), .zero)
         limiter.setRate(10_000)
         XCTAssertEqual(limiter.sliceSize, 500)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A metrics address that cannot be used, or a metrics file that cannot be written.
 public struct MetricsError: Error, CustomStringConvertible, Sendable {
     public let description: String
@@ -25,6 +27,10 @@ public enum MetricsAddress {
         }
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         guard !host.isEmpty else { throw MetricsError("\(text.debugDescription) has no host; \(example) (127.0.0.1 keeps it on this machine)") }
+        var address = in6_addr()
+        guard host == "localhost" || inet_pton(AF_INET, host, &address) == 1 || inet_pton(AF_INET6, host, &address) == 1 else {
+            throw MetricsError("\(host) is not an IP address; use 127.0.0.1, [::1] or the address of one of this machine's interfaces")
+        }
         return (host, port)
     }
 }

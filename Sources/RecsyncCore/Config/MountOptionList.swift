@@ -78,7 +78,8 @@ public struct MountOptionList: Sendable, Equatable {
         } else if sloppy {
             ignored.append(option.written)
         } else {
-            throw ConfigError(kind: .unknownKey, message: "-o \(option.written): unknown option; \(Settings.didYouMean(name, table: nil))"
+            // The name only: an unknown option's value may be something secret mistyped.
+            throw ConfigError(kind: .unknownKey, message: "-o \(option.name): unknown option; \(Settings.didYouMean(name, table: nil))"
                               + "the options are the settings of the config file (see 'recsync mount --help' or CONFIGURATION.md), config=, "
                               + "aws_profile=, aws_shared_credentials_file=, aws_config_file= and the mount flags noexec, nosuid, nodev, noatime")
         }

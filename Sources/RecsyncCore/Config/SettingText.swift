@@ -1,7 +1,9 @@
 /// Settings written as text: `-o name=value` mount options, as in `/etc/fstab`.
 ///
-/// Options are separated by commas; a backslash makes the next character plain (`\,` is a comma
-/// inside a value). Lists and commands separate their items with `:` (`\:` is a colon inside an
+/// Options are separated by commas. A value in double quotes may hold commas
+/// (`upload_schedule="Mon-Fri 08:00-18:00 1M, off"`), as mount(8) and /etc/fstab quote them
+/// (spaces in an fstab line are written `\040`); a backslash also makes the next character plain
+/// (`\,` is a comma inside a value, on a command line). Lists and commands separate their items with `:` (`\:` is a colon inside an
 /// item). A boolean given by its name alone is true.
 public enum SettingText {
     /// One `name[=value]` option, split but not interpreted.
@@ -21,10 +23,12 @@ public enum SettingText {
 
     /// Splits a comma-separated option string, keeping backslash escapes for ``value(of:for:environment:)``.
     public static func options(_ text: String) -> [Option] {
-        let parts = split(text, on: ",", keepingEscapes: true)
+        let parts = split(text, on: ",", keepingEscapes: true, quoting: true)
         return parts.filter { !$0.isEmpty }.map { part in
             guard let equals = part.firstIndex(of: "=") else { return Option(name: part, value: nil) }
-            return Option(name: String(part[..<equals]), value: String(part[part.index(after: equals)...]))
+            var value = String(part[part.index(after: equals)...])
+            if value.count >= 2 && value.hasPrefix("\"") && value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+            return Option(name: String(part[..<equals]), value: value)
         }
     }
 
@@ -77,14 +81,21 @@ public enum SettingText {
         text.isEmpty ? [] : split(text, on: ":", keepingEscapes: false)
     }
 
-    /// Splits on `separator` where no backslash comes before it; the backslashes stay when
-    /// `keepingEscapes` (for a second split), else they are dropped.
-    static func split(_ text: String, on separator: Character, keepingEscapes: Bool) -> [String] {
+    /// Splits on `separator` where no backslash comes before it (nor, with `quoting`, inside
+    /// double quotes); the backslashes stay when `keepingEscapes` (for a second split), else
+    /// they are dropped.
+    static func split(_ text: String, on separator: Character, keepingEscapes: Bool, quoting: Bool = false) -> [String] {
         var parts: [String] = []
         var current = ""
         var escaped = false
+        var quoted = false
         for character in text {
-            if escaped {
+            if quoting && !escaped && character == "\"" {
+                quoted.toggle()
+                current.append(character)
+            } else if quoted {
+                current.append(character)
+            } else if escaped {
                 current.append(character)
                 escaped = false
             } else if character == "\\" {

@@ -181,6 +181,7 @@ public struct EventHook: Sendable {
 
     private func spawn(environment: [String: String]) -> Result<pid_t, EventHookError> {
         var child = ChildProcess(executable: executable, arguments: Array(arguments.dropFirst()), environment: environment)
+        child.argv0 = arguments.first  // the name as configured, as a shell would pass it
         switch output {
         case .discard: break
         case .standardError:

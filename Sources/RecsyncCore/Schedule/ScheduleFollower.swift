@@ -18,6 +18,7 @@ public final class ScheduleFollower: Sendable {
     let logger: Logger
     private let timer = Mutex<DispatchSourceTimer?>(nil)
     private let current = Mutex<UploadSchedule.Limit?>(nil)
+    private let stopped = Mutex(false)
     private let queue = DispatchQueue(label: "recsync.schedule")
 
     /// - Parameters:
@@ -50,29 +51,45 @@ public final class ScheduleFollower: Sendable {
         queue.sync { apply() }
     }
 
-    /// Stops the timer.
+    /// Stops the timer; an `apply` running now does not arm another.
     public func stop() {
-        timer.withLock { timer in
-            timer?.cancel()
-            timer = nil
+        queue.sync {
+            stopped.withLock { $0 = true }
+            timer.withLock { timer in
+                timer?.cancel()
+                timer = nil
+            }
         }
+    }
+
+    /// The local calendar as it is now. Foundation keeps the system time zone it read first;
+    /// it is read again here, so a time zone changed while recsync runs (`timedatectl
+    /// set-timezone`) is followed from the next refresh on.
+    static func localCalendar() -> Calendar {
+        NSTimeZone.resetSystemTimeZone()
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone.current
+        return calendar
     }
 
     /// The limit in force and when it next changes, for `recsync status` and logs.
     public var window: (limit: UploadSchedule.Limit, next: Date?) {
         let moment = now()
-        return (schedule.limit(at: moment), schedule.nextChange(after: moment))
+        let calendar = Self.localCalendar()
+        return (schedule.limit(at: moment, calendar: calendar), schedule.nextChange(after: moment, calendar: calendar))
     }
 
     private func apply() {
+        guard !stopped.withLock({ $0 }) else { return }
         let moment = now()
-        let limit = schedule.limit(at: moment)
-        let next = schedule.nextChange(after: moment)
+        let calendar = Self.localCalendar()
+        let limit = schedule.limit(at: moment, calendar: calendar)
+        let next = schedule.nextChange(after: moment, calendar: calendar)
         let previous = current.withLock { current in
             defer { current = limit }
             return current
         }
-        setRate(rate(for: limit).map(Int64.init))
+        if previous != limit { setRate(rate(for: limit).map(Int64.init)) }
         let (before, after) = gate.update(outsideWindow: limit == .off, opens: next)
         if previous != limit {
             logger.notice("upload window: \(limit)", metadata: ["until": "\(next.map { SyncGate.windowTime($0) } ?? "always")"])

@@ -51,12 +51,12 @@ extension FileUpload {
         let elapsed = ContinuousClock.now - started
         var details: Logger.Metadata = [
             "outcome": "\(after.map { $0.generation == record.generation ? $0.status.rawValue : "queued again" } ?? "gone")",
-            "bytes": "\(progress.sent)",
+            "bytes": "\(progress.sentByThisAttempt)",
             "duration_ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
         ]
         if let error = after?.lastError, after?.status != .synced, !error.isEmpty { details["error"] = "\(error)" }
         log.info("upload attempt", metadata: details)
-        engine.reportAttempt(UploadAttemptReport(path: path, key: record.s3Key, attempt: record.attempts + 1, bytesSent: progress.sent,
+        engine.reportAttempt(UploadAttemptReport(path: path, key: record.s3Key, attempt: record.attempts + 1, bytesSent: progress.sentByThisAttempt,
                                                  duration: elapsed, outcome: details["outcome"].map { "\($0)" } ?? "gone",
                                                  failureClass: progress.failureClass))
         return outcome

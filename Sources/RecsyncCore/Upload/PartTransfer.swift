@@ -17,6 +17,7 @@ final class PartTransfer: @unchecked Sendable {
     init(plan: PartPlan, done: [StoredPart], progress: UploadProgress) {
         self.progress = progress
         state.withLock { $0.done = Dictionary(uniqueKeysWithValues: done.map { ($0.partNumber, $0) }) }
+        progress.noteResumed(done.reduce(Int64(0)) { $0 + $1.size })
         report()
     }
 
