@@ -28,9 +28,20 @@ extension SyncEngine {
             }
             return try summary().json
         }
+        if isDirectory && path.isEmpty && name == Self.eventsAttribute, let log = eventLogPath.withLock({ $0 }) {
+            guard Self.seesWholeMount(caller) else {
+                throw FSError(EACCES, "\(name) names the log of every file's changes: only the mount's owner and root may read it")
+            }
+            return log
+        }
         if isDirectory { return name == "user.sync.status" ? try folderStatus(path, caller: caller).rawValue : nil }
         return try attributeSnapshot(path: path).value(name)
     }
+
+    /// On the mount's root folder: the path of the event log (`events.jsonl`), so that a program
+    /// of the mount's owner (the file-manager extension) can watch it and learn of every status
+    /// change as it is written, instead of asking each file again and again.
+    public static let eventsAttribute = "user.sync.events"
 
     /// Whether `caller` may read figures about every file of the mount: root and the user the
     /// daemon runs as (the mount's owner). Another user of an `allow_other` mount may not.
@@ -96,7 +107,8 @@ extension SyncEngine {
 
     public func syncAttributeNames(path: String, isDirectory: Bool, caller: PassthroughFS.Caller? = nil) -> [String] {
         if isDirectory {
-            return path.isEmpty && Self.seesWholeMount(caller) ? ["user.sync.status", Self.summaryAttribute] : ["user.sync.status"]
+            guard path.isEmpty && Self.seesWholeMount(caller) else { return ["user.sync.status"] }
+            return ["user.sync.status", Self.summaryAttribute] + (eventLogPath.withLock { $0 } == nil ? [] : [Self.eventsAttribute])
         }
         guard let record = try? queue.record(path: path) else {
             return ["user.sync.status", "user.sync.error"]

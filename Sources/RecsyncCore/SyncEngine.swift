@@ -68,6 +68,8 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
     let ignoreRules: IgnoreRules
     /// Receives status changes (see `setStatusHandler`).
     let statusHandler = Mutex<(@Sendable (StatusChange) -> Void)?>(nil)
+    /// The event log's path, for the `user.sync.events` attribute; nil: not told.
+    public let eventLogPath = Mutex<String?>(nil)
     /// Receives upload attempts (see `setAttemptObserver`).
     let attemptObserver = Mutex<(@Sendable (UploadAttemptReport) -> Void)?>(nil)
     /// What the daemon had to do at start that the user should hear of (a lost or damaged queue

@@ -97,6 +97,7 @@ struct Daemon {
         // the queue (above), the event log and its hook program, the control socket, the pid file.
         let events = try openEventLog(logger: logger)
         engine.setStatusHandler { change in events.emit(SyncEvent(change)) }
+        engine.eventLogPath.withLock { $0 = plan.stateDirectory + "/events.jsonl" }
         let uploader = QueueRunner(engine: engine, s3: RetryingS3Client(s3), policy: RetryPolicy(maxAttempts: plan.config.retryAttempts), logger: logger)
         let scanner = Scanner(engine: engine, logger: logger)
         let stopper = StopSequence(fs: fs, mount: mount, grace: TimeInterval(plan.config.shutdownGrace), logger: logger)

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import RecsyncS3
 import RecsyncStore
+import RecsyncFS
 import XCTest
 @testable import RecsyncCore
 
@@ -220,6 +221,13 @@ final class NetworkPolicyTests: EngineTestCase {
         XCTAssertEqual(network["metered"] as? Bool, true)
         XCTAssertEqual(engine.syncAttributeNames(path: "", isDirectory: true), ["user.sync.status", "user.sync.summary"])
         XCTAssertNil(try engine.syncAttribute(path: "sub", name: "user.sync.summary", isDirectory: true))
+        // Told where the event log is, the root folder names it, to its owner only.
+        engine.eventLogPath.withLock { $0 = "/var/lib/recsync/srv-recordings/events.jsonl" }
+        XCTAssertEqual(engine.syncAttributeNames(path: "", isDirectory: true), ["user.sync.status", "user.sync.summary", "user.sync.events"])
+        XCTAssertEqual(try engine.syncAttribute(path: "", name: "user.sync.events", isDirectory: true), "/var/lib/recsync/srv-recordings/events.jsonl")
+        let stranger = PassthroughFS.Caller(uid: 4242, gid: 4242)
+        XCTAssertThrowsError(try engine.syncAttribute(path: "", name: "user.sync.events", isDirectory: true, caller: stranger))
+        XCTAssertEqual(engine.syncAttributeNames(path: "", isDirectory: true, caller: stranger), ["user.sync.status"])
     }
 }
 
