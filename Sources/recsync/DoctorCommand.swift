@@ -120,23 +120,24 @@ struct Doctor {
     }
 
     func stateFolder(_ path: String) -> Finding {
-        var st = stat()
-        guard lstat(path, &st) == 0 else {
+        switch Paths.inspectPrivateFolder(path) {
+        case .private:
+            return Finding(level: .ok, check: "state", detail: "\(path) is private to this user")
+        case .unreadable(ENOENT):
             return Finding(level: .ok, check: "state", detail: "\(path) will be made (mode 0700) at the first mount")
-        }
-        if (st.st_mode & S_IFMT) != S_IFDIR {
+        case let .unreadable(code):
+            return Finding(level: .problem, check: "state", detail: "cannot look at \(path): \(String(cString: strerror(code)))",
+                           fix: "check the permissions of the folders above it, or choose another --state-dir")
+        case .notFolder:
             return Finding(level: .problem, check: "state", detail: "\(path) is not a folder (a symlink?)",
                            fix: "remove it, or choose another --state-dir")
-        }
-        if st.st_uid != geteuid() {
-            return Finding(level: .problem, check: "state", detail: "\(path) belongs to uid \(st.st_uid), not to this user",
+        case let .otherOwner(uid):
+            return Finding(level: .problem, check: "state", detail: "\(path) belongs to uid \(uid), not to this user",
                            fix: "remove it (another user may have made it), or choose another --state-dir")
-        }
-        if st.st_mode & 0o077 != 0 {
-            return Finding(level: .warning, check: "state", detail: "\(path) has mode \(String(st.st_mode & 0o777, radix: 8)); the queue names every recording",
+        case let .open(mode):
+            return Finding(level: .warning, check: "state", detail: "\(path) has mode \(String(mode & 0o777, radix: 8)); the queue names every recording",
                            fix: "chmod 700 \(path) (the next mount does it too)")
         }
-        return Finding(level: .ok, check: "state", detail: "\(path) is private to this user")
     }
 
     /// Writes, reads back and deletes a small object where this mount's recordings go.
@@ -203,14 +204,19 @@ struct Doctor {
     }
 
     static func fix(for error: any Error, bucket: String) -> String {
-        let text = "\(error)"
-        if text.contains("NoSuchBucket") { return "create the bucket \(bucket), or correct bucket =" }
-        if text.contains("SignatureDoesNotMatch") || text.contains("InvalidAccessKeyId") {
-            return "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the profile) and the region"
+        guard let s3Error = error as? S3Error else { return "check the endpoint, the network and the credentials" }
+        if case let .http(_, code, _, _) = s3Error.kind {
+            switch code {
+            case "NoSuchBucket": return "create the bucket \(bucket), or correct bucket ="
+            case "SignatureDoesNotMatch", "InvalidAccessKeyId":
+                return "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the profile) and the region"
+            case "AccessDenied": return "allow s3:PutObject, s3:GetObject and s3:DeleteObject on the key prefix"
+            case "RequestTimeTooSkewed": return "set this machine's clock (systemd-timesyncd or chrony)"
+            default: break
+            }
         }
-        if text.contains("AccessDenied") { return "allow s3:PutObject, s3:GetObject and s3:DeleteObject on the key prefix" }
-        if text.contains("RequestTimeTooSkewed") { return "set this machine's clock (systemd-timesyncd or chrony)" }
-        return "check the endpoint, the network and the credentials"
+        return s3Error.endpointUnreachable ? "check the endpoint and the network: the server did not answer"
+            : "check the endpoint, the network and the credentials"
     }
 
     /// Asks the live daemon why uploads are paused and how many multipart uploads nobody owns.

@@ -95,22 +95,44 @@ enum Paths {
         if mkdir(path, 0o700) != 0 && errno != EEXIST {
             throw CLIError("cannot create \(purpose) \(path): \(String(cString: strerror(errno))); \(fix)")
         }
-        var st = stat()
-        guard lstat(path, &st) == 0 else {
-            throw CLIError("cannot use \(purpose) \(path): \(String(cString: strerror(errno))); \(fix)")
-        }
-        guard (st.st_mode & S_IFMT) == S_IFDIR else {
+        switch inspectPrivateFolder(path) {
+        case .private:
+            return
+        case let .unreadable(code):
+            throw CLIError("cannot use \(purpose) \(path): \(String(cString: strerror(code))); \(fix)")
+        case .notFolder:
             throw CLIError("refusing \(purpose) \(path): it is not a folder (a symlink?); remove it and try again, or \(fix)")
-        }
-        guard st.st_uid == geteuid() else {
-            throw CLIError("refusing \(purpose) \(path): it belongs to uid \(st.st_uid), not to this user (uid \(geteuid())), "
+        case let .otherOwner(uid):
+            throw CLIError("refusing \(purpose) \(path): it belongs to uid \(uid), not to this user (uid \(geteuid())), "
                            + "so another user may have made it; remove it and try again, or \(fix)")
+        case let .open(mode):
+            // Ours but open to others (made by an older recsync, or by hand): closed now.
+            if chmod(path, 0o700) != 0 {
+                throw CLIError("refusing \(purpose) \(path): its mode is \(String(mode, radix: 8)), so other users "
+                               + "can reach it, and it cannot be changed (\(String(cString: strerror(errno)))); run 'chmod 700 \(path)'")
+            }
         }
-        // Ours but open to others (made by an older recsync, or by hand): closed now.
-        if st.st_mode & 0o077 != 0 && chmod(path, 0o700) != 0 {
-            throw CLIError("refusing \(purpose) \(path): its mode is \(String(st.st_mode & 0o7777, radix: 8)), so other users "
-                           + "can reach it, and it cannot be changed (\(String(cString: strerror(errno)))); run 'chmod 700 \(path)'")
-        }
+    }
+
+    /// What a folder meant to be this user's alone is: the one check behind `privateDirectory`
+    /// and `recsync doctor`.
+    enum PrivateFolderState: Equatable {
+        case `private`
+        /// lstat failed with this errno (ENOENT: not there yet).
+        case unreadable(Int32)
+        /// Not a folder: a file, or a symbolic link.
+        case notFolder
+        case otherOwner(uid_t)
+        /// Ours, but group or others may reach it; its mode.
+        case open(mode_t)
+    }
+
+    static func inspectPrivateFolder(_ path: String) -> PrivateFolderState {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return .unreadable(errno) }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else { return .notFolder }
+        guard st.st_uid == geteuid() else { return .otherOwner(st.st_uid) }
+        return st.st_mode & 0o077 != 0 ? .open(st.st_mode & 0o7777) : .private
     }
 
     static func makeDirectory(_ path: String) throws {
