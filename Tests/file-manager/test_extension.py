@@ -16,15 +16,20 @@ It needs:
 What it does:
 
 1. mounts a temporary folder with `recsync mount --foreground` (auto_sync off, on a bucket that
-   does not exist yet) and writes files through it: three recordings (pending), a scratch
-   file with an ignored name (local), one of them in a subfolder; and a file outside the mount;
+   does not exist yet), checks that the extension's mount table, read before, knows the new
+   mount at once, and writes files through it: three recordings (pending), a scratch file with
+   an ignored name (local), one of them in a subfolder; and a file outside the mount;
 2. loads the extension with the real Nautilus bindings, as nautilus-python does, and gives it
    each file as a Nautilus.FileInfo. Real NautilusFile objects exist only inside the Nautilus
    process (Nautilus.FileInfo.create_for_uri crashes anywhere else: Nautilus installs the
    function behind it when it starts), so the test passes a GObject of its own that implements
    the Nautilus.FileInfo interface; the extension's calls (add_emblem, get_location,
-   invalidate_extension_info, ...) go through libnautilus-extension as they do in Nautilus,
-   and the menu items and columns it returns are real Nautilus.MenuItem and Nautilus.Column;
+   invalidate_extension_info, info_provider_update_complete_invoke, ...) go through
+   libnautilus-extension as they do in Nautilus, and the menu items and columns it returns are
+   real Nautilus.MenuItem and Nautilus.Column. It is asked as nautilus-python asks it:
+   update_file_info_full, which must answer IN_PROGRESS for the mount's files and complete each
+   once from the main loop, and COMPLETE at once, with no system call on it, for the file
+   outside;
 3. checks the emblems, the "Sync Status" column and the menu items of every file against
    `user.sync.status` read with os.getxattr, and that the emblem icons exist in the theme;
 4. activates the menu items as a user would: "Upload Now" on a pending file (recsync tries at
@@ -40,7 +45,19 @@ What it does:
    right statuses and followed them to `synced` without a reload, and saves two screenshots
    (before, after) into RECSYNC_TEST_ARTIFACTS (a new temporary folder by default). When one
    of these programs is missing, or Nautilus cannot start, only this part is skipped, with a
-   note.
+   note;
+7. checks the event log: the root folder's user.sync.events names it; a new instance of the
+   extension, whose fallback would look again only after an hour, follows it with one file
+   monitor, and a file uploaded by a request the extension is not told of (written here) gets its
+   new emblem, and its folder too, within a second of recsync writing the line; an instance that
+   cannot read the attribute (asking for a name recsync does not have, which GIO answers as it
+   answers EACCES: no attribute) has no monitor and still follows the file by looking again
+   every few seconds; a second mount gets a monitor of its own, cancelled and dropped when it is
+   unmounted;
+8. stops the recsync daemon it started (SIGSTOP to that pid, nothing else is signalled) and
+   checks that the extension answers at once, keeps the main loop running, gives up on the
+   files the mount does not answer about, keeps only two requests waiting for it, and shows
+   the files again once the daemon is continued (SIGCONT; cleanup continues it in any case).
 
 Always unmounts and ends the processes it started (by their pid), even when a check fails.
 Prints one line per check and "N passed, N failed" at the end; exits 1 when any check failed.
@@ -60,6 +77,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import urllib.error
@@ -150,6 +168,46 @@ def provider_classes(module, fm):
     return [value for value in vars(module).values() if isinstance(value, type) and issubclass(value, interfaces)]
 
 
+class PathCalls:
+    """Records the calls the extension could make on a file, in this process, while it is in
+    use: the os module's xattr and stat functions, and GIO's file queries (which the extension
+    starts; the system calls then happen in GIO's threads)."""
+
+    OS = ("getxattr", "setxattr", "listxattr", "removexattr", "stat", "lstat", "access")
+    GIO = ("query_info", "query_info_async", "set_attributes_async", "set_attributes_from_info",
+           "set_attribute", "set_attribute_string", "query_file_type", "query_exists")
+
+    def __init__(self, Gio):
+        self.Gio = Gio
+        self.calls = []
+        self.saved = []
+
+    def __enter__(self):
+        for name in self.OS:
+            self._wrap(os, name, lambda args: args[0] if args else None)
+        for name in self.GIO:
+            self._wrap(self.Gio.File, name, lambda args: args[0].get_path() if args else None)
+        return self
+
+    def _wrap(self, owner, name, path_of):
+        original = getattr(owner, name)
+
+        def wrapper(*args, **kwargs):
+            self.calls.append((name, path_of(args)))
+            return original(*args, **kwargs)
+
+        self.saved.append((owner, name, original))
+        setattr(owner, name, wrapper)
+
+    def __exit__(self, *exc):
+        for owner, name, original in reversed(self.saved):
+            setattr(owner, name, original)
+        self.saved = []
+
+    def on(self, path):
+        return [name for name, called in self.calls if isinstance(called, (str, bytes)) and os.fsdecode(called) == path]
+
+
 # --- A minimal S3 client (SigV4, standard library only) for the bucket and the objects ---------
 
 class S3:
@@ -189,39 +247,113 @@ class S3:
 
 # --- The stand-in for the file managers' own FileInfo ------------------------------------------
 
+def make_handle_class(fm, GLib):
+    """An OperationHandle Python can make. The file manager makes the real one (Nautilus passes
+    NULL, Nemo a pointer of its own); from Python the struct cannot be created (GI knows no size
+    for it). A subclass with the layout of a small struct can be, is one for GI's type check, and
+    reaches the extension library as a pointer, as the real one does."""
+
+    class TestHandle(fm.OperationHandle):
+        __info__ = GLib.DebugKey.__info__
+
+    return TestHandle
+
+
 def make_file_info_class(fm, GObject, Gio, GLib):
     """A FileInfo class for the bindings `fm` (Nautilus, Nemo and Caja share the interface)."""
+    Handle = make_handle_class(fm, GLib)
+    in_progress, complete = fm.OperationResult.IN_PROGRESS, fm.OperationResult.COMPLETE
 
     class TestFileInfo(GObject.Object, fm.FileInfo):
         """A file as the file manager hands it to extensions: implements the FileInfo interface
-        (so calls go through the file manager's extension library), keeps the emblems and
-        attributes added, and on invalidate_extension_info asks the providers again from the
-        main loop, as the file manager does."""
+        (so calls go through the file manager's extension library), and asks the providers as
+        the file manager does: update_file_info_full with a handle and a closure, then, when a
+        provider answers IN_PROGRESS, waits for the closure (through the extension library's
+        info_provider_update_complete_invoke) while the main loop runs. The emblems and
+        attributes added take effect when the provider completes, and on
+        invalidate_extension_info the providers are asked again from the main loop.
 
-        def __init__(self, path, providers):
+        Like the file manager's own, it answers is_directory from what it learnt when it was made
+        (no system call); while `TestFileInfo.hung` is set, is_gone makes none either."""
+
+        hung = False
+
+        def __init__(self, path, providers, file_type=None):
             super().__init__()
             self.path = path
             self.gfile = Gio.File.new_for_path(path)
             self.providers = providers
+            self.file_type = file_type if file_type is not None else \
+                self.gfile.query_file_type(Gio.FileQueryInfoFlags.NOFOLLOW_SYMLINKS, None)
             self.emblems = []
             self.attributes = {}
+            self.pending = None
             self.invalidations = 0
+            self.invalidated_at = []  # time.monotonic() of each invalidate_extension_info
+            self.results = []       # what update_file_info_full returned, each time
+            self.completions = []   # (provider, handle pointer, result, the handle given, on the main thread)
+            self.asked = 0
 
-        def describe(self):
-            self.emblems = []
-            self.attributes = {}
+        def start_describe(self):
+            """Asks the providers; returns whether all answered (else they complete later)."""
+            self.asked += 1
+            asked = self.asked
+            self.pending = {"emblems": [], "attributes": {}, "left": 0}
             for provider in self.providers:
+                handle = Handle()
+
+                def completed(from_provider, handle_pointer, result, asked=asked, handle=handle):
+                    self.completions.append((from_provider, handle_pointer, result, hash(handle),
+                                             threading.current_thread() is threading.main_thread()))
+                    self._answered(asked)
+
                 if hasattr(provider, "update_file_info_full"):
-                    raise AssertionError("the test calls update_file_info only")
-                provider.update_file_info(self)
+                    result = provider.update_file_info_full(provider, handle, completed, self)
+                else:
+                    result = provider.update_file_info(self)
+                self.results.append(result)
+                if result == in_progress:
+                    self.pending["left"] += 1
+            if self.pending["left"] == 0:
+                self._apply()
+                return True
+            return False
+
+        def _answered(self, asked):
+            if asked != self.asked:  # an answer for an earlier request: what it added is stale
+                if self.pending is not None:
+                    self.pending = {"emblems": [], "attributes": {}, "left": self.pending["left"]}
+                return
+            self.pending["left"] -= 1
+            if self.pending["left"] == 0:
+                self._apply()
+
+        def _apply(self):
+            self.emblems, self.attributes = self.pending["emblems"], self.pending["attributes"]
+            self.pending = None
+
+        @property
+        def describing(self):
+            return self.pending is not None
+
+        def describe(self, timeout=15):
+            """Asks the providers and runs the main loop until they answered."""
+            if not self.start_describe():
+                context = GLib.MainContext.default()
+                deadline = time.monotonic() + timeout
+                while self.describing and time.monotonic() < deadline:
+                    if not context.iteration(False):
+                        time.sleep(0.005)
+                if self.describing:
+                    raise AssertionError("%s: no answer from the extension after %d s" % (self.path, timeout))
             return self
 
         def _refresh(self):
-            self.describe()
+            self.start_describe()
             return False
 
         def do_is_gone(self):
-            return not os.path.lexists(self.path)
+            return False if TestFileInfo.hung else not os.path.lexists(self.path)
 
         def do_get_name(self):
             return self.gfile.get_basename()
@@ -242,10 +374,10 @@ def make_file_info_class(fm, GObject, Gio, GLib):
             return mime_type == self.do_get_mime_type()
 
         def do_is_directory(self):
-            return self.do_get_file_type() == Gio.FileType.DIRECTORY
+            return self.file_type == Gio.FileType.DIRECTORY
 
         def do_get_file_type(self):
-            return self.gfile.query_file_type(Gio.FileQueryInfoFlags.NOFOLLOW_SYMLINKS, None)
+            return self.file_type
 
         def do_get_location(self):
             return self.gfile
@@ -260,19 +392,29 @@ def make_file_info_class(fm, GObject, Gio, GLib):
             return os.access(self.path, os.W_OK)
 
         def do_add_emblem(self, emblem_name):
-            self.emblems.append(emblem_name)
+            (self.pending or {"emblems": self.emblems})["emblems"].append(emblem_name)
 
         def do_add_string_attribute(self, attribute_name, value):
-            self.attributes[attribute_name] = value
+            (self.pending or {"attributes": self.attributes})["attributes"][attribute_name] = value
 
         def do_get_string_attribute(self, attribute_name):
             return self.attributes.get(attribute_name)
 
         def do_invalidate_extension_info(self):
             self.invalidations += 1
+            self.invalidated_at.append(time.monotonic())
             GLib.idle_add(self._refresh)
 
+    TestFileInfo.in_progress, TestFileInfo.complete = in_progress, complete
     return TestFileInfo
+
+
+def result_name(fm, value):
+    """An OperationResult (the closure gets it as an int from Nemo) as its nick: "in-progress"."""
+    try:
+        return fm.OperationResult(int(value)).value_nick.replace("_", "-")
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 def check_bindings(name, version, extension, paths):
@@ -304,7 +446,9 @@ def check_bindings(name, version, extension, paths):
         items = extension.get_file_items(None, [info])  # the window first, then the files
         files[path] = {"emblems": info.emblems, "column": info.attributes.get(status_attribute),
                        "menu": sorted(item.props.label for item in items if isinstance(item, fm.MenuItem)),
-                       "items": len(items)}
+                       "items": len(items), "results": [result_name(fm, r) for r in info.results],
+                       "completions": [result_name(fm, c[2]) for c in info.completions
+                                       if c[0] is extension and hash(c[1]) == c[3]]}
     result["files"] = files
     print(json.dumps(result))
 
@@ -316,8 +460,11 @@ class Run:
         self.args = args
         self.report = report
         self.processes = []  # (name, Popen) started by this test, ended in cleanup()
+        self.daemon = None
+        self.daemon_stopped = False
         self.root = None
         self.mountpoint = None
+        self.other_mounts = []  # more mounts made by the test, unmounted in cleanup()
         self.nautilus = None
 
     # processes and the mount
@@ -340,16 +487,22 @@ class Run:
             process.kill()
             process.wait(10)
 
-    def is_mounted(self):
+    def is_mounted(self, point=None):
+        point = point or self.mountpoint
         with open("/proc/self/mountinfo") as info:
-            return any(len(line.split(" ")) > 4 and line.split(" ")[4] == self.mountpoint for line in info)
+            return any(len(line.split(" ")) > 4 and line.split(" ")[4] == point for line in info)
 
     def cleanup(self):
-        # The file manager and its display first (they keep the mount busy), then the mount,
-        # then the daemon, which ends by itself once unmounted.
+        # A daemon the hung-mount check stopped goes on first. Then the file manager and its
+        # display (they keep the mount busy), then the mount, then the daemon, which ends by
+        # itself once unmounted.
+        self.resume_daemon()
         for name, process in reversed(self.processes):
             if name != "recsync":
                 self.stop(name, process)
+        for point in self.other_mounts:
+            if self.is_mounted(point):
+                subprocess.run(["fusermount3", "-u", point], capture_output=True)
         if self.mountpoint and self.is_mounted():
             for _ in range(20):
                 if subprocess.run(["fusermount3", "-u", self.mountpoint], capture_output=True).returncode == 0:
@@ -361,20 +514,21 @@ class Run:
                     process.wait(15)
                 except subprocess.TimeoutExpired:
                     self.stop(name, process)
-        if self.mountpoint and self.is_mounted():
-            print("note: %s still mounted; detaching it lazily" % self.mountpoint, flush=True)
-            subprocess.run(["fusermount3", "-uz", self.mountpoint])
+        for point in [self.mountpoint] + self.other_mounts:
+            if point and self.is_mounted(point):
+                print("note: %s still mounted; detaching it lazily" % point, flush=True)
+                subprocess.run(["fusermount3", "-uz", point])
         for name, process in self.processes:
             if process.poll() is None:
                 print("note: %s (pid %d) still running after cleanup" % (name, process.pid), flush=True)
-        if self.root and not self.args.keep and not (self.mountpoint and self.is_mounted()):
+        if self.root and not self.args.keep and not any(p and self.is_mounted(p) for p in [self.mountpoint] + self.other_mounts):
             shutil.rmtree(self.root, ignore_errors=True)
         elif self.root:
             print("note: test files kept in %s" % self.root, flush=True)
 
-    def daemon_log(self):
+    def daemon_log(self, name="recsync.log"):
         try:
-            with open(os.path.join(self.root, "recsync.log"), errors="replace") as log:
+            with open(os.path.join(self.root, name), errors="replace") as log:
                 return log.read()[-4000:]
         except OSError:
             return "(no log)"
@@ -421,33 +575,47 @@ class Run:
 
     # the mount
 
-    def mount(self):
-        self.root = tempfile.mkdtemp(prefix="recsync-fm-")
-        self.mountpoint = os.path.join(self.root, "Recordings")
-        os.mkdir(self.mountpoint)
-        self.bucket = "fm-" + uuid.uuid4().hex[:16]
+    def start_daemon(self, mountpoint, state, log_name):
+        """Mounts `mountpoint` with recsync (auto_sync off, the test's bucket); returns the daemon
+        once the mount answers."""
         config = os.path.join(self.root, "config.toml")
         with open(config, "w") as text:
             text.write("[sync]\nauto_sync = false\n")
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.update(AWS_ACCESS_KEY_ID=self.s3.access_key, AWS_SECRET_ACCESS_KEY=self.s3.secret_key)
-        with open(os.path.join(self.root, "recsync.log"), "wb") as log:
-            daemon = self.start("recsync", [self.binary, "mount", "--foreground", self.mountpoint,
+        with open(os.path.join(self.root, log_name), "wb") as log:
+            daemon = self.start("recsync", [self.binary, "mount", "--foreground", mountpoint,
                                             "--bucket", self.bucket, "--endpoint", self.endpoint, "--region", self.region,
-                                            "--state-dir", os.path.join(self.root, "state"), "--config", config,
+                                            "--state-dir", os.path.join(self.root, state), "--config", config,
                                             "--log-level", "debug"], stdout=log, stderr=log, env=env)
         deadline = time.monotonic() + 30
         while True:
             if daemon.poll() is not None:
-                self.report.fatal("mount", "recsync exited with %s before the mount was live:\n%s"
-                                  % (daemon.returncode, self.daemon_log()))
-            if self.is_mounted() and status_of(self.mountpoint) is not None:
-                break
+                self.report.fatal("mount", "recsync exited with %s before %s was live:\n%s"
+                                  % (daemon.returncode, mountpoint, self.daemon_log(log_name)))
+            if self.is_mounted(mountpoint) and status_of(mountpoint) is not None:
+                return daemon
             if time.monotonic() > deadline:
-                self.report.fatal("mount", "not mounted after 30 s:\n%s" % self.daemon_log())
+                self.report.fatal("mount", "%s not mounted after 30 s:\n%s" % (mountpoint, self.daemon_log(log_name)))
             time.sleep(0.1)
+
+    def mount(self):
+        self.root = tempfile.mkdtemp(prefix="recsync-fm-")
+        self.mountpoint = os.path.join(self.root, "Recordings")
+        os.mkdir(self.mountpoint)
+        self.bucket = "fm-" + uuid.uuid4().hex[:16]
+        # The extension's mount table, read before the mount exists and not again by age.
+        table = load_extension(self.args.extension, "recsync_mount_table_probe").MountTable(max_age=3600)
+        before = table.recsync_mount(self.mountpoint)
+        daemon = self.start_daemon(self.mountpoint, "state", "recsync.log")
+        self.daemon = daemon
         self.report.check(True, "recsync mounted %s (pid %d, bucket %s not created yet)"
                           % (self.mountpoint, daemon.pid, self.bucket))
+        found = table.recsync_mount(self.path("take.wav"))
+        self.report.check(before is None and found == self.mountpoint and table.reads == 2,
+                          "the extension's mount table sees the new mount at once (fuse.recsync, from the "
+                          "kernel's change notice on /proc/self/mountinfo)",
+                          "before %r, after %r, %d reads" % (before, found, table.reads))
 
     def path(self, name):
         return os.path.join(self.mountpoint, name)
@@ -560,9 +728,32 @@ class Run:
         infos = self.infos = {name: self.info(self.path(name))
                               for name in [self.TAKE1, self.BROKEN, self.SCRATCH, self.TAKE2, "interviews"]}
         infos["mount"] = self.info(self.mountpoint)
-        infos["outside"] = self.info(self.outside)
+        outside = self.FileInfo(self.outside, [self.extension])
+        submitted = self.extension._queue.counts["submitted"]
+        with PathCalls(self.Gio) as calls:
+            started = time.monotonic()
+            outside.describe()
+            took = time.monotonic() - started
+            self.pump(0.3)
+        infos["outside"] = outside
         for label, file_info in infos.items():
             self.check_emblems(file_info, label)
+        report.check(not calls.on(self.outside) and self.extension._queue.counts["submitted"] == submitted,
+                     "a file outside recsync mounts: no xattr, stat or GIO call on it, nothing queued",
+                     "calls %s" % calls.on(self.outside))
+        report.check(outside.results == [outside.complete] and outside.completions == [] and took < 0.5,
+                     "a file outside recsync mounts: update_file_info_full answers COMPLETE at once (%.3f s)" % took,
+                     "results %s, completions %s" % (outside.results, outside.completions))
+        mine = [infos[name] for name in [self.TAKE1, self.BROKEN, self.SCRATCH, self.TAKE2, "interviews", "mount"]]
+        report.check(all(i.results == [i.in_progress] for i in mine),
+                     "update_file_info_full answers IN_PROGRESS for each file and folder of the mount",
+                     repr([(i.path, i.results) for i in mine]))
+        report.check(all(len(i.completions) == 1 and i.completions[0][0] is self.extension
+                         and hash(i.completions[0][1]) == i.completions[0][3] and int(i.completions[0][2]) == int(i.complete)
+                         and i.completions[0][4] for i in mine),
+                     "each completes once, from the main thread, through info_provider_update_complete_invoke "
+                     "with its provider, its handle and COMPLETE",
+                     repr([(i.path, i.completions) for i in mine]))
         report.check(infos[self.TAKE1].emblems == ["emblem-synchronizing"], "a pending file shows emblem-synchronizing")
         column = infos[self.TAKE1].attributes.get(self.status_attribute, "")
         report.check(column.startswith("Waiting to upload (paused: auto sync is off"),
@@ -604,8 +795,13 @@ class Run:
         code, body = self.s3.request("PUT", "/" + self.bucket)
         if not report.check(code == 200, "bucket %s created" % self.bucket, "%s %s" % (code, body[:300])):
             raise Fatal("bucket")
+        started = time.monotonic()
         self.failed_menu["Retry Upload"].activate()
+        took = time.monotonic() - started
+        report.check(took < 0.2, "activating a menu item returns at once (%.3f s): the request is sent in the "
+                     "background" % took)
         # It had been asked for (Upload Now): back in the queue it is uploaded at once.
+        self.pump_until(lambda: status_of(self.path(self.BROKEN)) != "failed", 10)
         retried = status_of(self.path(self.BROKEN))
         report.check(retried in ("pending", "syncing", "synced") and
                      attribute(self.path(self.BROKEN), "user.sync.attempts") == "0",
@@ -659,6 +855,7 @@ class Run:
         logger.addHandler(handler)
         try:
             item.activate()
+            self.pump_until(lambda: any(record.levelno >= logging.WARNING for record in records), 10)
         finally:
             logger.removeHandler(handler)
         messages = [record.getMessage() for record in records if record.levelno >= logging.WARNING]
@@ -703,6 +900,262 @@ class Run:
                                   and bool(got.get("column")) == (status is not None),
                                   "%s: %s (%s): emblems %s, menu %s" % (name, os.path.basename(path), status, emblems, menu),
                                   json.dumps(got))
+            files = result.get("files") or {}
+            inside = [files.get(path, {}) for path in paths if path != self.outside]
+            self.report.check(all(f.get("results") == ["in-progress"] and f.get("completions") == ["complete"] for f in inside)
+                              and files.get(self.outside, {}).get("results") == ["complete"]
+                              and files.get(self.outside, {}).get("completions") == [],
+                              "%s: update_file_info_full answers IN_PROGRESS and completes once through %s."
+                              "info_provider_update_complete_invoke for the mount's files, COMPLETE at once outside"
+                              % (name, name),
+                              json.dumps({path: [f.get("results"), f.get("completions")] for path, f in files.items()}))
+
+    # following the event log
+
+    def log_lines(self, log_path, since):
+        """The events written to the log after byte `since`, as dicts (lines cut short left out)."""
+        try:
+            with open(log_path, "rb") as log:
+                log.seek(since)
+                data = log.read()
+        except OSError:
+            return []
+        events = []
+        for line in data.split(b"\n"):
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                pass
+        return events
+
+    def event_log(self):
+        """The root names the event log; the extension follows it (one file monitor per mount),
+        so a status change reaches the file manager within a second with the fallback look-again
+        put off for an hour; where the log cannot be read, the watched files are looked at every
+        few seconds instead; a mount that goes away drops its monitor."""
+        report, Gio = self.report, self.Gio
+        log_path = attribute(self.mountpoint, "user.sync.events")
+        expected = os.path.join(self.root, "state", "events.jsonl")
+        listed = "user.sync.events" in os.listxattr(self.mountpoint)
+        if not report.check(log_path is not None and os.path.realpath(log_path) == os.path.realpath(expected) and listed,
+                            "the root folder's user.sync.events names the event log (%s), and lists it" % log_path,
+                            "got %r, listed %s, expected %s" % (log_path, listed, expected)):
+            return
+        report.check(attribute(self.path("interviews"), "user.sync.events") is None
+                     and attribute(self.path(self.TAKE1), "user.sync.events") is None,
+                     "no other folder or file has user.sync.events")
+        report.check(self.extension._feeds.get(self.mountpoint) is not None
+                     and self.extension._feeds[self.mountpoint].state == "following"
+                     and self.extension._feeds[self.mountpoint].applied > 0,
+                     "the extension followed the mount's event log during the scenario above",
+                     repr(self.extension._feeds))
+
+        # A new instance, whose fallback would look again only after an hour: any refresh within
+        # seconds comes from the event log.
+        extension = type(self.extension)()
+        extension._watcher.monitored_delays = (3600.0, 3600.0)
+        os.mkdir(self.path("events"))
+        self.write("events/take3.wav", b"RIFF take three " * 60)
+        self.wait_status("events/take3.wav", "pending")
+        self.FileInfo(self.mountpoint, [extension]).describe()
+        self.pump_until(lambda: extension._feeds.get(self.mountpoint) is not None
+                        and extension._feeds[self.mountpoint].active, 10)
+        feed = extension._feeds.get(self.mountpoint)
+        if not report.check(feed is not None and feed.active and feed.path == log_path
+                            and isinstance(feed.monitor, Gio.FileMonitor) and list(extension._feeds) == [self.mountpoint],
+                            "showing a file of the mount starts following its event log: one file monitor, on %s"
+                            % log_path, repr(extension._feeds)):
+            return
+        folder = self.FileInfo(self.path("events"), [extension]).describe()
+        take = self.FileInfo(self.path("events/take3.wav"), [extension]).describe()
+        entry = extension._watcher._entries.get(take.gfile.get_uri())
+        report.check(take.emblems == ["emblem-synchronizing"] and folder.emblems == ["emblem-synchronizing"]
+                     and entry is not None and entry["due"] - time.monotonic() > 3000
+                     and len(extension._feeds) == 1 and extension._feeds[self.mountpoint] is feed,
+                     "a pending file and its folder, watched with the fallback put off for an hour; still one monitor",
+                     "emblems %s %s, watch %r, feeds %r" % (take.emblems, folder.emblems, entry, extension._feeds))
+
+        # The upload happens without the extension being told (the request is written here).
+        since = os.path.getsize(log_path)
+        lines_before, invalidations_before = feed.lines, len(take.invalidated_at)
+        os.setxattr(self.path("events/take3.wav"), "user.sync.request", b"now")
+        line_at = shown_at = folder_at = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (line_at and shown_at and folder_at):
+            self.pump(0.01)
+            now = time.monotonic()
+            if line_at is None and any(e.get("path") == "events/take3.wav" and e.get("status") == "synced"
+                                       for e in self.log_lines(log_path, since)):
+                line_at = now
+            if shown_at is None and take.emblems == ["emblem-default"]:
+                shown_at = now
+            if folder_at is None and folder.emblems == ["emblem-default"]:
+                folder_at = now
+        if not report.check(line_at is not None, "recsync wrote the synced line to the event log",
+                            repr(self.log_lines(log_path, since)) + self.daemon_log()):
+            return
+        report.check(shown_at is not None and shown_at - line_at < 1.0,
+                     "the emblem turned to emblem-default %.2f s after the event log's line (the file monitor, not the "
+                     "fallback, which was an hour away)" % ((shown_at or deadline) - line_at),
+                     "emblems %s, status %s" % (take.emblems, status_of(take.path)))
+        report.check(folder_at is not None and folder_at - line_at < 1.0,
+                     "the folder above followed, %.2f s after the line" % ((folder_at or deadline) - line_at),
+                     "folder emblems %s, status %s" % (folder.emblems, status_of(folder.path)))
+        report.check(feed.lines > lines_before and len(take.invalidated_at) > invalidations_before
+                     and any(abs(t - line_at) < 1.0 for t in take.invalidated_at[invalidations_before:]),
+                     "the extension read %d new lines of the log and invalidated the file %d times"
+                     % (feed.lines - lines_before, len(take.invalidated_at) - invalidations_before),
+                     "lines %d -> %d, invalidated at %s, line at %s" % (lines_before, feed.lines, take.invalidated_at, line_at))
+        report.check(feed.follower.reads >= 2 and feed.follower.changes >= feed.follower.reads - 1,
+                     "the changes were read in %d reads for %d file-monitor reports"
+                     % (feed.follower.reads, feed.follower.changes))
+
+        # Where the log cannot be read the attribute is missing for GIO: getxattr failing with
+        # EACCES (another user of an allow_other mount) and an older recsync that has no such
+        # attribute look the same. An instance asking for a name recsync does not have sees that.
+        polling = type(self.extension)()
+        polling.events_attribute = "xattr::sync.events-of-a-newer-recsync"
+        self.write("events/take4.wav", b"RIFF take four " * 60)
+        self.wait_status("events/take4.wav", "pending")
+        slow = self.FileInfo(self.path("events/take4.wav"), [polling]).describe()
+        self.pump_until(lambda: getattr(polling._feeds.get(self.mountpoint), "state", None) == "polling", 10)
+        feed4 = polling._feeds.get(self.mountpoint)
+        report.check(feed4 is not None and feed4.state == "polling" and feed4.monitor is None
+                     and polling._watcher.next_due() is not None and polling._watcher.next_due() <= 1.0,
+                     "without a readable user.sync.events: no monitor, the pending file is looked at again within 1 s",
+                     "feed %r, next due %r" % (feed4, polling._watcher.next_due()))
+        os.setxattr(self.path("events/take4.wav"), "user.sync.request", b"now")
+        started = time.monotonic()
+        self.pump_until(lambda: slow.emblems == ["emblem-default"], 30)
+        report.check(slow.emblems == ["emblem-default"],
+                     "without it, polling still turned the emblem to emblem-default (%.1f s)" % (time.monotonic() - started),
+                     "emblems %s, status %s" % (slow.emblems, status_of(slow.path)))
+
+        # A second mount: its own monitor, dropped when it is unmounted.
+        second = os.path.join(self.root, "Second")
+        os.mkdir(second)
+        daemon = self.start_daemon(second, "state-second", "recsync-second.log")
+        self.other_mounts.append(second)
+        with open(os.path.join(second, "b.wav"), "wb") as file:
+            file.write(b"RIFF second")
+        other = self.FileInfo(os.path.join(second, "b.wav"), [extension]).describe()
+        self.pump_until(lambda: extension._feeds.get(second) is not None and extension._feeds[second].active, 10)
+        feed2 = extension._feeds.get(second)
+        report.check(sorted(extension._feeds) == sorted([self.mountpoint, second]) and feed2 is not None and feed2.active
+                     and feed2.path == attribute(second, "user.sync.events") and feed2.monitor is not feed.monitor,
+                     "a second mount gets a monitor of its own, on its own log",
+                     "feeds %r, emblems %s" % (extension._feeds, other.emblems))
+        unmount = subprocess.run(["fusermount3", "-u", second], capture_output=True, text=True)
+        try:
+            daemon.wait(15)
+        except subprocess.TimeoutExpired:
+            pass
+        self.pump_until(lambda: second not in extension._feeds, 5)
+        report.check(unmount.returncode == 0 and second not in extension._feeds and feed2 is not None
+                     and feed2.monitor.is_cancelled() and feed2.follower.closed
+                     and extension._feeds.get(self.mountpoint) is feed and feed.active,
+                     "unmounted, its monitor is cancelled and dropped; the first mount's stays",
+                     "unmount %s %s, feeds %r" % (unmount.returncode, unmount.stderr, extension._feeds))
+
+    # a mount that stops answering
+
+    def resume_daemon(self):
+        if self.daemon_stopped and self.daemon is not None and self.daemon.poll() is None:
+            os.kill(self.daemon.pid, signal.SIGCONT)
+        self.daemon_stopped = False
+
+    def hung_mount(self):
+        """Stops the recsync daemon this test started (SIGSTOP to its pid: its mount answers
+        nothing, as a deadlocked daemon's would) and checks that the extension keeps the main loop
+        running, answers the file manager anyway, gives up on what the mount does not answer,
+        holds only a few requests for it, and shows the files once the daemon goes on."""
+        report = self.report
+        extension = type(self.extension)()  # a second instance: nothing watched, nothing read yet
+        queue = extension._queue
+        for each in (queue, self.extension._queue):
+            each.give_up, each.check_every = 2.0, 0.25  # the default is GIVE_UP_AFTER (5 s)
+        names = [self.TAKE1, self.TAKE2, "later.wav", "interviews"]
+        infos = {name: self.FileInfo(self.path(name), [extension]) for name in names}  # file types learnt now
+        ghosts = [self.FileInfo(self.path("ghost-%03d.wav" % i), [extension], file_type=self.Gio.FileType.REGULAR)
+                  for i in range(200)]
+        upload = self.menu([self.info(self.path("later.wav"))]).get("Upload Now")
+        if not report.check(upload is not None, "later.wav (pending) offers Upload Now"):
+            return
+        records = []
+        handler = logging.Handler()
+        handler.emit = records.append
+        logging.getLogger("recsync-file-manager").addHandler(handler)
+        threads_before = len(os.listdir("/proc/self/task"))
+        beats = []
+        timer = self.GLib.timeout_add(50, lambda: beats.append(time.monotonic()) or True)
+        self.FileInfo.hung = True
+        os.kill(self.daemon.pid, signal.SIGSTOP)
+        self.daemon_stopped = True
+        stopped = time.monotonic()
+        try:
+            print("note: recsync (pid %d) stopped with SIGSTOP" % self.daemon.pid, flush=True)
+            started = time.monotonic()
+            answered = [infos[name].start_describe() for name in names]
+            took = time.monotonic() - started
+            report.check(not any(answered) and took < 0.5 and all(i.results == [i.in_progress] for i in infos.values()),
+                         "hung mount: update_file_info_full returns at once (%.3f s for %d files), IN_PROGRESS"
+                         % (took, len(names)), "answered %s, results %s" % (answered, [i.results for i in infos.values()]))
+            started = time.monotonic()
+            upload.activate()
+            took = time.monotonic() - started
+            report.check(took < 0.2, "hung mount: Upload Now returns at once (%.3f s)" % took)
+            self.pump_until(lambda: not any(i.describing for i in infos.values()), 8)
+            waited = time.monotonic() - stopped
+            report.check(all(not i.describing and i.emblems == [] and i.attributes == {} and len(i.completions) == 1
+                             and int(i.completions[0][2]) == int(i.complete) for i in infos.values()),
+                         "hung mount: after %.1f s the extension gave up and completed each update without an emblem"
+                         % waited, repr([(i.path, i.describing, i.emblems, i.completions) for i in infos.values()]))
+            gaps = [b - a for a, b in zip([stopped] + beats, beats + [time.monotonic()])]
+            report.check(len(beats) >= waited / 0.05 * 0.5 and max(gaps) < 0.5,
+                         "hung mount: the main loop kept running (%d ticks of a 50 ms timer in %.1f s, longest gap "
+                         "%.3f s)" % (len(beats), waited, max(gaps)))
+
+            started = time.monotonic()
+            answered = [ghost.start_describe() for ghost in ghosts]
+            took = time.monotonic() - started
+            report.check(all(answered) and all(g.results == [g.complete] for g in ghosts) and took < 0.5,
+                         "hung mount: %d more files are answered at once (COMPLETE, %.3f s), nothing queued for them"
+                         % (len(ghosts), took))
+            report.check(queue.counts["started"] == 2 and queue.running(self.mountpoint) == 2
+                         and queue.queued(self.mountpoint) == 0 and queue.stalled(self.mountpoint),
+                         "hung mount: 2 requests wait for it (the rest were given up or refused), none queued",
+                         "counts %s, running %d, queued %d" % (dict(queue.counts), queue.running(self.mountpoint),
+                                                               queue.queued(self.mountpoint)))
+            threads = len(os.listdir("/proc/self/task"))
+            report.check(threads - threads_before <= 4,
+                         "hung mount: the process has %d threads, %d before (each request that waits holds one "
+                         "of GIO's)" % (threads, threads_before))
+            self.pump_until(lambda: any(r.levelno >= logging.WARNING and "later.wav" in r.getMessage() for r in records), 8)
+            messages = [r.getMessage() for r in records if r.levelno >= logging.WARNING]
+            report.check(any("could not upload later.wav: the mount did not answer" in m for m in messages),
+                         "hung mount: the request is reported as not answered", repr(messages))
+        finally:
+            self.GLib.source_remove(timer)
+            self.resume_daemon()
+            self.FileInfo.hung = False
+            logging.getLogger("recsync-file-manager").removeHandler(handler)
+        print("note: recsync (pid %d) continued with SIGCONT" % self.daemon.pid, flush=True)
+
+        def shown():
+            return all(infos[name].emblems == EXPECTED_EMBLEMS.get(status_of(self.path(name)), []) and
+                       infos[name].emblems and not infos[name].describing for name in names)
+        self.pump_until(shown, 20)
+        report.check(shown() and all(i.invalidations >= 1 for i in infos.values()),
+                     "once the daemon goes on, the files given up on get their emblems (the extension asked the "
+                     "file manager to refresh them)",
+                     repr([(i.path, status_of(i.path), i.emblems, i.invalidations) for i in infos.values()]))
+        again = self.FileInfo(self.path(self.TAKE1), [extension]).describe()
+        report.check(not queue.stalled(self.mountpoint) and again.results == [again.in_progress]
+                     and again.emblems == ["emblem-default"],
+                     "the mount takes requests again", repr((again.results, again.emblems, dict(queue.counts))))
+        if self.nautilus is not None and self.nautilus.poll() is None:
+            report.check("Traceback" not in self.nautilus_text(), "Nautilus, open on the mount meanwhile, kept "
+                         "running with no Python error in its log", self.nautilus_text()[-2000:])
 
     # Nautilus itself, under Xvfb
 
@@ -885,6 +1338,8 @@ def main():
         run.other_file_managers()
         if run.nautilus is not None:
             run.nautilus_after()
+        run.event_log()
+        run.hung_mount()
     except Fatal:
         pass
     except BaseException as error:  # a bug in the test, an interrupt: a failure, cleaned up all the same

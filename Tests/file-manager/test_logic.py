@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Unit tests of the file-manager extension's decisions (no mount, no display, no bindings
-needed): status to emblem and label, selection to menu actions, requests, and the watch that
-refreshes files whose status may still change.
+needed): status to emblem and label, selection to menu actions, requests, the watch that
+refreshes files whose status may still change, which mount a path is on (/proc/self/mountinfo),
+the queue that asks the mounts in the background (bounded, merged, given up on), and following
+the event log (its lines, where to read after a rotation or truncation, bounded reads, bursts
+read at once).
 
     python3 Tests/file-manager/test_logic.py [-v]
 
@@ -10,9 +13,12 @@ Works with any Python 3; with the file manager's bindings installed it also load
 
 import errno
 import importlib.util
+import json
 import os
+import shutil
 import tempfile
 import unittest
+from unittest import mock
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXTENSION = os.path.join(HERE, "..", "..", "mount-helpers", "file-manager", "recsync_file_manager.py")
@@ -114,32 +120,311 @@ class MenuTests(unittest.TestCase):
 
 
 class RequestTests(unittest.TestCase):
-    def test_send_request_writes_the_attribute_and_collects_failures(self):
-        calls = []
-
-        def setxattr(path, name, value, follow_symlinks=True):
-            calls.append((path, name, value, follow_symlinks))
-            if path.endswith("bad"):
-                raise OSError(errno.EINVAL, os.strerror(errno.EINVAL), path)
-
-        failures = ext.send_request(["/m/good", "/m/bad"], "now", setxattr=setxattr)
-        self.assertEqual(calls, [("/m/good", "user.sync.request", b"now", False),
-                                 ("/m/bad", "user.sync.request", b"now", False)])
-        self.assertEqual([path for path, _ in failures], ["/m/bad"])
+    def test_failures_are_described_in_one_line(self):
+        failures = [("/m/bad", OSError(errno.EINVAL, os.strerror(errno.EINVAL), "/m/bad")),
+                    ("/m/gone.wav", "No such file or directory")]
         message = ext.describe_failures("now", failures)
-        self.assertIn("bad", message)
-        self.assertIn("Invalid argument", message)
+        self.assertEqual(message, "recsync could not upload bad: Invalid argument; gone.wav: No such file or directory")
+        self.assertTrue(ext.describe_failures("retry", failures).startswith("recsync could not retry "))
         self.assertEqual(ext.describe_failures("retry", []), "")
 
     def test_many_failures_are_summed_up(self):
         failures = [("/m/f%d" % i, OSError(errno.EIO, "I/O error")) for i in range(5)]
         self.assertTrue(ext.describe_failures("retry", failures).endswith("and 2 more"))
 
-    def test_a_request_on_a_plain_file_fails_without_raising(self):
-        with tempfile.NamedTemporaryFile() as plain:
-            failures = ext.send_request([plain.name], "now")
-        # A plain filesystem either refuses user.sync.request or stores it; it never raises.
-        self.assertLessEqual(len(failures), 1)
+    def test_gio_values_are_unescaped(self):
+        self.assertIsNone(ext.gio_unescape(None))
+        self.assertEqual(ext.gio_unescape("pending"), "pending")
+        # GIO writes each byte that is not printable ASCII, and the backslash, as \xNN.
+        self.assertEqual(ext.gio_unescape("paused: caf\\xc3\\xa9 a\\x5cb\\x0a"), "paused: caf\u00e9 a\\b")
+        self.assertEqual(ext.gio_unescape("bad \\xff byte"), "bad \ufffd byte")
+
+
+MOUNTINFO = (
+    "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+    "30 22 0:26 / /proc rw,nosuid shared:12 - proc proc rw\n"
+    "41 22 0:40 / /home/ana/Recordings rw,nosuid,nodev shared:20 - fuse.recsync recsync rw,user_id=1000\n"
+    "42 22 0:41 / /home/ana/My\\040Takes rw,nosuid,nodev shared:21 - fuse.recsync recsync rw\n"
+    "43 41 0:42 / /home/ana/Recordings/nfs rw shared:22 master:3 - nfs4 server:/export rw\n"
+    "44 22 0:43 / /mnt/back\\134slash\\011tab rw - fuse.recsync recsync rw\n"
+    "45 22 0:44 / /srv/share rw - fuse.sshfs ana@host:/ rw\n"
+    "broken line\n"
+    "46 22 0:45 / /srv/odd rw no-separator-here\n"
+)
+
+
+class MountTests(unittest.TestCase):
+    def test_mountinfo_lines_with_escapes_and_optional_fields(self):
+        mounts = ext.parse_mountinfo(MOUNTINFO)
+        self.assertEqual([m.id for m in mounts], [22, 30, 41, 42, 43, 44, 45], "unreadable lines are left out")
+        self.assertEqual(mounts[2], ext.Mount(41, 22, "/home/ana/Recordings", "fuse.recsync"))
+        self.assertEqual(mounts[3].point, "/home/ana/My Takes")
+        self.assertEqual(mounts[4].fstype, "nfs4", "two optional fields before the separator")
+        self.assertEqual(mounts[5].point, "/mnt/back\\slash\ttab")
+        self.assertEqual(ext.parse_mountinfo(MOUNTINFO.encode()), mounts, "bytes or text")
+        self.assertEqual(ext.unescape_mount_field(b"/a\\012b\\134"), "/a\nb\\")
+        self.assertEqual(ext.unescape_mount_field(b"/caf\xc3\xa9"), "/caf\u00e9")
+        self.assertEqual(ext.unescape_mount_field(b"/bad\xff"), os.fsdecode(b"/bad\xff"), "as Python names paths")
+
+    def table(self, text=MOUNTINFO, **kwargs):
+        handle = tempfile.NamedTemporaryFile("w", delete=False)
+        handle.write(text)
+        handle.close()
+        self.addCleanup(os.remove, handle.name)
+        kwargs.setdefault("changed", None)
+        return ext.MountTable(handle.name, **kwargs), handle.name
+
+    def test_the_longest_mount_point_wins(self):
+        table, _ = self.table()
+        self.assertEqual(table.mount_of("/home/ana/Recordings/take1.wav"), ("/home/ana/Recordings", "fuse.recsync"))
+        self.assertEqual(table.mount_of("/home/ana/Recordings"), ("/home/ana/Recordings", "fuse.recsync"))
+        self.assertEqual(table.mount_of("/home/ana/Recordings/nfs/x.wav"), ("/home/ana/Recordings/nfs", "nfs4"))
+        self.assertEqual(table.mount_of("/home/ana/RecordingsOld/x.wav"), ("/", "ext4"),
+                         "a prefix of the name is not a folder above")
+        self.assertEqual(table.mount_of("/home/ana/My Takes/a b.wav")[0], "/home/ana/My Takes")
+        self.assertEqual(table.mount_of("/mnt/back\\slash\ttab/x")[1], "fuse.recsync")
+        self.assertEqual(table.mount_of("/"), ("/", "ext4"))
+        self.assertIsNone(table.mount_of("relative/path"))
+        self.assertIsNone(table.mount_of(None))
+
+    def test_only_recsync_mounts_count(self):
+        table, _ = self.table()
+        self.assertEqual(table.recsync_mount("/home/ana/Recordings/sub/take.wav"), "/home/ana/Recordings")
+        self.assertEqual(table.recsync_mount("/home/ana/My Takes/x"), "/home/ana/My Takes")
+        for path in ("/home/ana/Recordings/nfs/x.wav", "/srv/share/x.wav", "/home/ana/notes.txt", "/proc/1/status"):
+            self.assertIsNone(table.recsync_mount(path), path)
+
+    def test_no_system_call_on_the_path(self):
+        table, name = self.table()
+        opened = []
+        real_open = open
+
+        def watched_open(path, *args, **kwargs):
+            opened.append(path)
+            return real_open(path, *args, **kwargs)
+
+        calls = mock.MagicMock(side_effect=AssertionError("a system call on the path"))
+        with mock.patch("builtins.open", watched_open), mock.patch.object(os, "stat", calls), \
+                mock.patch.object(os, "lstat", calls), mock.patch.object(os, "getxattr", calls), \
+                mock.patch.object(os.path, "realpath", calls):
+            self.assertIsNone(table.recsync_mount("/srv/share/hung/file.wav"))
+            self.assertEqual(table.recsync_mount("/home/ana/Recordings/a.wav"), "/home/ana/Recordings")
+        self.assertEqual(set(opened), {name}, "only the mount table is read")
+
+    def test_a_mount_on_top_hides_what_is_below(self):
+        text = ("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                "2 1 0:40 / /data rw - fuse.recsync recsync rw\n"
+                "3 2 0:41 / /data/inner rw - fuse.recsync recsync rw\n"
+                "4 2 0:42 / /data rw - nfs4 server:/x rw\n"        # mounted over the recsync mount
+                "5 1 0:43 / /top rw - ext4 /dev/sdb1 rw\n"
+                "6 5 0:44 / /top rw - fuse.recsync recsync rw\n"   # a recsync mount over /top
+                "7 1 0:45 / /srv/rec/a rw - fuse.recsync recsync rw\n"
+                "8 1 0:46 / /srv/rec rw - cifs //nas/rec rw\n")    # mounted later above it
+        table, _ = self.table(text)
+        self.assertEqual(table.mount_of("/data/inner/x"), ("/data", "nfs4"), "inside the hidden mount: hidden too")
+        self.assertIsNone(table.recsync_mount("/data/x"))
+        self.assertEqual(table.recsync_mount("/top/x"), "/top")
+        self.assertEqual(table.mount_of("/srv/rec/a/x"), ("/srv/rec", "cifs"))
+        self.assertEqual(ext.visible_mounts(ext.parse_mountinfo(text)),
+                         {"/": "ext4", "/data": "nfs4", "/top": "fuse.recsync", "/srv/rec": "cifs"})
+
+    def test_the_table_is_read_again_when_it_changed_or_is_old(self):
+        clock = Clock()
+        changed = [False]
+        table, name = self.table(clock=clock, max_age=5.0, changed=lambda: changed[0])
+        self.assertIsNone(table.recsync_mount("/media/new/x.wav"))
+        self.assertEqual(table.reads, 1)
+        with open(name, "a") as text:
+            text.write("50 22 0:50 / /media/new rw - fuse.recsync recsync rw\n")
+        clock.now += 1
+        self.assertIsNone(table.recsync_mount("/media/new/x.wav"), "not read again yet")
+        changed[0] = True  # the kernel says the mounts changed
+        self.assertEqual(table.recsync_mount("/media/new/x.wav"), "/media/new")
+        self.assertEqual(table.reads, 2)
+        changed[0] = False
+        with open(name, "w") as text:
+            text.write(MOUNTINFO)
+        clock.now += 4.9
+        self.assertEqual(table.recsync_mount("/media/new/x.wav"), "/media/new")
+        clock.now += 0.1
+        self.assertIsNone(table.recsync_mount("/media/new/x.wav"), "read again after max_age")
+        self.assertEqual(table.reads, 3)
+
+    def test_each_mount_point_has_the_id_of_the_mount_seen_there(self):
+        table, name = self.table(changed=lambda: True)
+        self.assertEqual(table.mount_id("/home/ana/Recordings"), 41)
+        self.assertEqual(table.mount_id("/home/ana/My Takes"), 42)
+        self.assertIsNone(table.mount_id("/home/ana/Recordings/sub"), "not a mount point")
+        with open(name, "w") as text:
+            text.write("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                       "2 1 0:40 / /data rw - fuse.recsync recsync rw\n"
+                       "3 2 0:41 / /data rw - fuse.recsync recsync rw\n")  # mounted again on top
+        self.assertEqual(table.mount_id("/data"), 3)
+        self.assertIsNone(table.mount_id("/home/ana/Recordings"), "gone")
+
+    def test_an_unreadable_table_means_no_recsync_mount(self):
+        table = ext.MountTable("/nonexistent/mountinfo", changed=None)
+        self.assertIsNone(table.recsync_mount("/home/ana/Recordings/x"))
+
+    def test_the_kernel_change_notice_is_used_when_there_is_one(self):
+        if not os.path.exists("/proc/self/mountinfo"):
+            self.skipTest("no /proc/self/mountinfo")
+        table = ext.MountTable(max_age=3600)
+        table.mount_of("/")
+        table.mount_of("/")
+        self.assertEqual(table.reads, 1, "no change, no new read (poll(2) said nothing)")
+
+
+class Loop:
+    """A stand-in for the main loop: call_later's functions run when the test says."""
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.timers = []
+
+    def call_later(self, seconds, function):
+        self.timers.append((self.clock.now + seconds, function))
+
+    def advance(self, seconds):
+        end = self.clock.now + seconds
+        while True:
+            due = sorted((t for t in self.timers if t[0] <= end), key=lambda t: t[0])
+            if not due:
+                break
+            when, function = due[0]
+            self.timers.remove(due[0])
+            self.clock.now = max(self.clock.now, when)
+            function()
+        self.clock.now = end
+
+
+class QueueTests(unittest.TestCase):
+    def setUp(self):
+        self.clock = Clock()
+        self.loop = Loop(self.clock)
+        self.started = []
+        self.recovered = []
+        self.queue = ext.RequestQueue(self.started.append, clock=self.clock, call_later=self.loop.call_later,
+                                      per_mount=2, queue_limit=4, give_up=5.0, check_every=1.0,
+                                      on_recovered=self.recovered.append)
+        self.answers = []
+
+    def answer(self, name):
+        return lambda value: self.answers.append((name, value))
+
+    def test_a_few_at_a_time_per_mount_in_order(self):
+        for i in range(4):
+            self.assertIsNotNone(self.queue.submit("/m", ("read", "/m/%d" % i), self.answer(i)))
+        self.queue.submit("/n", ("read", "/n/x"), self.answer("n"))
+        self.assertEqual([job.key[1] for job in self.started], ["/m/0", "/m/1", "/n/x"], "two per mount")
+        self.assertEqual((self.queue.running("/m"), self.queue.queued("/m")), (2, 2))
+        self.assertEqual(self.answers, [], "never answered from inside submit")
+        self.queue.finished(self.started[0], "A")
+        self.assertEqual(self.answers, [(0, "A")])
+        self.assertEqual(self.started[-1].key[1], "/m/2", "the next one starts")
+        for job in list(self.started[1:]):
+            self.queue.finished(job, "x")
+        self.queue.finished(self.started[-1], "x")
+        self.assertEqual(len(self.queue), 0)
+        self.assertEqual(sorted(str(name) for name, _ in self.answers), ["0", "1", "2", "3", "n"])
+
+    def test_the_same_request_is_merged_and_the_queue_is_bounded(self):
+        for i in range(2):
+            self.queue.submit("/m", ("read", "/m/running%d" % i), self.answer("r%d" % i))
+        first = self.queue.submit("/m", ("read", "/m/a"), self.answer("a1"))
+        again = self.queue.submit("/m", ("read", "/m/a"), self.answer("a2"))
+        self.assertIs(first, again)
+        self.assertEqual(self.queue.counts["merged"], 1)
+        other = self.queue.submit("/m", ("request", "/m/a", "now"), self.answer("w"))
+        self.assertIsNot(other, first, "a write is not merged with a read")
+        self.queue.submit("/m", ("read", "/m/b"), self.answer("b"))
+        self.queue.submit("/m", ("read", "/m/c"), self.answer("c"))
+        self.assertEqual(self.queue.queued("/m"), 4)
+        self.assertIsNone(self.queue.submit("/m", ("read", "/m/d"), self.answer("d")), "queue_limit reached")
+        waiting = self.queue._lanes["/m"].queued[("read", "/m/b")]
+        self.assertIs(self.queue.submit("/m", ("read", "/m/b"), self.answer("b2")), waiting, "a full queue still merges")
+        self.assertEqual(self.queue.counts["refused"], 1)
+        self.queue.finished(self.started[0], "r")
+        self.queue.finished(self.started[2], "A")
+        self.assertIn(("a1", "A"), self.answers)
+        self.assertIn(("a2", "A"), self.answers)
+
+    def test_a_running_read_is_not_merged_with_a_new_one(self):
+        self.queue.submit("/m", ("read", "/m/a"), self.answer("old"))
+        new = self.queue.submit("/m", ("read", "/m/a"), self.answer("new"))
+        self.assertIsNot(new, self.started[0], "the file may have changed since the running read began")
+        self.assertEqual(len(self.started), 2)
+
+    def test_a_hung_mount_is_given_up_on_and_holds_no_more(self):
+        for i in range(3):
+            self.queue.submit("/m", ("read", "/m/%d" % i), self.answer(i))
+        self.queue.submit("/n", ("read", "/n/x"), self.answer("n"))
+        self.loop.advance(4.5)
+        self.assertEqual(self.answers, [])
+        self.queue.finished(self.started[2], "N")  # the other mount answers
+        with self.assertLogs("recsync-file-manager", "WARNING") as logged:
+            self.loop.advance(0.5)
+        self.assertEqual(len(logged.output), 1, "one warning for the mount")
+        self.assertIn("/m did not answer within 5 s", logged.output[0])
+        self.assertEqual(set(self.answers), {(0, ext.NO_ANSWER), (1, ext.NO_ANSWER), (2, ext.NO_ANSWER), ("n", "N")})
+        self.assertTrue(self.queue.stalled("/m"))
+        self.assertIsNone(self.queue.submit("/m", ("read", "/m/new"), self.answer("new")), "stalled: refused")
+        for i in range(100):
+            self.queue.submit("/m", ("read", "/m/more%d" % i), self.answer("more"))
+        self.assertEqual(self.queue.running("/m"), 2)
+        self.assertEqual(self.queue.queued("/m"), 0)
+        self.assertEqual(len([job for job in self.started if job.mount == "/m"]), 2, "no new work for a hung mount")
+        self.assertEqual(self.queue.submit("/n", ("read", "/n/y"), self.answer("n2")).mount, "/n",
+                         "other mounts are not held up")
+        self.assertEqual(self.loop.timers and len(self.loop.timers), 1, "one timer")
+
+        # The mount answers again: the late answers are dropped, the mount takes work again.
+        self.queue.finished(self.started[0], "late")
+        self.assertEqual(self.recovered, [], "still one request it has not answered")
+        self.queue.finished(self.started[1], "late")
+        self.assertEqual(self.recovered, ["/m"])
+        self.assertNotIn("late", [value for _, value in self.answers])
+        self.assertEqual(self.queue.counts["late"], 2)
+        self.assertIsNotNone(self.queue.submit("/m", ("read", "/m/new"), self.answer("new")))
+        self.queue.finished(self.started[-1], "fresh")
+        self.assertIn(("new", "fresh"), self.answers)
+
+    def test_waiting_too_long_in_the_queue_is_given_up(self):
+        for i in range(5):
+            self.queue.submit("/m", ("read", "/m/%d" % i), self.answer(i))
+        self.loop.advance(4)
+        self.queue.finished(self.started[0], "A")  # slow, but answering
+        self.queue.finished(self.started[1], "B")
+        self.loop.advance(1)
+        self.assertEqual(self.answers, [(0, "A"), (1, "B"), (4, ext.NO_ANSWER)], "waited 5 s in the queue")
+        self.assertFalse(self.queue.stalled("/m"))
+        self.assertEqual(self.queue.running("/m"), 2)
+
+    def test_a_cancelled_request_is_not_answered(self):
+        self.queue.submit("/m", ("read", "/m/r1"), self.answer("r1"))
+        self.queue.submit("/m", ("read", "/m/r2"), self.answer("r2"))
+        callback = self.answer("q")
+        job = self.queue.submit("/m", ("read", "/m/q"), callback)
+        self.queue.cancel(job, callback)
+        self.assertEqual(self.queue.queued("/m"), 0, "nobody wants it: dropped")
+        running = self.started[0]
+        callback = self.answer("r1-again")
+        self.queue.cancel(running, running.callbacks[0])
+        self.queue.finished(running, "A")
+        self.queue.finished(self.started[1], "B")
+        self.assertEqual(self.answers, [("r2", "B")])
+        self.queue.cancel(None, callback)  # nothing to cancel
+
+    def test_a_failing_start_answers_none_later(self):
+        def start(job):
+            raise RuntimeError("no")
+
+        queue = ext.RequestQueue(start, clock=self.clock, call_later=self.loop.call_later)
+        with self.assertLogs("recsync-file-manager", "ERROR"):
+            queue.submit("/m", ("read", "/m/a"), self.answer("a"))
+        self.assertEqual(self.answers, [])
+        self.loop.advance(0)
+        self.assertEqual(self.answers, [("a", None)])
 
 
 class WatcherTests(unittest.TestCase):
@@ -270,6 +555,47 @@ class WatcherTests(unittest.TestCase):
         self.assertEqual(self.watcher.folders_changed_above("/m/x"), [])
         self.assertEqual(self.watcher.folder_count, 2, "a folder without a status is dropped")
 
+    def test_reading_in_two_steps(self):
+        self.watcher.watch("k", "/m/a", "pending", "info")
+        self.assertEqual(self.watcher.due(), [])
+        self.clock.now += 1
+        due = self.watcher.due()
+        self.assertEqual([(key, path) for key, path, _ in due], [("k", "/m/a")])
+        token = due[0][2]
+        self.assertEqual(self.watcher.due(), [], "not due again while it is read")
+        self.assertIsNone(self.watcher.next_due(), "no timer while every file is being read")
+        self.watcher.watch("k", "/m/a", "pending", "again")  # the file manager asks meanwhile
+        self.assertEqual(self.watcher.seen("k", token, "pending"), [])
+        self.assertEqual(self.watcher.next_due(), 1.5)
+        self.clock.now += 1.5
+        (_, _, token), = self.watcher.due()
+        self.watcher.unseen("k", token)  # its mount did not answer
+        self.assertEqual(self.watcher.next_due(), 4.0, "looked at again after the longest delay")
+        self.clock.now += 4
+        (_, _, token), = self.watcher.due()
+        self.assertEqual(self.watcher.seen("k", token, "synced"), ["again"])
+        self.assertNotIn("k", self.watcher)
+
+    def test_an_answer_for_a_file_watched_anew_is_ignored(self):
+        self.watcher.watch("k", "/m/a", "pending", "old")
+        self.clock.now += 1
+        (_, _, token), = self.watcher.due()
+        self.watcher.watch("k", "/m/a", "failed", "new")  # described again, with another status
+        self.assertEqual(self.watcher.seen("k", token, "synced"), [], "the answer to the old read")
+        self.watcher.unseen("k", token)
+        self.assertIn("k", self.watcher)
+        self.assertEqual(self.watcher.next_due(), 5.0, "the new watch keeps its own schedule")
+
+    def test_folders_in_two_steps(self):
+        self.watcher.remember_folder("root", "/m", "pending", "root-info")
+        self.watcher.remember_folder("other", "/n", "pending", "other-info")
+        self.assertEqual(self.watcher.folders_above("/m/sub/a"), [("root", "/m")])
+        self.assertEqual(self.watcher.folder_seen("root", "/m", "pending"), [])
+        self.assertEqual(self.watcher.folder_seen("root", "/m", "synced"), ["root-info"])
+        self.assertEqual(self.watcher.folder_seen("root", "/elsewhere", "failed"), [], "another folder now")
+        self.assertEqual(self.watcher.folder_seen("root", "/m", None), [])
+        self.assertEqual(self.watcher.folders_above("/m/sub/a"), [], "a folder without a status is dropped")
+
     def test_the_number_of_remembered_folders_is_bounded(self):
         small = ext.StatusWatcher(read=self.status.get, clock=self.clock, folder_limit=2)
         for i in range(5):
@@ -281,6 +607,342 @@ class WatcherTests(unittest.TestCase):
         self.assertEqual(small.folders_changed_above("/m/3/a") + small.folders_changed_above("/m/5/a"),
                          [None, None])
         self.assertEqual(small.folders_changed_above("/m/4/a"), [], "the least recently seen was dropped")
+
+
+class MonitoredWatchTests(unittest.TestCase):
+    """The watch where the mount's event log is followed: a slow fallback."""
+
+    def setUp(self):
+        self.clock = Clock()
+        self.status = {}
+        self.followed = {"/m"}
+        self.watcher = ext.StatusWatcher(read=self.status.get, clock=self.clock,
+                                         monitored=lambda path: any(path.startswith(m + "/") for m in self.followed),
+                                         monitored_delays=(30.0, 60.0))
+
+    def test_the_default_fallback_is_slow(self):
+        first, longest = ext.MONITORED_WATCH_DELAYS
+        self.assertGreaterEqual(first, 30.0)
+        self.assertGreaterEqual(longest, first)
+        self.assertGreater(first, max(delay for delay, _ in ext.WATCH_DELAYS.values()))
+
+    def test_files_of_a_followed_mount_are_looked_at_seldom(self):
+        self.status.update({"/m/a": "pending", "/n/b": "pending"})
+        self.watcher.watch("a", "/m/a", "pending", "a-info")
+        self.watcher.watch("b", "/n/b", "pending", "b-info")
+        self.assertEqual(self.watcher.next_due(), 1.0, "the other mount is not followed: polled")
+        self.clock.now += 1
+        self.assertEqual([key for key, _, _ in self.watcher.due()], ["b"])
+        self.clock.now += 28.9
+        self.assertEqual(self.watcher.due(), [])
+        self.clock.now += 0.1
+        (key, _, token), = self.watcher.due()
+        self.assertEqual(key, "a")
+        self.assertEqual(self.watcher.seen("a", token, "pending"), [])
+        self.assertEqual(self.watcher._entries["a"]["delay"], 45.0)
+        self.clock.now += 45
+        (_, _, token), = self.watcher.due()
+        self.watcher.unseen("a", token)
+        self.assertEqual(self.watcher._entries["a"]["due"] - self.clock.now, 60.0, "the longest fallback delay")
+        self.watcher.watch("f", "/m/f", "local", "f-info", force=True)
+        self.assertEqual(self.watcher._entries["f"]["due"] - self.clock.now, 30.0, "after a request too")
+
+    def test_a_file_watched_before_the_log_was_followed_moves_to_the_fallback_after_one_look(self):
+        self.followed.clear()
+        self.status["/m/a"] = "pending"
+        self.watcher.watch("a", "/m/a", "pending", "a-info")
+        self.assertEqual(self.watcher.next_due(), 1.0)
+        self.followed.add("/m")  # the log is followed from now on
+        self.clock.now += 1
+        (_, _, token), = self.watcher.due()  # the one look that covers what the log began after
+        self.watcher.seen("a", token, "pending")
+        self.assertEqual(self.watcher.next_due(), 30.0)
+
+    def test_when_the_log_is_no_longer_followed_the_files_are_polled_again(self):
+        self.status.update({"/m/a": "pending", "/m/sub/b": "failed", "/mx/c": "pending"})
+        self.watcher.watch("a", "/m/a", "pending", "a-info")
+        self.watcher.watch("b", "/m/sub/b", "failed", "b-info")
+        self.followed.add("/mx")
+        self.watcher.watch("c", "/mx/c", "pending", "c-info")
+        self.followed.clear()  # /m went away; /mx too, but only /m is rescheduled
+        self.watcher.reschedule("/m")
+        self.assertEqual(self.watcher._entries["a"]["due"] - self.clock.now, 1.0)
+        self.assertEqual(self.watcher._entries["b"]["due"] - self.clock.now, 5.0, "failed: its own first delay")
+        self.assertEqual(self.watcher._entries["c"]["due"] - self.clock.now, 30.0, "not below /m")
+        self.followed.add("/m")
+        self.watcher.reschedule("/m")
+        self.assertEqual(self.watcher._entries["a"]["due"] - self.clock.now, 1.0, "never later than planned")
+
+    def test_lost_lines_make_the_mounts_files_due_at_once(self):
+        self.watcher.watch("a", "/m/a", "pending", "a-info")
+        self.watcher.watch("b", "/m/b", "syncing", "b-info")
+        self.watcher.watch("c", "/mx/c", "pending", "c-info")
+        self.assertEqual(self.watcher.hurry("/m/"), 2)
+        self.assertEqual(sorted(key for key, _, _ in self.watcher.due()), ["a", "b"])
+        self.assertEqual(self.watcher.hurry("/m"), 0, "those being read are left alone")
+
+    def test_the_files_and_folders_a_change_concerns(self):
+        self.watcher.watch("a", "/m/sub/a", "pending", "a-info")
+        self.watcher.watch("b", "/m/b", "pending", "b-info")
+        self.assertEqual(self.watcher.payloads_at({"/m/sub/a", "/m/x"}), ["a-info"])
+        gone = set()
+        watcher = ext.StatusWatcher(read=self.status.get, clock=self.clock, is_gone=lambda info: info in gone)
+        watcher.remember_folder("root", "/m", "pending", "root-info")
+        watcher.remember_folder("sub", "/m/sub/", "pending", "sub-info")
+        watcher.remember_folder("deep", "/m/sub/deeper", "pending", "deep-info")
+        watcher.remember_folder("other", "/mx", "pending", "other-info")
+        watcher.remember_folder("old", "/m/old", "pending", "old-info")
+        gone.add("old-info")
+        self.assertEqual(sorted(watcher.folders_holding({"/m/sub/a", "/m/sub/b", "/m/old/c"})),
+                         [("root", "/m"), ("sub", "/m/sub")], "each once; not /mx, not a gone folder")
+        self.assertEqual(watcher.folder_count, 4, "the gone folder was dropped")
+        self.assertEqual(watcher.folders_holding({"/m/sub"}), [("root", "/m")], "a folder is not above itself")
+
+
+LINE = {"attempts": 1, "bytes": 48000044, "key": "alice/2026/11/take1.wav", "path": "take1.wav",
+        "previous": "syncing", "status": "synced", "time": "2026-11-25T14:03:07.123Z", "type": "syncSuccess"}
+
+
+def line(path, status, **more):
+    return json.dumps(dict(LINE, path=path, status=status, **more), sort_keys=True).encode()
+
+
+class EventLineTests(unittest.TestCase):
+    def test_a_line_gives_its_path_and_status(self):
+        text = json.dumps(LINE, sort_keys=True)
+        self.assertEqual(ext.parse_event_line(text), ("take1.wav", "synced"))
+        self.assertEqual(ext.parse_event_line(text.encode()), ("take1.wav", "synced"), "bytes or text")
+        self.assertEqual(ext.parse_event_line(b'{"path":"caf\xc3\xa9 \\\\ \\u00e9.wav","status":"failed"}'),
+                         ("caf\u00e9 \\ \u00e9.wav", "failed"))
+
+    def test_what_is_not_a_status_event_is_ignored(self):
+        for bad in (b"", b"   ", b"not json", b'{"path": "a"', b"[1, 2]", b'"text"', b"null",
+                    b'{"status": "synced"}', b'{"path": "", "status": "synced"}', b'{"path": "a"}',
+                    b'{"path": "a", "status": ""}', b'{"path": 3, "status": "synced"}',
+                    b'{"path": "a", "status": ["synced"]}', b'{"path": "a\\u0000b", "status": "synced"}',
+                    b"\xff\xfe{}", b"[" * 100000):
+            self.assertIsNone(ext.parse_event_line(bad), bad[:40])
+
+    def test_changes_are_absolute_paths_with_their_last_status(self):
+        lines = [line("a.wav", "syncing"), line("sub/b.wav", "pending"), b"garbage", line("a.wav", "synced"),
+                 line("sub/../c.wav", "failed"), line("../escape.wav", "synced"), line("/etc/passwd", "synced"),
+                 line("sub/./b.wav", "syncing"), line("..", "synced")]
+        changes = ext.event_changes(lines, "/home/ana/Recordings/")
+        self.assertEqual(list(changes.items()), [("/home/ana/Recordings/a.wav", "synced"),
+                                                 ("/home/ana/Recordings/c.wav", "failed"),
+                                                 ("/home/ana/Recordings/sub/b.wav", "syncing")],
+                         "in the order they last changed; nothing outside the mount")
+        self.assertEqual(ext.event_changes([], "/m"), {})
+
+
+class LogTailTests(unittest.TestCase):
+    def test_the_first_read_starts_at_the_end(self):
+        tail = ext.LogTail()
+        self.assertFalse(tail.started)
+        self.assertEqual(tail.plan((1, 10), 5000), ext.ReadPlan(5000, 0, None), "history is not read")
+        self.assertTrue(tail.started)
+        self.assertEqual(tail.plan((1, 10), 5000), ext.ReadPlan(5000, 0, None), "nothing new")
+        self.assertEqual(tail.plan((1, 10), 5120), ext.ReadPlan(5000, 120, None))
+
+    def test_complete_lines_are_returned_and_a_partial_one_kept(self):
+        tail = ext.LogTail()
+        tail.plan((1, 10), 0)
+        self.assertEqual(tail.feed(b'{"a":1}\n{"b":'), [b'{"a":1}'])
+        self.assertEqual(tail.offset, 13)
+        self.assertEqual(tail.feed(b"2}\n"), [b'{"b":2}'])
+        self.assertEqual(tail.feed(b"\nx\ny\n"), [b"", b"x", b"y"])
+        self.assertEqual(tail.plan((1, 10), 40), ext.ReadPlan(21, 19, None), "from where the last read ended")
+
+    def test_a_line_over_the_limit_is_dropped_even_across_reads(self):
+        tail = ext.LogTail(line_limit=10)
+        tail.plan((1, 1), 0)
+        self.assertEqual(tail.feed(b"0123456789\n01234567890\nok\n"), [b"0123456789", b"ok"])
+        self.assertEqual(tail.feed(b"abcdef"), [])
+        self.assertEqual(tail.feed(b"ghijkl"), [], "too long already: not kept")
+        self.assertEqual(tail._partial, b"", "memory stays bounded")
+        self.assertEqual(tail.feed(b"mnop" * 100), [])
+        self.assertEqual(tail.feed(b"q\nnext\n"), [b"next"], "the end of the long line is dropped too")
+        self.assertEqual(tail.dropped, 2)
+        self.assertEqual(ext.EVENT_LINE_LIMIT, 64 * 1024)
+
+    def test_a_rotated_log_is_read_from_its_start(self):
+        tail = ext.LogTail()
+        tail.plan((1, 10), 100)
+        tail.feed(b"x" * 20)  # half a line read
+        self.assertEqual(tail.plan((1, 11), 30), ext.ReadPlan(0, 30, "rotated"))
+        self.assertEqual(tail.feed(b'{"new":1}\n'), [b'{"new":1}'], "the old partial line is not glued on")
+        self.assertEqual(tail.identity, (1, 11))
+        self.assertEqual(tail.plan((1, 11), 30), ext.ReadPlan(10, 20, None))
+
+    def test_a_truncated_log_is_read_from_its_start(self):
+        tail = ext.LogTail()
+        tail.plan((1, 10), 100)
+        self.assertEqual(tail.plan((1, 10), 40), ext.ReadPlan(0, 40, "truncated"))
+        self.assertEqual(tail.plan((1, 10), 0), ext.ReadPlan(0, 0, None), "emptied: nothing to read yet")
+
+    def test_reads_are_bounded(self):
+        tail = ext.LogTail(read_limit=1000)
+        tail.plan((1, 10), 0)
+        self.assertEqual(tail.plan((1, 10), 1000), ext.ReadPlan(0, 1000, None), "up to the limit: read")
+        tail.feed(b"abc")  # the end of a line, perhaps
+        self.assertEqual(tail.plan((1, 10), 2004), ext.ReadPlan(2004, 0, "skipped"), "more: skipped")
+        self.assertEqual(tail._partial, b"", "the cut line is not glued to the next one")
+        self.assertEqual(tail.plan((1, 12), 5000), ext.ReadPlan(5000, 0, "rotated"), "a big new file: skipped too")
+        self.assertEqual(ext.EVENT_READ_LIMIT, 1024 * 1024)
+
+
+class EventLogFile:
+    """Writes a log as recsync's EventLog does: one write per line, O_APPEND; past `rotate_at`
+    bytes the file is renamed to NAME.1 (replacing it) and a new one started."""
+
+    def __init__(self, path, rotate_at):
+        self.path, self.rotate_at = path, rotate_at
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
+    def emit(self, data):
+        size = os.fstat(self.fd).st_size
+        if size > 0 and size + len(data) > self.rotate_at:
+            os.rename(self.path, self.path + ".1")
+            os.close(self.fd)
+            self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.write(self.fd, data)
+
+    def close(self):
+        os.close(self.fd)
+
+
+def read_log(tail, path, chunk=7):
+    """Reads as the extension does (open, fstat, seek, reads of at most `chunk` bytes, never more
+    than the plan says); returns (lines, plan, bytes read)."""
+    with open(path, "rb", buffering=0) as log:
+        info = os.fstat(log.fileno())
+        plan = tail.plan((info.st_dev, info.st_ino), info.st_size)
+        log.seek(plan.offset)
+        lines, left, count = [], plan.length, 0
+        while left > 0:
+            data = log.read(min(chunk, left))
+            if not data:
+                break
+            count += len(data)
+            left -= len(data)
+            lines.extend(tail.feed(data))
+        return lines, plan, count
+
+
+class LogFileTests(unittest.TestCase):
+    """LogTail on a real file that is appended to, rotated and truncated."""
+
+    def setUp(self):
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        self.path = os.path.join(folder, "events.jsonl")
+        self.log = EventLogFile(self.path, rotate_at=600)  # three lines fit
+        self.addCleanup(self.log.close)
+
+    def statuses(self, lines):
+        return [ext.parse_event_line(each) for each in lines]
+
+    def test_following_across_appends_rotation_and_truncation(self):
+        self.log.emit(line("old.wav", "synced") + b"\n")
+        tail = ext.LogTail()
+        self.assertEqual(read_log(tail, self.path)[0], [], "what was there before is history")
+        self.log.emit(line("a.wav", "syncing") + b"\n")
+        self.log.emit(line("a.wav", "synced") + b"\n")
+        lines, plan, _ = read_log(tail, self.path)
+        self.assertEqual(self.statuses(lines), [("a.wav", "syncing"), ("a.wav", "synced")])
+        self.assertIsNone(plan.lost)
+        self.log.emit(line("b.wav", "pending") + b"\n")  # past 600 bytes: rotated, then written
+        self.assertTrue(os.path.exists(self.path + ".1"))
+        lines, plan, _ = read_log(tail, self.path)
+        self.assertEqual(plan.lost, "rotated")
+        self.assertEqual(self.statuses(lines), [("b.wav", "pending")], "the new file, from its start")
+        half = line("c.wav", "failed") + b"\n"
+        os.write(self.log.fd, half[:20])  # a line caught half written
+        self.assertEqual(read_log(tail, self.path)[0], [])
+        os.write(self.log.fd, half[20:])
+        self.assertEqual(self.statuses(read_log(tail, self.path)[0]), [("c.wav", "failed")])
+        os.truncate(self.path, 0)
+        self.log.emit(line("d.wav", "synced") + b"\n")
+        lines, plan, _ = read_log(tail, self.path)
+        self.assertEqual((plan.lost, self.statuses(lines)), ("truncated", [("d.wav", "synced")]))
+
+    def test_never_more_than_the_limit_is_read(self):
+        tail = ext.LogTail(read_limit=1000)  # five lines
+        read_log(tail, self.path)
+        self.log.rotate_at = 1 << 20
+        for i in range(3):
+            self.log.emit(line("f%d.wav" % i, "synced") + b"\n")
+        lines, plan, count = read_log(tail, self.path)
+        self.assertEqual((len(lines), plan.lost), (3, None))
+        for i in range(10):
+            self.log.emit(line("g%d.wav" % i, "synced") + b"\n")
+        lines, plan, count = read_log(tail, self.path)
+        self.assertEqual((lines, plan.lost, count), ([], "skipped", 0), "skipped, not read")
+        self.log.emit(line("h.wav", "pending") + b"\n")
+        self.assertEqual(self.statuses(read_log(tail, self.path)[0]), [("h.wav", "pending")], "then followed again")
+
+
+class LogFollowerTests(unittest.TestCase):
+    def setUp(self):
+        self.clock = Clock()
+        self.loop = Loop(self.clock)
+        self.reads = []
+        self.follower = ext.LogFollower(lambda follower: self.reads.append(self.clock.now), self.loop.call_later,
+                                        delay=0.15)
+
+    def test_a_burst_of_changes_is_one_read(self):
+        for _ in range(20):
+            self.follower.changed()
+            self.loop.advance(0.005)
+        self.assertEqual(self.reads, [])
+        self.loop.advance(0.1)
+        self.assertEqual(self.reads, [100.15], "one read, the delay after the first change")
+        self.assertEqual(len(self.loop.timers), 0)
+        self.assertEqual(self.follower.changes, 20)
+
+    def test_one_read_at_a_time_and_one_more_for_what_came_meanwhile(self):
+        self.follower.changed()
+        self.loop.advance(0.15)
+        self.assertTrue(self.follower.reading)
+        for _ in range(5):
+            self.follower.changed()  # while the read runs
+        self.loop.advance(1)
+        self.assertEqual(len(self.reads), 1, "not while a read runs")
+        self.follower.done()
+        self.loop.advance(0.1)
+        self.assertEqual(len(self.reads), 1)
+        self.loop.advance(0.06)
+        self.assertEqual(len(self.reads), 2, "one more, after the delay")
+        self.follower.done()
+        self.loop.advance(5)
+        self.assertEqual(len(self.reads), 2, "nothing changed during it: no more")
+        self.follower.done()  # a stray done does nothing
+        self.assertFalse(self.follower.reading)
+
+    def test_after_close_nothing_is_read(self):
+        self.follower.changed()
+        self.follower.close()
+        self.loop.advance(1)
+        self.follower.changed()
+        self.loop.advance(1)
+        self.assertEqual(self.reads, [])
+        self.assertFalse(self.follower.active)
+
+    def test_active_once_the_end_of_the_log_is_known(self):
+        self.assertFalse(self.follower.active)
+        self.follower.tail.plan((1, 1), 123)
+        self.assertTrue(self.follower.active)
+
+    def test_a_read_that_fails_to_start_lets_the_next_one_run(self):
+        def broken(follower):
+            raise OSError("no")
+
+        follower = ext.LogFollower(broken, self.loop.call_later, delay=0.1)
+        with self.assertLogs("recsync-file-manager", "ERROR"):
+            follower.changed()
+            self.loop.advance(0.1)
+        self.assertFalse(follower.reading)
+        self.assertEqual(follower.reads, 1)
 
 
 if __name__ == "__main__":
