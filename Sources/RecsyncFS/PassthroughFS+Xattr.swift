@@ -13,7 +13,8 @@ extension PassthroughFS {
             guard let value = try hooks.syncAttribute(path: path, name: name, isDirectory: inode.isDirectory, caller: caller) else {
                 throw FSError(ENODATA, "no attribute \(name)")
             }
-            return Array(value.utf8)
+            // A path (user.sync.events) is given as its bytes, like a name; the rest is text.
+            return name == "user.sync.events" ? NameCoding.bytes(of: value) : Array(value.utf8)
         }
         if inode.isSymlinkLike { throw FSError(ENOTSUP, "extended attributes of symlinks are not supported") }
         let path = Sys.procPath(inode.fd)

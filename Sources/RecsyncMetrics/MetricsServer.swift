@@ -8,18 +8,24 @@ import Glibc
 #endif
 
 /// Serves `GET /metrics` over plain HTTP on one address (`metrics_address`), for Prometheus to
-/// scrape. Each connection gets its own thread (at most 8 at once; more are closed at once), a
-/// 5-second deadline for the whole exchange and an 8 KiB cap on what it may send: a scraper needs
-/// no more, and a slow or hostile client holds up nobody else. The text is made at most once a
+/// scrape. Each connection gets its own thread (at most 8 at once, 2 from one address; more are
+/// closed at once), 1 second to send its request (at most 8 KiB), and 5 seconds for the whole
+/// exchange: a scraper needs no more, and a slow client from one address cannot take the slots
+/// of another. The text is made at most once a
 /// second, however often it is asked for, so scraping in a loop does not load the queue.
 public final class MetricsServer: Sendable {
     let listener: Int32
     let render: @Sendable () -> String
     let logger: Logger
     private let stopped = Mutex(false)
-    private let active = Mutex(0)
+    /// Connections being served, by the peer's address.
+    private let active = Mutex<[String: Int]>([:])
     private let cache = Mutex<(text: String, made: ContinuousClock.Instant)?>(nil)
     static let maxConnections = 8
+    /// At most this many at once from one address, so that one client cannot take every slot.
+    static let maxPerPeer = 2
+    /// The request must arrive within this; the whole exchange within `deadline`.
+    static let requestDeadline: Duration = .seconds(1)
     static let deadline: Duration = .seconds(5)
     /// The address it listens on, with the port the system chose when asked for port 0.
     public let boundAddress: String
@@ -76,7 +82,7 @@ public final class MetricsServer: Sendable {
     /// Serves until ``stop()``.
     public func start() {
         Thread.detachNewThread { [self] in
-            defer { close(listener) }
+            defer { stopped.withLock { _ in close(listener) } }
             while !stopped.withLock({ $0 }) {
                 let client = recsync_accept_cloexec(listener)
                 if stopped.withLock({ $0 }) {
@@ -91,9 +97,10 @@ public final class MetricsServer: Sendable {
                     Thread.sleep(forTimeInterval: 1)
                     continue
                 }
-                let admitted = active.withLock { count in
-                    guard count < Self.maxConnections else { return false }
-                    count += 1
+                let peer = Self.peerAddress(client)
+                let admitted = active.withLock { active in
+                    guard active.values.reduce(0, +) < Self.maxConnections, active[peer, default: 0] < Self.maxPerPeer else { return false }
+                    active[peer, default: 0] += 1
                     return true
                 }
                 guard admitted else {
@@ -103,16 +110,40 @@ public final class MetricsServer: Sendable {
                 Thread.detachNewThread { [self] in
                     serve(client)
                     close(client)
-                    active.withLock { $0 -= 1 }
+                    active.withLock { active in
+                        active[peer, default: 1] -= 1
+                        if active[peer] == 0 { active[peer] = nil }
+                    }
                 }
             }
         }
     }
 
-    /// Stops serving; the listening socket is closed by the accepting thread as it leaves.
+    /// Stops serving. The flag and the shutdown go together under the lock the accepting thread
+    /// takes before it closes the socket, so the shutdown never reaches a descriptor number
+    /// that was closed and given to something else.
     public func stop() {
-        stopped.withLock { $0 = true }
-        shutdown(listener, Int32(SHUT_RDWR))
+        stopped.withLock { stopped in
+            stopped = true
+            shutdown(listener, Int32(SHUT_RDWR))
+        }
+    }
+
+    /// The peer's IP address as text ("" when it cannot be read).
+    static func peerAddress(_ fd: Int32) -> String {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let got = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) } }
+        guard got == 0 else { return "" }
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        let family = Int32(storage.ss_family)
+        let converted: UnsafePointer<CChar>? = withUnsafePointer(to: &storage) { pointer in
+            pointer.withMemoryRebound(to: UInt8.self, capacity: MemoryLayout<sockaddr_storage>.size) { bytes in
+                // sin_addr follows the family and port (offset 4); sin6_addr the flow info too (offset 8).
+                inet_ntop(family, bytes + (family == AF_INET6 ? 8 : 4), &text, socklen_t(text.count))
+            }
+        }
+        return converted == nil ? "" : String(cString: text)
     }
 
     /// The exposition text, made again only when the last is older than a second.
@@ -126,10 +157,10 @@ public final class MetricsServer: Sendable {
 
     func serve(_ client: Int32) {
         let deadline = ContinuousClock.now + Self.deadline
-        /// Waits until `client` is ready for `events`, or false at the deadline.
-        func ready(_ events: Int32) -> Bool {
+        /// Waits until `client` is ready for `events`, or false at `limit`.
+        func ready(_ events: Int32, by limit: ContinuousClock.Instant) -> Bool {
             while true {
-                let left = deadline - ContinuousClock.now
+                let left = limit - ContinuousClock.now
                 if left <= .zero { return false }
                 var poller = pollfd(fd: client, events: Int16(events), revents: 0)
                 let milliseconds = Int32(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000) + 1
@@ -140,8 +171,9 @@ public final class MetricsServer: Sendable {
         }
         var request: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 2048)
+        let requestBy = ContinuousClock.now + Self.requestDeadline
         while request.count < 8192 {
-            guard ready(POLLIN) else { return }
+            guard ready(POLLIN, by: requestBy) else { return }
             let count = recv(client, &buffer, buffer.count, Int32(MSG_DONTWAIT))
             if count < 0 && (errno == EAGAIN || errno == EINTR) { continue }
             if count <= 0 { return }
@@ -167,7 +199,7 @@ public final class MetricsServer: Sendable {
         let bytes = Array((head + body).utf8)
         var sent = 0
         while sent < bytes.count {
-            guard ready(POLLOUT) else { return }
+            guard ready(POLLOUT, by: deadline) else { return }
             let count = bytes[sent...].withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
             if count < 0 && (errno == EAGAIN || errno == EINTR) { continue }
             if count <= 0 { return }

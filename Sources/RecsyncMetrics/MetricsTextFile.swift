@@ -81,7 +81,8 @@ public final class MetricsTextFile: Sendable {
                 }
                 written += count
             }
-            close(fd)
+            // A network filesystem or a quota may report the failed write only at close.
+            if close(fd) != 0 && failure == nil { failure = "cannot write \(temporary): \(String(cString: strerror(errno)))" }
             if failure == nil && rename(temporary, path) != 0 {
                 failure = "cannot rename \(temporary) to \(path): \(String(cString: strerror(errno)))"
             }

@@ -252,13 +252,14 @@ private func curlReadCallback(_ buffer: UnsafeMutablePointer<CChar>?, _ size: In
     state.noteActivity()
     // Safe: curl hands us `size * count` writable bytes at `buffer`.
     var destination = UnsafeMutableRawBufferPointer(start: buffer, count: size * count)
-    if let slice = state.rateLimiter?.sliceSize, destination.count > slice {
+    let slice = state.rateLimiter?.sliceSize
+    if let slice, destination.count > slice {
         // Safe: a prefix of the buffer curl handed us.
         destination = UnsafeMutableRawBufferPointer(rebasing: destination[0..<slice])
     }
     guard let produced = source.read(into: destination) else { return Int(CURL_READFUNC_ABORT) }
     if produced > 0, let limiter = state.rateLimiter {
-        guard limiter.waitToSend(produced, shouldCancel: state.shouldCancel) else {
+        guard limiter.waitToSend(produced, sizedUnlimited: slice == nil, shouldCancel: state.shouldCancel) else {
             state.cancelled = true
             return Int(CURL_READFUNC_ABORT)
         }

@@ -49,11 +49,10 @@ final class UploadRateLimiter: Sendable {
         }
     }
 
-    /// The most bytes to hand to curl per read callback: about 50 ms worth, or 64 KiB while
-    /// there is no limit, so that a limit set meanwhile (a schedule's boundary) is not owed
-    /// for a large read made before it.
-    var sliceSize: Int { bytesPerSecond.map { Int(max($0 / 20, 256)) } ?? Self.unlimitedSlice }
-    static let unlimitedSlice = 64 * 1024
+    /// The most bytes to hand to curl per read callback (about 50 ms worth); nil while there is
+    /// no limit: reads stay whole, and are not charged (``waitToSend(_:sizedUnlimited:shouldCancel:)``)
+    /// even when a limit is set between the read and its charge.
+    var sliceSize: Int? { bytesPerSecond.map { Int(max($0 / 20, 256)) } }
 
     /// Takes `count` bytes from the bucket and returns how long the caller must wait before
     /// sending them. An idle bucket saves up at most one slice for a burst.
@@ -71,8 +70,11 @@ final class UploadRateLimiter: Sendable {
     }
 
     /// Reserves `count` bytes and sleeps until they may be sent, polling `shouldCancel` at
-    /// least every 100 ms. Returns false when the caller cancelled while waiting.
-    func waitToSend(_ count: Int, shouldCancel: (@Sendable () -> Bool)?) -> Bool {
+    /// least every 100 ms. Returns false when the caller cancelled while waiting. A read sized
+    /// while there was no limit (`sizedUnlimited`) is let through without a charge: it may be
+    /// far larger than a slice of a limit set since.
+    func waitToSend(_ count: Int, sizedUnlimited: Bool = false, shouldCancel: (@Sendable () -> Bool)?) -> Bool {
+        if sizedUnlimited { return true }
         let deadline = ContinuousClock.now + reserve(count)
         while true {
             let left = deadline - ContinuousClock.now

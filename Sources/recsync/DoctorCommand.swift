@@ -76,10 +76,9 @@ struct Doctor {
 
     func run() -> [Finding] {
         var findings = [fuse()]
-        let environment = ProcessInfo.processInfo.environment
         let plan: MountPlan
         do {
-            plan = try MountPlan.resolve(mountpoint: mountpoint, options: options, inspecting: true)
+            plan = try MountPlan.resolve(mountpoint: mountpoint, options: options, for: .inspect)
         } catch {
             let message = "\(error)"
             let check = message.contains("credential") || message.contains("AWS_") ? "credentials" : "config"
@@ -89,7 +88,8 @@ struct Doctor {
         }
         findings.append(Finding(level: .ok, check: "config",
                                 detail: "bucket \(plan.config.bucket ?? "") at \(plan.endpoint.baseURL), keys \(plan.config.pathPattern)"))
-        let exposure = CredentialsLoader.exposureWarnings(environment: environment, homeDirectory: Paths.home(environment))
+        // Where the mount would take its keys from, -o aws_shared_credentials_file= included.
+        let exposure = CredentialsLoader.exposureWarnings(environment: plan.environment, homeDirectory: Paths.home(plan.environment))
         findings.append(exposure.isEmpty
             ? Finding(level: .ok, check: "credentials", detail: "access key \(Self.masked(plan.credentials.accessKeyId))")
             : Finding(level: .warning, check: "credentials", detail: exposure.joined(separator: "; "), fix: "chmod 600 the file named"))

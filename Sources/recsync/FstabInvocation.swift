@@ -1,4 +1,5 @@
 import Foundation
+import RecsyncCore
 
 /// How `mount(8)` starts recsync for `mount -t fuse.recsync` and `/etc/fstab` lines, turned into
 /// a `recsync mount` command line.
@@ -26,6 +27,11 @@ enum FstabInvocation {
         // command (`recsync verfy a b`), which must not become a mount.
         guard arguments.count >= 4, let first = arguments.first, !first.hasPrefix("-"), !subcommands.contains(first),
               first != "help", !arguments[1].hasPrefix("-"), arguments[2] == "-o" else { return nil }
+        // `recsync moutn DIR -o ...` is a typo, not a bucket named "moutn".
+        if let command = Spelling.closest(to: first, among: Array(subcommands)) {
+            throw CLIError.usage("unknown command \(first.debugDescription); did you mean 'recsync \(command)'? "
+                                 + "(in mount.fuse3's form 'recsync SOURCE MOUNTPOINT -o OPTIONS', write a bucket of that name as s3://\(first))")
+        }
         return try translate(arguments)
     }
 
@@ -44,7 +50,7 @@ enum FstabInvocation {
         var index = 0
         func value(after flag: String) throws -> String {
             index += 1
-            guard index < arguments.count else { throw CLIError.usage("\(flag) needs a value") }
+            guard index < arguments.count else { throw CLIError("\(flag) needs a value", exitCode: mountFailure) }
             return arguments[index]
         }
         while index < arguments.count {

@@ -36,7 +36,7 @@ struct MountCommand: ParsableCommand {
         let plan: MountPlan
         do {
             // --check-only (mount -f) looks and leaves things as they are: a dead mount stays.
-            plan = try MountPlan.resolve(mountpoint: mountpoint, options: options, inspecting: checkOnly)
+            plan = try MountPlan.resolve(mountpoint: mountpoint, options: options, for: checkOnly ? .check : .mount)
         } catch {
             if let readyFd { ReadyPipe.report(fd: readyFd, error: "\(error)") }
             throw error

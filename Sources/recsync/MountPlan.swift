@@ -20,25 +20,38 @@ struct MountPlan {
     /// Mount flags from `-o` for the kernel: `noexec`, `nosuid`, `nodev`, `noatime`, `nodiratime`.
     var kernelFlags: [String] = []
 
-    /// With `inspecting` (`recsync doctor`), a folder recsync serves is accepted and a dead
-    /// mount left alone: nothing is mounted.
+    /// What the plan is for: a mount; `mount -f` / `--check-only` (everything a mount would
+    /// check, nothing changed: a dead mount is reported, not detached); `recsync doctor` (a
+    /// folder recsync serves is accepted, a dead mount left alone).
+    enum Purpose {
+        case mount, check, inspect
+    }
+
     static func resolve(mountpoint rawMountpoint: String, options: MountOptions,
                         environment processEnvironment: [String: String] = ProcessInfo.processInfo.environment,
-                        inspecting: Bool = false) throws -> MountPlan {
+                        for purpose: Purpose = .mount) throws -> MountPlan {
         let optionList: MountOptionList
         do { optionList = try options.optionList(environment: processEnvironment) } catch { throw CLIError.usage("\(error)") }
         // aws_profile= and the like say what the environment would have said.
         let environment = processEnvironment.merging(optionList.environment) { _, option in option }
         let requested = Paths.absolute(rawMountpoint)
-        if !inspecting, DeadMount.isDead(requested) {
+        let mountpoint: String
+        if purpose != .inspect, DeadMount.isDead(requested) {
             // Left by a daemon that crashed or was killed: the files are below it, untouched.
-            try DeadMount.clear(requested)
-            FileHandle.standardError.write(Data("recsync: detached the dead mount a stopped recsync left at \(requested)\n".utf8))
+            if purpose == .check {
+                FileHandle.standardError.write(Data("recsync: \(requested) is a dead mount a stopped recsync left; mounting detaches it first\n".utf8))
+                mountpoint = requested
+            } else {
+                try DeadMount.clear(requested)
+                FileHandle.standardError.write(Data("recsync: detached the dead mount a stopped recsync left at \(requested)\n".utf8))
+                mountpoint = try Paths.existingDirectory(rawMountpoint)
+            }
+        } else {
+            mountpoint = try Paths.existingDirectory(rawMountpoint)
         }
-        let mountpoint = try Paths.existingDirectory(rawMountpoint)
         // Another filesystem there (an SD card, a second disk mounted first in fstab) is what
         // recsync serves; only a folder recsync itself already serves is refused.
-        if !inspecting, MountTable.mountType(at: mountpoint) == "fuse.recsync" {
+        if purpose != .inspect, MountTable.mountType(at: mountpoint) == "fuse.recsync", !DeadMount.isDead(mountpoint) {
             throw CLIError.usage("\(mountpoint) is already mounted by recsync; unmount it first with 'recsync unmount \(mountpoint)'")
         }
         let configPath = options.config ?? optionList.configPath ?? RecsyncConfig.defaultPath(environment: environment)

@@ -37,7 +37,7 @@ struct StatusCommand: ParsableCommand {
         if watch { return try StatusWatch(paths: paths.isEmpty ? ["."] : paths, icons: icons).run() }
         for (client, response) in try Self.fetch(paths.isEmpty ? ["."] : paths) {
             if json {
-                print(try StatusJSON(mountpoint: client.mountpoint, response: response).line())
+                print(try StatusJSON(mountpoint: NameCoding.display(client.mountpoint), response: response).line())
             } else {
                 print(StatusTable(icons: icons).render(response, mountpoint: client.mountpoint))
             }

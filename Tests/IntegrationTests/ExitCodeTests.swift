@@ -18,6 +18,8 @@ final class ExitCodeTests: XCTestCase {
             (["--help"], 0),
             (["mount", "--help"], 0),
             (["no-such-command"], 64),
+            // mount.fuse3's form, but the source looks like a misspelt command: refused, not mounted.
+            (["moutn", folder.path, "-o", "bucket=b"], 64),
             (["status", "--json", "--watch", folder.path], 64),
             (["status", folder.path], 64),
             (["queue", folder.path], 64),

@@ -116,6 +116,18 @@ final class MountCommandTests: XCTestCase {
         XCTAssertFalse(dump.contains(fixture.server.secretKey))
     }
 
+    func testCheckOnlyRefusesAFolderRecsyncServesAndChangesNothing() throws {
+        try fixture.mount()
+        let check = try Shell.run(fixture.mountArguments + ["--check-only"], environment: fixture.environment)
+        XCTAssertEqual(check.status, 64, "as the mount itself would: \(check.stdout)\(check.stderr)")
+        XCTAssertTrue(check.stderr.contains("is already mounted by recsync"), check.stderr)
+        XCTAssertTrue(fixture.isMounted, "the live mount is left alone")
+        try fixture.unmount()
+        let fine = try Shell.run(fixture.mountArguments + ["--check-only"], environment: fixture.environment)
+        XCTAssertTrue(fine.succeeded && fine.stdout.contains("can be mounted"), fine.stdout + fine.stderr)
+        XCTAssertFalse(fixture.isMounted)
+    }
+
     func testUnmountOfAFolderThatIsNotMounted() throws {
         let result = try Shell.run([MountFixture.binary, "unmount", fixture.mountpoint.path])
         XCTAssertNotEqual(result.status, 0)

@@ -73,6 +73,13 @@ final class SettingsTableTests: XCTestCase {
         }
     }
 
+    func testAQuotedValueKeepsItsCommas() throws {
+        let list = try MountOptionList.parse(["upload_schedule=\"Mon-Fri 08:00-18:00 1M, off\",allow_other"], environment: [:])
+        let config = RecsyncConfig.defaults.merged(with: list.overrides)
+        XCTAssertEqual(config.uploadSchedule, "Mon-Fri 08:00-18:00 1M, off")
+        XCTAssertTrue(config.allowOther)
+    }
+
     func testOptionsSplitOnCommasKeepEscapesAndTakeBareBooleans() throws {
         let list = try MountOptionList.parse(["allow_other,user_id=a\\,b", "ignore_patterns=", "noexec,nosuid,_netdev,x-systemd.automount,nofail,comment=x"],
                                              environment: [:])
@@ -118,6 +125,8 @@ final class SettingsTableTests: XCTestCase {
         XCTAssertTrue(message("on_event=./hook").contains("relative path"))
         XCTAssertTrue(message("wifi_interfaces=a/b").contains("interface names"))
         XCTAssertTrue(message("config").contains("needs the config file's path"))
+        XCTAssertTrue(message("state_dir=\"/x,allow_other").contains("a double quote is not closed"), message("state_dir=\"/x,allow_other"))
+        XCTAssertTrue(message("bukcet=secret-value").hasPrefix("-o bukcet: unknown option"), "the value is not echoed")
         XCTAssertEqual(message("state_dir=~/rec"), "-o state_dir=~/rec: starts with \"~\" but HOME is not set; write the full path")
         XCTAssertNoThrow(try MountOptionList.parse(["state_dir=~/rec"], environment: ["HOME": "/home/alice"]))
     }

@@ -216,7 +216,8 @@ final class UploadRateLimitTests: XCTestCase {
 
     func testTheRateChangesWhileTransfersRun() {
         let limiter = UploadRateLimiter(bytesPerSecond: nil)
-        XCTAssertEqual(limiter.sliceSize, UploadRateLimiter.unlimitedSlice, "no limit yet: reads are cut small, ready for one")
+        XCTAssertNil(limiter.sliceSize, "no limit: reads stay whole")
+        XCTAssertTrue(limiter.waitToSend(50_000_000, sizedUnlimited: true, shouldCancel: nil), "a read sized unlimited is not charged")
         XCTAssertEqual(limiter.reserve(10_000_000), .zero)
         limiter.setRate(10_000)
         XCTAssertEqual(limiter.sliceSize, 500)

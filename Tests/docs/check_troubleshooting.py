@@ -41,8 +41,9 @@ DOCUMENT = os.path.join(ROOT, "docs", "TROUBLESHOOTING.md")
 DOCUMENT_NAME = "docs/TROUBLESHOOTING.md"
 
 # Fewer messages than this means the scanner broke (a rule that silently stopped matching),
-# not that recsync got quieter.
-MINIMUM_MESSAGES = 250
+# not that recsync got quieter. It sits close below the count found (about 510), so that one
+# rule going quiet is noticed; raise it as messages are added, lower it only with a reason.
+MINIMUM_MESSAGES = 470
 
 # A fragment shorter than this (in words and in characters) is not checked: too short to find
 # a message by ("cannot read ", "; ").

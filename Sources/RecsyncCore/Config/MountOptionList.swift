@@ -44,6 +44,10 @@ public struct MountOptionList: Sendable, Equatable {
     /// - Throws: ``ConfigError`` naming the option and saying how to write it.
     public static func parse(_ arguments: [String], environment: [String: String], sloppy: Bool = false) throws -> MountOptionList {
         var result = MountOptionList()
+        if let open = arguments.first(where: SettingText.hasUnclosedQuote) {
+            throw ConfigError(kind: .invalidValue, message: "-o \(open.debugDescription): a double quote is not closed; "
+                              + "write the value as name=\"value, with commas\", or leave the quotes out")
+        }
         for option in arguments.flatMap(SettingText.options) {
             try result.add(option, environment: environment, sloppy: sloppy)
         }

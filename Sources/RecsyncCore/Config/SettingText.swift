@@ -76,6 +76,22 @@ public enum SettingText {
         }
     }
 
+    /// Whether `text` has a double quote that is not closed (outside backslash escapes).
+    public static func hasUnclosedQuote(_ text: String) -> Bool {
+        var escaped = false
+        var quoted = false
+        for character in text {
+            if escaped {
+                escaped = false
+            } else if character == "\\" && !quoted {
+                escaped = true
+            } else if character == "\"" {
+                quoted.toggle()
+            }
+        }
+        return quoted
+    }
+
     /// The `:`-separated items of a list; empty text is an empty list.
     static func items(_ text: String) -> [String] {
         text.isEmpty ? [] : split(text, on: ":", keepingEscapes: false)

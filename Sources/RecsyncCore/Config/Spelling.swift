@@ -1,10 +1,10 @@
 /// Suggestions for misspelled names ("did you mean ...?") in error messages.
-enum Spelling {
+public enum Spelling {
     /// The candidate closest to `word`, when it is close enough to be a likely typo.
     ///
     /// Comparison ignores case, `_` and `-`, so `pathStyle`, `path-style` and
     /// `path_style` all match each other exactly.
-    static func closest(to word: String, among candidates: [String]) -> String? {
+    public static func closest(to word: String, among candidates: [String]) -> String? {
         let target = normalized(word)
         guard !target.isEmpty else { return nil }
         var best: (name: String, distance: Int)?
