@@ -53,11 +53,20 @@ What it does:
    cannot read the attribute (asking for a name recsync does not have, which GIO answers as it
    answers EACCES: no attribute) has no monitor and still follows the file by looking again
    every few seconds; a second mount gets a monitor of its own, cancelled and dropped when it is
-   unmounted;
-8. stops the recsync daemon it started (SIGSTOP to that pid, nothing else is signalled) and
-   checks that the extension answers at once, keeps the main loop running, gives up on the
-   files the mount does not answer about, keeps only two requests waiting for it, and shows
-   the files again once the daemon is continued (SIGCONT; cleanup continues it in any case).
+   unmounted; a file whose name is not UTF-8 (recsync writes it in its text form) gets its new
+   emblem from its line of the log;
+8. checks whose log is followed: the mount's owner comes from user_id= in /proc/self/mountinfo;
+   an instance that takes itself for another user does not ask the mount for user.sync.events;
+   instances whose mount answers with a FIFO, a symbolic link, a device, a folder or (as root)
+   another user's file do not follow it, never open the FIFO, and look at the file again every
+   few seconds instead;
+9. makes three read completions fail with an exception (in one instance only) and checks that
+   they are logged, that the queue hears each one finished, and that the mount's lane keeps
+   working;
+10. stops the recsync daemon it started (SIGSTOP to that pid, nothing else is signalled) and
+    checks that the extension answers at once, keeps the main loop running, gives up on the
+    files the mount does not answer about, keeps only two requests waiting for it, and shows
+    the files again once the daemon is continued (SIGCONT; cleanup continues it in any case).
 
 Always unmounts and ends the processes it started (by their pid), even when a check fails.
 Prints one line per check and "N passed, N failed" at the end; exits 1 when any check failed.
@@ -65,6 +74,8 @@ Prints one line per check and "N passed, N failed" at the end; exits 1 when any 
 
 import argparse
 import datetime
+import errno
+import functools
 import hashlib
 import hmac
 import importlib
@@ -1057,6 +1068,177 @@ class Run:
                      "unmounted, its monitor is cancelled and dropped; the first mount's stays",
                      "unmount %s %s, feeds %r" % (unmount.returncode, unmount.stderr, extension._feeds))
 
+    def event_log_names(self):
+        """A file whose name is not UTF-8 is refreshed from the event log too: recsync writes the
+        name in its text form (each byte that is not UTF-8 as U+10FF00 + byte), and the extension
+        maps it back to the path the file manager gives."""
+        report = self.report
+        extension = type(self.extension)()
+        extension._watcher.monitored_delays = (3600.0, 3600.0)  # any refresh within seconds is the log's
+        raw = b"events/caf\xe9 \xff.wav"
+        name = os.fsdecode(raw)
+        self.write(name, b"RIFF latin-1 " * 60)
+        if not self.wait_status(name, "pending"):
+            return
+        self.FileInfo(self.mountpoint, [extension]).describe()
+        self.pump_until(lambda: getattr(extension._feeds.get(self.mountpoint), "active", False), 10)
+        feed = extension._feeds.get(self.mountpoint)
+        take = self.FileInfo(self.path(name), [extension]).describe()
+        if not report.check(feed is not None and feed.active and take.emblems == ["emblem-synchronizing"],
+                            "a file named %r (not UTF-8): pending, its mount's event log followed" % raw,
+                            "feed %r, emblems %s" % (feed, take.emblems)):
+            return
+        # The request ends the file's wait one way or the other: synced, or failed (moto refuses
+        # SigV4 requests for keys that hold a "%", as this name's key does: caf%E9 %FF.wav).
+        # Either way recsync writes a line, and only that line can refresh the emblem in time.
+        since = os.path.getsize(feed.path)
+        os.setxattr(self.path(name), "user.sync.request", b"now")
+        text = "events/caf\U0010FFE9 \U0010FFFF.wav"  # recsync's text form (docs/SEMANTICS.md, "Names")
+        final = line_at = shown_at = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (line_at and shown_at):
+            self.pump(0.01)
+            now = time.monotonic()
+            if line_at is None:
+                final = next((e["status"] for e in self.log_lines(feed.path, since)
+                              if e.get("path") == text and e.get("status") in ("synced", "failed")), None)
+                line_at = now if final else None
+            if final and shown_at is None and take.emblems == EXPECTED_EMBLEMS[final]:
+                shown_at = now
+        if not report.check(line_at is not None, "recsync wrote a line that the file is %s, with the name in its "
+                            "text form" % (final or "synced or failed"),
+                            repr(self.log_lines(feed.path, since)) + self.daemon_log()):
+            return
+        report.check(shown_at is not None and shown_at - line_at < 1.0,
+                     "the file named %r turned to %s %.2f s after the line (from the event log; the fallback was an "
+                     "hour away)" % (raw, EXPECTED_EMBLEMS[final], (shown_at or deadline) - line_at),
+                     "emblems %s, status %s" % (take.emblems, status_of(take.path)))
+
+    def answer_events_with(self, extension, answer, _location, _result, job):
+        """In place of the extension's completion for user.sync.events: the mount answered `answer`
+        (what a hostile mount could answer; a real recsync names its own log)."""
+        extension._queue.finished(job, answer)
+
+    def event_log_owners(self):
+        """Only the viewer's own mounts, and only a regular file of the viewer's: a mount another user
+        owns is not asked for its log; a path that is a FIFO, a device, a symbolic link or another
+        user's file is never opened; either way the files are looked at every few seconds."""
+        report = self.report
+        owner = self.extension._mounts.owner(self.mountpoint)
+        report.check(owner == os.getuid(), "the mount's owner, from user_id= in /proc/self/mountinfo, is this user "
+                     "(uid %s)" % owner)
+        name = "events/take5.wav"
+        self.write(name, b"RIFF take five " * 60)
+        if not self.wait_status(name, "pending"):
+            return
+
+        # As another user sees it (its file manager runs as someone else).
+        stranger = type(self.extension)()
+        stranger._viewer = os.getuid() + 1
+        keys = []
+        submit = stranger._queue.submit
+        stranger._queue.submit = lambda mount, key, callback: keys.append(key) or submit(mount, key, callback)
+        shown = self.FileInfo(self.path(name), [stranger]).describe()
+        feed = stranger._feeds.get(self.mountpoint)
+        report.check(feed is not None and feed.state == "polling" and feed.monitor is None
+                     and not any(key[0] == "events" for key in keys) and shown.emblems == ["emblem-synchronizing"]
+                     and stranger._watcher.next_due() is not None and stranger._watcher.next_due() <= 1.0,
+                     "a mount of another user's: its root is not asked for user.sync.events, no monitor, the pending "
+                     "file is looked at again within 1 s", "feed %r, asked %r, emblems %s" % (feed, keys, shown.emblems))
+
+        # What a hostile mount could answer.
+        fifo = os.path.join(self.root, "events.fifo")
+        os.mkfifo(fifo)
+        link = os.path.join(self.root, "events.link")
+        os.symlink(attribute(self.mountpoint, "user.sync.events"), link)
+        answers = [fifo, link, "/dev/zero", self.root]
+        if os.getuid() == 0:
+            foreign = os.path.join(self.root, "foreign.jsonl")
+            with open(foreign, "w") as text:
+                text.write('{"path": "take1.wav", "status": "failed"}\n')
+            os.chown(foreign, 65534, 65534)
+            answers.append(foreign)
+        else:
+            print("note: not root, so no file of another user's to name; that case is in test_logic.py", flush=True)
+        instances = {}
+        for answer in answers:
+            extension = instances[answer] = type(self.extension)()
+            extension._events_done = functools.partial(self.answer_events_with, extension, answer)
+            shown = self.FileInfo(self.path(name), [extension]).describe()
+            self.pump_until(lambda: getattr(extension._feeds.get(self.mountpoint), "state", None)
+                            not in (None, "asking", "checking"), 10)
+            feed = extension._feeds.get(self.mountpoint)
+            report.check(feed is not None and feed.state == "polling" and feed.monitor is None and feed.follower is None
+                         and extension._watcher.next_due() is not None and extension._watcher.next_due() <= 1.0,
+                         "user.sync.events answered %s: not followed, the pending file is looked at again within 1 s"
+                         % answer, "feed %r" % feed)
+        try:
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            opened = "the FIFO has a reader"
+        except OSError as error:
+            opened = None if error.errno == errno.ENXIO else str(error)
+        report.check(opened is None, "the FIFO was never opened (no reader: a writer's non-blocking open fails "
+                     "with ENXIO)", opened or "")
+        fifo_user = instances[fifo]
+        slow = self.FileInfo(self.path(name), [fifo_user]).describe()
+        os.setxattr(self.path(name), "user.sync.request", b"now")
+        started = time.monotonic()
+        self.pump_until(lambda: slow.emblems == ["emblem-default"], 30)
+        report.check(slow.emblems == ["emblem-default"],
+                     "the one given a FIFO turned the emblem to emblem-default by looking again (%.1f s)"
+                     % (time.monotonic() - started), "emblems %s, status %s" % (slow.emblems, status_of(slow.path)))
+
+    # a completion that fails
+
+    def completion_errors(self):
+        """A bug in a GIO completion (here: the first reads' answers cannot be read) is logged, the
+        queue still hears that each job finished, and the mount's lane keeps working."""
+        report = self.report
+        extension = type(self.extension)()
+        names = [self.TAKE1, self.TAKE2, "later.wav"]
+        failures = []
+
+        class Failing:
+            """The file a read was made on, whose answer cannot be taken: a bug in the completion."""
+            def query_info_finish(self, _result):
+                failures.append(self)
+                raise RuntimeError("injected failure %d" % len(failures))
+
+        real_done = extension._read_done
+
+        def read_done(location, result, job):  # the extension's own completion, given a file that fails
+            return real_done(Failing() if len(failures) < len(names) else location, result, job)
+
+        extension._read_done = read_done  # _start passes self._read_done to GIO: this instance only
+        records = []
+        handler = logging.Handler()
+        handler.emit = records.append
+        logging.getLogger("recsync-file-manager").addHandler(handler)
+        try:
+            first = [self.FileInfo(self.path(name), [extension]) for name in names]
+            for file_info in first:  # all at once: two run, one waits for a place
+                file_info.start_describe()
+            self.pump_until(lambda: not any(i.describing for i in first), 4)
+        finally:
+            logging.getLogger("recsync-file-manager").removeHandler(handler)
+        queue = extension._queue
+        logged = [r for r in records if r.exc_info and "injected failure" in str(r.exc_info[1])]
+        if not report.check(all(not i.describing and i.emblems == [] for i in first) and len(logged) == len(names),
+                            "%d read completions failed with an exception: each logged, each update completed "
+                            "without an emblem" % len(names),
+                            "describing %s, emblems %s, logged %d" % ([i.describing for i in first],
+                                                                     [i.emblems for i in first], len(logged))):
+            return
+        report.check(len(queue) == 0 and not queue.stalled(self.mountpoint),
+                     "the queue heard that each of them finished: nothing running, the mount not stalled",
+                     "running %d, queued %d, counts %s" % (queue.running(self.mountpoint), queue.queued(self.mountpoint),
+                                                           dict(queue.counts)))
+        again = [self.FileInfo(self.path(name), [extension]).describe() for name in names]
+        expected = [EXPECTED_EMBLEMS.get(status_of(self.path(name)), None) for name in names]
+        report.check([i.emblems for i in again] == expected and all(e for e in expected),
+                     "the same files asked again get their emblems: the lane keeps working",
+                     "emblems %s, expected %s" % ([i.emblems for i in again], expected))
+
     # a mount that stops answering
 
     def resume_daemon(self):
@@ -1339,6 +1521,9 @@ def main():
         if run.nautilus is not None:
             run.nautilus_after()
         run.event_log()
+        run.event_log_names()
+        run.event_log_owners()
+        run.completion_errors()
         run.hung_mount()
     except Fatal:
         pass

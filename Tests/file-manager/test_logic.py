@@ -1,22 +1,26 @@
 #!/usr/bin/env python3
 """Unit tests of the file-manager extension's decisions (no mount, no display, no bindings
 needed): status to emblem and label, selection to menu actions, requests, the watch that
-refreshes files whose status may still change, which mount a path is on (/proc/self/mountinfo),
-the queue that asks the mounts in the background (bounded, merged, given up on), and following
-the event log (its lines, where to read after a rotation or truncation, bounded reads, bursts
-read at once).
+refreshes files whose status may still change, which mount a path is on (/proc/self/mountinfo,
+with thousands of mounts too) and whose it is, the queue that asks the mounts in the background
+(bounded, merged, given up on), and following the event log (its lines, names that are not
+UTF-8, where to read after a rotation or truncation, bounded reads, bursts read at once, whose
+log is followed and which files are read).
 
     python3 Tests/file-manager/test_logic.py [-v]
 
-Works with any Python 3; with the file manager's bindings installed it also loads the glue.
+Works with any Python 3; with the file manager's bindings installed it also loads the glue and
+runs the tests of its own code (CompletionTests, FollowTests), which need no mount and no display.
 """
 
 import errno
 import importlib.util
 import json
 import os
+import random
 import shutil
 import tempfile
+import time
 import unittest
 from unittest import mock
 
@@ -34,6 +38,16 @@ def load_extension():
 ext = load_extension()
 S = ext.SelectedFile
 
+
+
+def mount_table(case, text, **kwargs):
+    """A MountTable over `text` written to a temporary file, removed after the test."""
+    handle = tempfile.NamedTemporaryFile("w", delete=False)
+    handle.write(text)
+    handle.close()
+    case.addCleanup(os.remove, handle.name)
+    kwargs.setdefault("changed", None)
+    return ext.MountTable(handle.name, **kwargs), handle.name
 
 class Clock:
     def __init__(self):
@@ -157,8 +171,10 @@ class MountTests(unittest.TestCase):
     def test_mountinfo_lines_with_escapes_and_optional_fields(self):
         mounts = ext.parse_mountinfo(MOUNTINFO)
         self.assertEqual([m.id for m in mounts], [22, 30, 41, 42, 43, 44, 45], "unreadable lines are left out")
-        self.assertEqual(mounts[2], ext.Mount(41, 22, "/home/ana/Recordings", "fuse.recsync"))
+        self.assertEqual(mounts[2], ext.Mount(41, 22, "/home/ana/Recordings", "fuse.recsync", 1000))
         self.assertEqual(mounts[3].point, "/home/ana/My Takes")
+        self.assertEqual([m.owner for m in mounts], [None, None, 1000, None, None, None, None],
+                         "the owner is the user_id= super option, where there is one")
         self.assertEqual(mounts[4].fstype, "nfs4", "two optional fields before the separator")
         self.assertEqual(mounts[5].point, "/mnt/back\\slash\ttab")
         self.assertEqual(ext.parse_mountinfo(MOUNTINFO.encode()), mounts, "bytes or text")
@@ -167,12 +183,7 @@ class MountTests(unittest.TestCase):
         self.assertEqual(ext.unescape_mount_field(b"/bad\xff"), os.fsdecode(b"/bad\xff"), "as Python names paths")
 
     def table(self, text=MOUNTINFO, **kwargs):
-        handle = tempfile.NamedTemporaryFile("w", delete=False)
-        handle.write(text)
-        handle.close()
-        self.addCleanup(os.remove, handle.name)
-        kwargs.setdefault("changed", None)
-        return ext.MountTable(handle.name, **kwargs), handle.name
+        return mount_table(self, text, **kwargs)
 
     def test_the_longest_mount_point_wins(self):
         table, _ = self.table()
@@ -228,27 +239,46 @@ class MountTests(unittest.TestCase):
         self.assertEqual(ext.visible_mounts(ext.parse_mountinfo(text)),
                          {"/": "ext4", "/data": "nfs4", "/top": "fuse.recsync", "/srv/rec": "cifs"})
 
-    def test_the_table_is_read_again_when_it_changed_or_is_old(self):
+    def test_the_table_is_read_again_when_the_kernel_says_it_changed_and_only_then(self):
         clock = Clock()
         changed = [False]
         table, name = self.table(clock=clock, max_age=5.0, changed=lambda: changed[0])
         self.assertIsNone(table.recsync_mount("/media/new/x.wav"))
-        self.assertEqual(table.reads, 1)
+        self.assertEqual((table.reads, table.builds), (1, 1))
         with open(name, "a") as text:
             text.write("50 22 0:50 / /media/new rw - fuse.recsync recsync rw\n")
-        clock.now += 1
-        self.assertIsNone(table.recsync_mount("/media/new/x.wav"), "not read again yet")
+        clock.now += 3600
+        self.assertIsNone(table.recsync_mount("/media/new/x.wav"), "not read again by age: the notice is enough")
+        self.assertEqual(table.reads, 1)
         changed[0] = True  # the kernel says the mounts changed
         self.assertEqual(table.recsync_mount("/media/new/x.wav"), "/media/new")
-        self.assertEqual(table.reads, 2)
+        self.assertEqual((table.reads, table.builds), (2, 2))
+        # A notice with the same text (a remount that changed nothing shown): read, not built.
+        self.assertEqual(table.recsync_mount("/media/new/x.wav"), "/media/new")
+        self.assertEqual((table.reads, table.builds), (3, 2))
         changed[0] = False
         with open(name, "w") as text:
             text.write(MOUNTINFO)
-        clock.now += 4.9
         self.assertEqual(table.recsync_mount("/media/new/x.wav"), "/media/new")
+        changed[0] = True
+        self.assertIsNone(table.recsync_mount("/media/new/x.wav"), "unmounted")
+        self.assertEqual((table.reads, table.builds), (4, 3))
+
+    def test_without_a_change_notice_it_is_read_again_by_age_and_built_only_when_it_changed(self):
+        clock = Clock()
+        table, name = self.table(clock=clock, max_age=5.0, changed=None)
+        self.assertIsNone(table.recsync_mount("/media/new/x.wav"))
+        clock.now += 4.9
+        table.recsync_mount("/home/ana/Recordings/a")
+        self.assertEqual((table.reads, table.builds), (1, 1))
         clock.now += 0.1
-        self.assertIsNone(table.recsync_mount("/media/new/x.wav"), "read again after max_age")
-        self.assertEqual(table.reads, 3)
+        table.recsync_mount("/home/ana/Recordings/a")
+        self.assertEqual((table.reads, table.builds), (2, 1), "read again after max_age; the same text is not built again")
+        with open(name, "a") as text:
+            text.write("50 22 0:50 / /media/new rw - fuse.recsync recsync rw\n")
+        clock.now += 5
+        self.assertEqual(table.recsync_mount("/media/new/x.wav"), "/media/new")
+        self.assertEqual((table.reads, table.builds), (3, 2))
 
     def test_each_mount_point_has_the_id_of_the_mount_seen_there(self):
         table, name = self.table(changed=lambda: True)
@@ -269,10 +299,270 @@ class MountTests(unittest.TestCase):
     def test_the_kernel_change_notice_is_used_when_there_is_one(self):
         if not os.path.exists("/proc/self/mountinfo"):
             self.skipTest("no /proc/self/mountinfo")
-        table = ext.MountTable(max_age=3600)
+        table = ext.MountTable(max_age=0)
         table.mount_of("/")
         table.mount_of("/")
-        self.assertEqual(table.reads, 1, "no change, no new read (poll(2) said nothing)")
+        self.assertEqual(table.reads, 1, "no change, no new read (poll(2) said nothing), however old")
+
+
+def pairwise_visible_mounts(mounts):
+    """The rules of visible_mounts, written the plain way (each mount against all its siblings,
+    and again for each parent above it): what the fast version must agree with."""
+    by_id = {mount.id: mount for mount in mounts}
+    children = {}
+    for mount in mounts:
+        if mount.parent != mount.id:
+            children.setdefault(mount.parent, []).append(mount)
+
+    def inside(path, folder):
+        return path != folder and (folder == "/" or path.startswith(folder + "/"))
+
+    def covered(mount):
+        return any(child.point == mount.point for child in children.get(mount.id, ()))
+
+    def shadowed(mount):
+        return any(inside(mount.point, sibling.point) for sibling in children.get(mount.parent, ()))
+
+    def reachable(mount):
+        seen = set()
+        while mount.id not in seen:
+            seen.add(mount.id)
+            if shadowed(mount):
+                return False
+            parent = by_id.get(mount.parent)
+            if parent is None or parent is mount:
+                return True
+            if parent.point != mount.point and covered(parent):
+                return False
+            mount = parent
+        return True
+
+    return {mount.point: mount.fstype for mount in mounts if not covered(mount) and reachable(mount)}
+
+
+def many_mounts(count):
+    """mountinfo text of a container host: `count` overlay mounts side by side under
+    /var/lib/docker, a few hundred nested ones (kubelet volumes), and among them the cases that
+    must come out right: a recsync mount with escapes in its name, one hidden under a later
+    mount at the same point, one hidden under a sibling mounted later on a folder above it, and
+    one inside a hidden one."""
+    lines = ["1 0 8:1 / / rw shared:1 - ext4 /dev/sda1 rw",
+             "2 1 8:2 / /var rw shared:2 - ext4 /dev/sda2 rw",
+             "3 1 8:3 / /home rw shared:3 - ext4 /dev/sda3 rw"]
+    next_id = 100
+    for index in range(count):
+        lines.append("%d 2 0:%d / /var/lib/docker/overlay2/%064x/merged rw,relatime shared:%d - overlay overlay "
+                     "rw,lowerdir=/var/lib/docker/overlay2/l/A:/var/lib/docker/overlay2/l/B" % (next_id, next_id, index, next_id))
+        next_id += 1
+        if index == count // 2:
+            lines += ["10 3 0:40 / /home/ana/My\\040Takes\\011(old) rw - fuse.recsync recsync rw,user_id=1000,group_id=1000",
+                      "11 10 0:41 / /home/ana/My\\040Takes\\011(old)/nfs rw - nfs4 server:/x rw",
+                      "12 3 0:42 / /home/ana/Hidden rw - fuse.recsync recsync rw,user_id=1000,group_id=1000",
+                      "13 12 0:43 / /home/ana/Hidden/inner rw - fuse.recsync recsync rw,user_id=1000,group_id=1000"]
+    for index in range(count // 10):
+        pod = "/var/lib/kubelet/pods/%032x" % index
+        lines.append("%d 2 0:%d / %s/volumes/kubernetes.io~projected/token rw - tmpfs tmpfs rw" % (next_id, next_id, pod))
+        lines.append("%d %d 0:%d / %s/volumes/kubernetes.io~projected/token/ca rw - tmpfs tmpfs rw"
+                     % (next_id + 1, next_id, next_id + 1, pod))
+        next_id += 2
+    lines += ["14 12 0:44 / /home/ana/Hidden rw - nfs4 server:/over rw",                # on top of 12
+              "15 3 0:45 / /srv/rec/a rw - fuse.recsync recsync rw,user_id=1000",
+              "16 3 0:46 / /srv/rec rw - cifs //nas/rec rw",                            # later, above 15
+              "17 1 0:47 / /media/rec rw - fuse.recsync recsync rw,user_id=1000,group_id=1000"]
+    return "\n".join(lines) + "\n"
+
+
+class ManyMountsTests(unittest.TestCase):
+    """A host with thousands of mounts (Docker, LXD, Kubernetes): the table is built in a few
+    milliseconds, asking about a path costs no more than with a few mounts, and the answers are
+    the same as the plain rules give."""
+
+    def table(self, text, **kwargs):
+        return mount_table(self, text, **kwargs)
+
+    def test_thousands_of_mounts_are_built_well_within_a_frame(self):
+        text = many_mounts(3000)
+        table, name = self.table(text)
+        times = []
+        for _ in range(3):
+            table._data = None  # as if the kernel had changed it
+            started = time.perf_counter()
+            table.refresh()
+            times.append(time.perf_counter() - started)
+        self.assertEqual(table.builds, 3)
+        self.assertLess(min(times), 0.05, "reading and building a table of %d mounts took %.1f ms"
+                        % (text.count("\n"), min(times) * 1000))
+
+    def test_the_answers_on_a_big_table(self):
+        table, _ = self.table(many_mounts(3000))
+        self.assertEqual(table.recsync_mount("/home/ana/My Takes\t(old)/a b.wav"), "/home/ana/My Takes\t(old)")
+        self.assertEqual(table.owner("/home/ana/My Takes\t(old)"), 1000)
+        self.assertEqual(table.mount_of("/home/ana/My Takes\t(old)/nfs/x")[1], "nfs4", "the longest mount point")
+        self.assertEqual(table.mount_of("/home/ana/Hidden/inner/x"), ("/home/ana/Hidden", "nfs4"),
+                         "under a later mount at the same point, and inside one that is")
+        self.assertEqual(table.mount_of("/srv/rec/a/x"), ("/srv/rec", "cifs"), "under a sibling above it")
+        self.assertEqual(table.recsync_mount("/media/rec/x"), "/media/rec")
+        self.assertEqual(table.mount_of("/var/lib/docker/overlay2/%064x/merged/etc/hosts" % 1234)[1], "overlay")
+        self.assertEqual(table.mount_of("/var/lib/kubelet/pods/%032x/volumes/kubernetes.io~projected/token/ca/x" % 7)[1],
+                         "tmpfs")
+        self.assertEqual(table.mount_of("/var/lib/docker/image"), ("/var", "ext4"))
+        self.assertEqual(table.mount_id("/home/ana/Hidden"), 14)
+
+    def test_asking_when_nothing_changed_reads_nothing(self):
+        clock = Clock()
+        notices = []
+
+        def changed():
+            notices.append(1)
+            return False
+
+        table, _ = self.table(many_mounts(3000), clock=clock, changed=changed)
+        table.recsync_mount("/media/rec/x")
+        started = time.perf_counter()
+        for index in range(2000):
+            clock.now += 1.0  # however old the table is
+            table.recsync_mount("/var/lib/docker/overlay2/%064x/merged/usr/lib/file%d" % (index, index))
+        elapsed = time.perf_counter() - started
+        self.assertEqual((table.reads, table.builds), (1, 1))
+        self.assertEqual(len(notices), 2000, "one poll(2) per question")
+        self.assertLess(elapsed, 0.1, "2000 questions took %.1f ms" % (elapsed * 1000))
+
+    def test_the_fast_rules_agree_with_the_plain_ones(self):
+        generator = random.Random(20261125)
+        folders = ["/", "/a", "/a/b", "/a/b/c", "/a/bc", "/a b", "/d", "/d/a", "/a/b/c/d"]
+        fstypes = ["ext4", "fuse.recsync", "nfs4", "tmpfs"]
+        for round_ in range(400):
+            count = generator.randint(1, 25)
+            ids = generator.sample(range(1, 200), count)
+            mounts = []
+            for position, mount_id in enumerate(ids):
+                if position == 0:
+                    parent = 0 if generator.random() < 0.8 else mount_id
+                elif generator.random() < 0.9:
+                    parent = generator.choice(ids[:position])   # as the kernel lists them: parents first
+                else:
+                    parent = generator.choice(ids + [999])       # anything, loops included
+                point = generator.choice(folders)
+                if generator.random() < 0.3 and position:       # on top of its parent
+                    point = next((m.point for m in mounts if m.id == parent), point)
+                mounts.append(ext.Mount(mount_id, parent, point, generator.choice(fstypes)))
+            self.assertEqual(ext.visible_mounts(mounts), pairwise_visible_mounts(mounts),
+                             "round %d: %r" % (round_, mounts))
+
+
+class OwnerTests(unittest.TestCase):
+    """Whose mount it is, and what the path it names as its event log is: only a regular file of
+    the viewer's, on a mount of the viewer's, is followed."""
+
+    def test_the_owner_of_a_mount_is_its_user_id_option(self):
+        self.assertEqual(ext.mount_owner("rw,user_id=1000,group_id=1000"), 1000)
+        self.assertEqual(ext.mount_owner(b"rw,default_permissions,allow_other,user_id=0,group_id=0"), 0)
+        self.assertEqual(ext.mount_owner("user_id=42"), 42)
+        for options in ("rw", "", None, "rw,user_id=,group_id=1", "rw,user_id=abc", "rw,xuser_id=5", "rw,user_id=5x"):
+            self.assertIsNone(ext.mount_owner(options), options)
+        text = MOUNTINFO + "47 22 0:46 / /srv/other rw - fuse.recsync recsync rw,user_id=1001,group_id=1001\n"
+        mounts = {m.point: m.owner for m in ext.parse_mountinfo(text)}
+        self.assertEqual(mounts["/home/ana/Recordings"], 1000)
+        self.assertEqual(mounts["/srv/other"], 1001)
+        self.assertIsNone(mounts["/home/ana/My Takes"])
+
+    def test_the_table_gives_the_owner_of_the_mount_seen_at_a_point(self):
+        handle = tempfile.NamedTemporaryFile("w", delete=False)
+        handle.write("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                     "2 1 0:40 / /data rw - fuse.recsync recsync rw,user_id=1001,group_id=1001\n"
+                     "3 2 0:41 / /data rw - fuse.recsync recsync rw,user_id=1000,group_id=1000\n")
+        handle.close()
+        self.addCleanup(os.remove, handle.name)
+        table = ext.MountTable(handle.name, changed=None)
+        self.assertEqual(table.owner("/data"), 1000, "the one on top")
+        self.assertIsNone(table.owner("/"))
+        self.assertIsNone(table.owner("/elsewhere"))
+
+    def test_only_the_viewers_own_mounts_are_followed(self):
+        self.assertTrue(ext.may_follow_events(1000, 1000))
+        self.assertTrue(ext.may_follow_events(0, 0), "root follows root's mounts")
+        self.assertFalse(ext.may_follow_events(1001, 1000), "another user's mount (allow_other)")
+        self.assertFalse(ext.may_follow_events(1000, 0), "root does not follow a user's mount")
+        self.assertFalse(ext.may_follow_events(0, 1000))
+        self.assertFalse(ext.may_follow_events(None, 1000), "no user_id=: not known to be the viewer's")
+        self.assertFalse(ext.may_follow_events(None, None))
+
+    def test_only_a_regular_file_of_the_viewers_is_read(self):
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        log = os.path.join(folder, "events.jsonl")
+        with open(log, "w") as handle:
+            handle.write("{}\n")
+        os.mkfifo(os.path.join(folder, "fifo"))
+        os.symlink(log, os.path.join(folder, "link"))
+        me = os.getuid()
+
+        def problem(name, viewer=me):
+            info = os.lstat(name if name.startswith("/") else os.path.join(folder, name))
+            return ext.event_log_problem(info.st_mode, info.st_uid, viewer)
+
+        self.assertIsNone(problem("events.jsonl"))
+        self.assertEqual(problem("events.jsonl", viewer=me + 1), "owned by uid %d" % me)
+        self.assertEqual(problem("fifo"), "not a regular file")
+        self.assertEqual(problem("link"), "a symbolic link", "even to a file that would do")
+        self.assertEqual(problem("/dev/null", viewer=os.lstat("/dev/null").st_uid), "not a regular file")
+        self.assertEqual(problem(folder), "not a regular file")
+        self.assertIsNotNone(ext.event_log_problem(None, me, me))
+        self.assertIsNotNone(ext.event_log_problem(os.lstat(log).st_mode, None, me))
+
+
+def recsync_text(name):
+    """A name's bytes in recsync's text form, as docs/SEMANTICS.md ("Names") describes it: valid
+    UTF-8 as it is, every other byte as U+10FF00 + byte, and a character of U+10FF80...U+10FFFF
+    that the name really holds as its UTF-8 bytes, each written that way."""
+    text = []
+    for char in name.decode("utf-8", "surrogateescape"):
+        if 0xDC80 <= ord(char) <= 0xDCFF:           # a byte that is not valid UTF-8
+            text.append(chr(0x10FF00 + ord(char) - 0xDC00))
+        elif 0x10FF80 <= ord(char) <= 0x10FFFF:
+            text.extend(chr(0x10FF00 + byte) for byte in char.encode("utf-8"))
+        else:
+            text.append(char)
+    return "".join(text)
+
+
+class EventNameTests(unittest.TestCase):
+    """Names that are not UTF-8 in the event log: recsync writes them in its text form; the
+    extension maps them back to the bytes, and to the str Python (and GIO) gives that path."""
+
+    NAMES = [b"take1.wav", "caf\u00e9.wav".encode(), "cafe\u0301.wav".encode(), b"caf\xe9.wav",
+             b"\xff\xfe\x80", b"half \xe2\x82.wav", b"\xe0\x80\x80", "\U0010FF80 real".encode(),
+             "\U0010FF10 private".encode(), b"new\nline\ttab\\", b"100% take.wav", b"caf%E9.wav"]
+
+    def test_the_text_form_maps_back_to_the_bytes(self):
+        for name in self.NAMES:
+            text = recsync_text(name)
+            self.assertEqual(ext.name_bytes(text), name, repr(name))
+            self.assertEqual(ext.event_path(text), os.fsdecode(name), repr(name))
+        self.assertEqual(recsync_text(b"caf\xe9.wav"), "caf\U0010FFE9.wav")
+        self.assertEqual(ext.event_path("caf\U0010FFE9.wav"), "caf\udce9.wav")
+        self.assertNotEqual(ext.event_path("caf\u00e9.wav"), ext.event_path("cafe\u0301.wav"), "NFC and NFD: two names")
+        self.assertIsNone(ext.name_bytes("lone \ud800 surrogate"), "text no name has")
+
+    def test_event_lines_with_such_names_give_the_paths_python_has(self):
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        sub = os.path.join(os.fsencode(folder), b"sub \xff")
+        os.mkdir(sub)
+        for name in self.NAMES:
+            if b"/" not in name:
+                open(os.path.join(sub, name), "wb").close()
+        listed = {os.path.join(folder, "sub \udcff", name) for name in os.listdir(os.path.join(folder, "sub \udcff"))}
+        lines = []
+        for name in self.NAMES:
+            path = recsync_text(b"sub \xff/" + name)
+            # Swift's JSONEncoder writes the characters themselves; a \\u escape means the same.
+            lines.append(json.dumps({"path": path, "status": "synced"}, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+            lines.append(json.dumps({"path": path, "status": "failed"}))
+        lines.append(b'{"path": "bad \\ud800", "status": "synced"}')
+        changes = ext.event_changes(lines, folder)
+        self.assertEqual(set(changes), listed, "each line names the file os.listdir names")
+        self.assertEqual(set(changes.values()), {"failed"})
 
 
 class Loop:
@@ -943,6 +1233,198 @@ class LogFollowerTests(unittest.TestCase):
             self.loop.advance(0.1)
         self.assertFalse(follower.reading)
         self.assertEqual(follower.reads, 1)
+
+
+# --- The glue, where the file manager's bindings are installed -------------------------------------
+
+GLUE = getattr(ext, "RecsyncExtension", None)
+
+
+class FakeInfo:
+    def __init__(self, values):
+        self.values = values
+
+    def get_attribute_string(self, name):
+        return self.values.get(name)
+
+
+class Finishing:
+    """A Gio.File as a completion sees it: its *_finish gives `info`, or raises `error`."""
+
+    def __init__(self, info=None, error=None):
+        self.info, self.error = info, error
+
+    def query_info_finish(self, _result):
+        if self.error is not None:
+            raise self.error
+        return self.info
+
+    def set_attributes_finish(self, _result):
+        if self.error is not None:
+            raise self.error
+        return True
+
+
+@unittest.skipIf(GLUE is None, "the file manager's bindings are not installed")
+class CompletionTests(unittest.TestCase):
+    """A completion that fails in an unexpected way still tells the queue its job finished: the
+    mount's places are not held for the rest of the session."""
+
+    def setUp(self):
+        self.extension = GLUE()
+        self.started = []
+        self.extension._queue = ext.RequestQueue(self.started.append, per_mount=2)
+
+    def run_lane(self, done, keys, good):
+        queue, answers = self.extension._queue, []
+        jobs = [queue.submit("/m", key, answers.append) for key in keys]
+        self.assertEqual(self.started, jobs[:2], "two run, one waits")
+        with self.assertLogs("recsync-file-manager", "ERROR") as logged:
+            done(Finishing(error=RuntimeError("a bug in a completion")), None, jobs[0])
+        self.assertIn("a bug in a completion", "\n".join(logged.output))
+        self.assertEqual(self.started, jobs, "the waiting job started in the place the failed one left")
+        self.assertEqual(queue.running("/m"), 2)
+        done(good, None, jobs[1])
+        done(good, None, jobs[2])
+        self.assertEqual((len(queue), queue.stalled("/m")), (0, False), "the lane is empty and takes requests")
+        return answers
+
+    def test_a_failing_read_completion(self):
+        good = Finishing(FakeInfo({"xattr::sync.status": "synced"}))
+        answers = self.run_lane(self.extension._read_done, [("read", "/m/%d" % i) for i in range(3)], good)
+        self.assertEqual(answers, [ext.NO_ANSWER, ext.Attributes("synced", ""), ext.Attributes("synced", "")])
+
+    def test_a_failing_events_completion(self):
+        good = Finishing(FakeInfo({GLUE.events_attribute: "/state/events.jsonl"}))
+        answers = self.run_lane(self.extension._events_done, [("events", "/m%d" % i) for i in range(3)], good)
+        self.assertEqual(answers, [ext.NO_ANSWER, "/state/events.jsonl", "/state/events.jsonl"])
+
+    def test_a_failing_write_completion(self):
+        answers = self.run_lane(self.extension._write_done, [("request", "/m/%d" % i, "now") for i in range(3)],
+                                Finishing())
+        self.assertTrue(isinstance(answers[0], str) and "could not be sent" in answers[0], answers)
+        self.assertEqual(answers[1:], [None, None])
+
+    def test_a_gio_error_is_an_answer_as_before(self):
+        error = ext.GLib.Error.new_literal(ext.Gio.io_error_quark(), "Error getting extended attribute: Permission denied",
+                                           int(ext.Gio.IOErrorEnum.PERMISSION_DENIED))
+        answers = []
+        job = self.extension._queue.submit("/m", ("request", "/m/a", "now"), answers.append)
+        self.extension._write_done(Finishing(error=error), None, job)
+        job = self.extension._queue.submit("/m", ("read", "/m/a"), answers.append)
+        self.extension._read_done(Finishing(error=error), None, job)
+        self.assertEqual(answers, ["Permission denied", None])
+        self.assertEqual(len(self.extension._queue), 0)
+
+
+@unittest.skipIf(GLUE is None, "the file manager's bindings are not installed")
+class FollowTests(unittest.TestCase):
+    """Whose event log is followed, with GIO doing the work: a mount of another user's is not even
+    asked; a path that is not a regular file of the viewer's (a FIFO, a device, a symbolic link,
+    a folder, another user's file) is never opened, and its mount's files are looked at every few
+    seconds instead."""
+
+    def setUp(self):
+        self.folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.folder)
+        self.viewer = os.getuid()
+        info = os.path.join(self.folder, "mountinfo")
+        with open(info, "w") as text:
+            text.write("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                       "2 1 0:40 / /srv/mine rw - fuse.recsync recsync rw,user_id=%d,group_id=0\n"
+                       "3 1 0:41 / /srv/theirs rw - fuse.recsync recsync rw,user_id=%d,group_id=0\n"
+                       "4 1 0:42 / /srv/nobody rw - fuse.recsync recsync rw\n" % (self.viewer, self.viewer + 1))
+        self.extension = GLUE()
+        self.extension._mounts = ext.MountTable(info, changed=None)
+        self.started = []
+        self.extension._queue = ext.RequestQueue(self.started.append)
+        self.log = os.path.join(self.folder, "events.jsonl")
+        with open(self.log, "w") as text:
+            text.write('{"path": "a.wav", "status": "synced"}\n')
+
+    def tearDown(self):
+        for feed in self.extension._feeds.values():
+            if feed.monitor is not None:
+                feed.monitor.cancel()
+
+    def pump_until(self, condition, timeout=5.0):
+        context = ext.GLib.MainContext.default()
+        deadline = time.monotonic() + timeout
+        while not condition() and time.monotonic() < deadline:
+            if not context.iteration(False):
+                time.sleep(0.005)
+        return condition()
+
+    def answered(self, path, mount="/srv/mine"):
+        """Follows `mount`, with `path` as its root's answer; returns the feed once decided."""
+        self.extension._follow(mount + "/a.wav")
+        feed = self.extension._feeds[mount]
+        job = self.started[-1]
+        self.assertEqual(job.key, ("events", mount))
+        self.extension._queue.finished(job, path)
+        self.pump_until(lambda: feed.state not in ("asking", "checking"))
+        return feed
+
+    def assert_unopened(self, fifo):
+        with self.assertRaises(OSError) as raised:
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        self.assertEqual(raised.exception.errno, errno.ENXIO, "nobody has the FIFO open for reading")
+
+    def test_a_mount_of_another_user_is_not_asked(self):
+        for mount in ("/srv/theirs", "/srv/nobody"):
+            self.extension._follow(mount + "/a.wav")
+            self.assertEqual(self.extension._feeds[mount].state, "polling", mount)
+        self.assertEqual(self.started, [], "its root was not asked for user.sync.events")
+        self.extension._follow("/srv/mine/a.wav")
+        self.assertEqual([job.key for job in self.started], [("events", "/srv/mine")])
+
+    def test_root_follows_only_roots_mounts(self):
+        self.extension._viewer = 0
+        for mount in ("/srv/mine", "/srv/theirs"):
+            self.extension._follow(mount + "/a.wav")
+        self.assertEqual([job.key for job in self.started], [("events", "/srv/mine")] if self.viewer == 0 else [])
+
+    def test_the_viewers_log_is_followed(self):
+        feed = self.answered(self.log)
+        self.assertEqual(feed.state, "following")
+        self.assertIsNotNone(feed.monitor)
+        self.assertTrue(self.pump_until(lambda: feed.active), "where the log ends was read")
+        self.assertTrue(self.extension._followed("/srv/mine/a.wav"))
+
+    def test_a_log_not_written_yet_is_followed(self):
+        feed = self.answered(os.path.join(self.folder, "later.jsonl"))
+        self.assertEqual(feed.state, "following")
+
+    def test_what_is_not_a_regular_file_of_the_viewers_is_never_opened(self):
+        fifo = os.path.join(self.folder, "fifo")
+        os.mkfifo(fifo)
+        link = os.path.join(self.folder, "link")
+        os.symlink(self.log, link)
+        for path in (fifo, link, self.folder, "/dev/null", "/dev/zero"):
+            self.extension._feeds.clear()
+            feed = self.answered(path)
+            self.assertEqual((feed.state, feed.monitor, feed.follower), ("polling", None, None), path)
+            self.assertFalse(self.extension._followed("/srv/mine/a.wav"))
+        self.assert_unopened(fifo)
+        # Another user's file, on a mount of that user's: the viewer is taken to be someone else.
+        self.extension._feeds.clear()
+        self.extension._viewer = self.viewer + 1
+        feed = self.answered(self.log, mount="/srv/theirs")
+        self.assertEqual(feed.state, "polling", "the log is not the viewer's")
+
+    def test_a_log_replaced_by_a_fifo_stops_being_followed(self):
+        feed = self.answered(self.log)
+        self.assertTrue(self.pump_until(lambda: feed.active))
+        os.remove(self.log)
+        os.mkfifo(self.log)
+        feed.follower.changed()
+        self.assertTrue(self.pump_until(lambda: feed.state == "polling"), repr(feed))
+        self.assertTrue(feed.follower.closed)
+        self.assertIsNone(feed.monitor)
+        self.assertFalse(self.extension._followed("/srv/mine/a.wav"))
+        self.assert_unopened(self.log)
+        self.extension._follow("/srv/mine/b.wav")
+        self.assertEqual(len(self.started), 1, "not asked again while it stays mounted")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ What it does, for each file and folder inside a recsync mount:
   mount's event log (the file the root folder's `user.sync.events` names, watched with inotify
   through GIO), and looks again at the files whose status may still change (pending, syncing;
   failed, less often) only now and then as a fallback; every few seconds where the log cannot be
-  read (another user's mount, an older recsync);
+  read (an older recsync) or is not followed (a mount of another user's, or a path that is not
+  a regular file of the user's: see may_follow_events and event_log_problem);
 - "Upload Now" (writes `user.sync.request=now`) and "Retry Upload" (writes `retry`) in the
   context menu of the files that can use them.
 
@@ -36,6 +37,7 @@ are there. Set RECSYNC_FILE_MANAGER_DEBUG=1 in the file manager's
 environment to log what the extension does.
 """
 
+import codecs
 import collections
 import functools
 import json
@@ -43,6 +45,7 @@ import logging
 import os
 import re
 import select
+import stat
 import sys
 import time
 
@@ -52,9 +55,10 @@ __all__ = [
     "MenuAction", "SelectedFile", "Mount", "Attributes", "NO_ANSWER",
     "read_status", "read_attribute", "emblems_for", "status_label", "short_error", "status_text",
     "may_change", "menu_actions", "describe_failures", "unescape_mount_field", "parse_mountinfo",
-    "visible_mounts", "gio_unescape", "MountTable", "RequestQueue", "StatusWatcher",
+    "mount_owner", "visible_mounts", "gio_unescape", "MountTable", "RequestQueue", "StatusWatcher",
     "ATTR_EVENTS", "EVENT_LINE_LIMIT", "EVENT_READ_LIMIT", "EVENT_DEBOUNCE", "MONITORED_WATCH_DELAYS",
-    "ReadPlan", "parse_event_line", "event_changes", "LogTail", "LogFollower",
+    "ReadPlan", "parse_event_line", "name_bytes", "event_path", "event_changes", "may_follow_events",
+    "event_log_problem", "LogTail", "LogFollower",
 ]
 
 log = logging.getLogger("recsync-file-manager")
@@ -137,8 +141,8 @@ GIVE_UP_AFTER = 5.0
 PER_MOUNT = 2
 QUEUE_LIMIT = 1024
 
-#: The mount table is read again at least this often (seconds), and at once when the kernel
-#: says it changed (poll(2) on /proc/self/mountinfo).
+#: The mount table is read again at once when the kernel says it changed (poll(2) on
+#: /proc/self/mountinfo); only where that cannot be watched, this often (seconds) instead.
 MOUNT_TABLE_MAX_AGE = 2.0
 
 
@@ -247,9 +251,16 @@ def describe_failures(request, failures):
 
 # --- Which files are in a recsync mount ----------------------------------------------------------
 
-Mount = collections.namedtuple("Mount", "id parent point fstype")
+#: One line of /proc/self/mountinfo: mount id, parent id, mount point, filesystem type, and the
+#: user the mount belongs to (its `user_id=` super option, which FUSE sets to the user who
+#: mounted it; None for a mount without one).
+Mount = collections.namedtuple("Mount", "id parent point fstype owner", defaults=(None,))
 
 _MOUNT_ESCAPE = re.compile(rb"\\([0-7]{3})")
+_OWNER_OPTION = re.compile(r"(?:^|,)user_id=([0-9]+)(?:,|$)")
+#: Whether paths are UTF-8 with undecodable bytes as lone surrogates (Python's way on Linux).
+_FS_UTF8 = (codecs.lookup(sys.getfilesystemencoding()).name == "utf-8"
+            and sys.getfilesystemencodeerrors() == "surrogateescape")
 
 
 def unescape_mount_field(field):
@@ -257,27 +268,49 @@ def unescape_mount_field(field):
     `\\040`, `\\011`, `\\012`, `\\134`), as the str a path has in Python."""
     if isinstance(field, str):
         field = os.fsencode(field)
+    if b"\\" not in field:
+        return os.fsdecode(field)
     return os.fsdecode(_MOUNT_ESCAPE.sub(lambda match: bytes([int(match.group(1), 8)]), field))
+
+
+def mount_owner(super_options):
+    """The uid in a mount's super options (`rw,user_id=1000,group_id=1000`), else None."""
+    if isinstance(super_options, bytes):
+        super_options = super_options.decode("ascii", "replace")
+    found = _OWNER_OPTION.search(super_options or "")
+    return int(found.group(1)) if found else None
 
 
 def parse_mountinfo(data):
     """The mounts of /proc/self/mountinfo's text (bytes or str), in its order, as Mount (mount
-    id, parent id, mount point, filesystem type). Lines it cannot read are left out."""
+    id, parent id, mount point, filesystem type, owner). Lines it cannot read are left out."""
     if isinstance(data, str):
         data = os.fsencode(data)
+    if _FS_UTF8:
+        # Decoding the whole text at once gives what decoding each field would: fields end at
+        # spaces and newlines, which are never part of a longer UTF-8 sequence.
+        text, encoding = data.decode("utf-8", "surrogateescape"), ("utf-8", "surrogateescape")
+    else:
+        text, encoding = data.decode("latin-1"), ("latin-1",)
+
+    def path_of(field):
+        if _FS_UTF8 and "\\" not in field:
+            return field
+        return unescape_mount_field(field.encode(*encoding))
+
     mounts = []
-    for line in data.split(b"\n"):
-        fields = line.split(b" ")
+    for line in text.split("\n"):
+        fields = line.split(" ")
         # ID PARENT MAJOR:MINOR ROOT POINT OPTIONS [OPTIONAL...] - TYPE SOURCE SUPER_OPTIONS
         try:
-            separator = fields.index(b"-", 6)
+            separator = fields.index("-", 6)
             mount_id, parent = int(fields[0]), int(fields[1])
         except (ValueError, IndexError):
             continue
         if len(fields) <= separator + 1:
             continue
-        mounts.append(Mount(mount_id, parent, unescape_mount_field(fields[4]),
-                            unescape_mount_field(fields[separator + 1])))
+        owner = mount_owner(fields[separator + 3]) if len(fields) > separator + 3 else None
+        mounts.append(Mount(mount_id, parent, path_of(fields[4]), path_of(fields[separator + 1]), owner))
     return mounts
 
 
@@ -286,41 +319,85 @@ def _inside(path, folder):
     return path != folder and (folder == "/" or path.startswith(folder + "/"))
 
 
-def visible_mounts(mounts):
-    """{mount point: filesystem type} of the mounts a path can reach. Hidden are: a mount with
-    another on top of it (mounted at the same point, with it as parent); a mount with a sibling
-    (same parent) mounted later on a folder above it; and what is mounted inside a hidden one."""
-    by_id = {mount.id: mount for mount in mounts}
-    children = collections.defaultdict(list)
+def _shadowed(mount, children, points):
+    """Whether a sibling of `mount` (same parent) is mounted on a folder above its mount point:
+    each folder above the point, that is some mount's point at all, is looked up by (parent,
+    folder) in `children`."""
+    path = mount.point
+    if path != "/" and "/" in points and (mount.parent, "/") in children:
+        return True
+    index = path.find("/", 1)
+    while index > 0:
+        folder = path[:index]
+        if folder in points and (mount.parent, folder) in children:
+            return True
+        index = path.find("/", index + 1)
+    return False
+
+
+def _visible(mounts):
+    """{mount point: Mount} of the mounts a path can reach (see visible_mounts); where two
+    reachable mounts share a point, the later one. Near-linear: each mount looks up the folders
+    above its own point, and each chain of parents is walked once."""
+    by_id = {}
+    children = set()   # (parent id, mount point) of every mount that has a parent
     for mount in mounts:
+        by_id[mount.id] = mount
         if mount.parent != mount.id:
-            children[mount.parent].append(mount)
+            children.add((mount.parent, mount.point))
+    points = {point for _, point in children}
 
-    def covered(mount):
-        return any(child.point == mount.point for child in children.get(mount.id, ()))
+    def passes(mount):  # nothing in the way between it and its parent
+        if _shadowed(mount, children, points):
+            return False
+        parent = by_id.get(mount.parent)
+        if parent is None or parent is mount or parent.point == mount.point:
+            return True
+        return (parent.id, parent.point) not in children  # else something covers the parent
 
-    def shadowed(mount):
-        return any(_inside(mount.point, sibling.point) for sibling in children.get(mount.parent, ()))
+    reachable = {}  # mount id -> whether its mount point leads to it (or to what is on top of it)
 
-    def reachable(mount):  # its mount point leads to it, or to what is mounted on top of it
-        seen = set()
-        while mount.id not in seen:
-            seen.add(mount.id)
-            if shadowed(mount):
-                return False
+    def is_reachable(start):
+        known = reachable.get(start.id)
+        if known is not None:
+            return known
+        chain, position, mount = [], {}, start
+        while True:
+            if mount.id in reachable:
+                above = reachable[mount.id]
+                break
+            if mount.id in position:  # a loop (never in a real table): reachable if all of it passes
+                loop = chain[position[mount.id]:]
+                above = all(passes(link) for link in loop)
+                for link in loop:
+                    reachable[link.id] = above
+                del chain[position[mount.id]:]
+                break
+            position[mount.id] = len(chain)
+            chain.append(mount)
             parent = by_id.get(mount.parent)
             if parent is None or parent is mount:
-                return True
-            if parent.point != mount.point and covered(parent):
-                return False
+                above = True
+                break
             mount = parent
-        return True
+        for link in reversed(chain):
+            above = above and passes(link)
+            reachable[link.id] = above
+        return reachable[start.id]
 
     table = {}
     for mount in mounts:
-        if not covered(mount) and reachable(mount):
-            table[mount.point] = mount.fstype
+        # Not covered: nothing is mounted on top of it.
+        if (mount.id, mount.point) not in children and is_reachable(mount):
+            table[mount.point] = mount
     return table
+
+
+def visible_mounts(mounts):
+    """{mount point: filesystem type} of the mounts a path can reach. Hidden are: a mount with
+    another on top of it (mounted at the same point, with it as parent); a mount with a sibling
+    (same parent) mounted on a folder above it; and what is mounted inside a hidden one."""
+    return {point: mount.fstype for point, mount in _visible(mounts).items()}
 
 
 def _mountinfo_changes(path):
@@ -344,10 +421,13 @@ def _mountinfo_changes(path):
 class MountTable:
     """Which mount a path is on, from /proc/self/mountinfo, without any system call on the path.
 
-    The table is read again when it is older than `max_age` seconds or when `changed()` says the
-    kernel changed it (by default: poll(2) on the mountinfo file, which reports each mount and
-    unmount), so a new mount is known at once. Paths are compared as text: a path that reaches a
-    mount through a symbolic link is taken to be where its text says it is."""
+    The table is read again when `changed()` says the kernel changed it (by default: poll(2) on
+    the mountinfo file, which reports each mount, unmount and remount), so a new mount is known
+    at once; asking costs that one poll(2) and a dictionary look-up per folder of the path. Only
+    where there is no such notice (`changed` is None) is it read again by age, every `max_age`
+    seconds. Either way the table is built anew only when the file's text changed. Paths are
+    compared as text: a path that reaches a mount through a symbolic link is taken to be where
+    its text says it is."""
 
     def __init__(self, path="/proc/self/mountinfo", clock=time.monotonic, max_age=MOUNT_TABLE_MAX_AGE,
                  changed="poll"):
@@ -355,10 +435,12 @@ class MountTable:
         self._clock = clock
         self.max_age = max_age
         self._changed = _mountinfo_changes(path) if changed == "poll" else changed
+        self._data = None
         self._points = {}
-        self._ids = {}
+        self._mounts = {}
         self._read_at = None
-        self.reads = 0
+        self.reads = 0     # how many times the file was read
+        self.builds = 0    # how many times the table was built from it (its text had changed)
 
     def refresh(self):
         try:
@@ -367,17 +449,22 @@ class MountTable:
         except OSError as error:
             log.debug("cannot read %s: %s", self._path, error)
             data = b""
-        mounts = parse_mountinfo(data)
-        self._points = visible_mounts(mounts)
-        # The mount seen at each point: the last one there of that type (one mounted on top of
-        # another comes after it).
-        self._ids = {mount.point: mount.id for mount in mounts if self._points.get(mount.point) == mount.fstype}
         self._read_at = self._clock()
         self.reads += 1
+        if data == self._data:
+            return
+        self._data = data
+        self._mounts = _visible(parse_mountinfo(data))
+        self._points = {point: mount.fstype for point, mount in self._mounts.items()}
+        self.builds += 1
 
     def _fresh(self):
-        changed = self._changed is not None and self._changed()
-        if changed or self._read_at is None or self._clock() - self._read_at >= self.max_age:
+        if self._read_at is None:
+            self.refresh()
+        elif self._changed is not None:
+            if self._changed():
+                self.refresh()
+        elif self._clock() - self._read_at >= self.max_age:
             self.refresh()
 
     def mount_of(self, path):
@@ -405,7 +492,14 @@ class MountTable:
         """The kernel's id of the mount seen at `point` (a new mount at the same point has
         another), else None."""
         self._fresh()
-        return self._ids.get(point)
+        mount = self._mounts.get(point)
+        return mount.id if mount is not None else None
+
+    def owner(self, point):
+        """The uid the mount seen at `point` belongs to (its `user_id=`), else None."""
+        self._fresh()
+        mount = self._mounts.get(point)
+        return mount.owner if mount is not None else None
 
 
 # --- Asking the mounts, in the background ------------------------------------------------------------
@@ -897,18 +991,52 @@ def parse_event_line(line):
     return path, status
 
 
+#: recsync's text form of a name (docs/SEMANTICS.md, "Names"): each byte of a name that is not
+#: part of valid UTF-8 is the private-use character U+10FF00 + byte; U+10FF80...U+10FFFF stand
+#: for nothing else (a name that really holds one has each of its UTF-8 bytes written that way).
+_NAME_ESCAPE_BASE = 0x10FF00
+_NAME_ESCAPES = re.compile("[\U0010FF80-\U0010FFFF]+")
+
+
+def name_bytes(text):
+    """The bytes of a name or path in recsync's text form (as the event log writes it); None for
+    text no name can have (a lone surrogate, which JSON can write and recsync never does)."""
+    try:
+        if not _NAME_ESCAPES.search(text):
+            return text.encode("utf-8")
+        parts, start = [], 0
+        for escaped in _NAME_ESCAPES.finditer(text):
+            parts.append(text[start:escaped.start()].encode("utf-8"))
+            parts.append(bytes(ord(char) - _NAME_ESCAPE_BASE for char in escaped.group()))
+            start = escaped.end()
+        parts.append(text[start:].encode("utf-8"))
+        return b"".join(parts)
+    except UnicodeEncodeError:
+        return None
+
+
+def event_path(text):
+    """A path of the event log as the str Python (and GIO, through PyGObject) gives the same file's
+    path: its bytes, with those that are not UTF-8 as lone surrogates (os.fsdecode). None when it
+    stands for no name."""
+    raw = name_bytes(text)
+    return os.fsdecode(raw) if raw is not None else None
+
+
 def event_changes(lines, mount):
     """{absolute path: status} from lines of a mount's event log, the last status of each path,
     in the order the paths last changed. A path that would leave the mount (absolute, or with
-    `..` above its top) is left out."""
+    `..` above its top) is left out. Names that are not UTF-8 get the str a path of theirs has
+    in Python (see event_path), so they match the paths the file manager gives."""
     mount = mount.rstrip("/") or "/"
     changes = collections.OrderedDict()
     for line in lines:
         event = parse_event_line(line)
         if event is None:
             continue
-        path, status = event
-        if path.startswith("/"):
+        path = event_path(event[0])
+        status = event[1]
+        if path is None or path.startswith("/"):
             continue
         full = os.path.normpath(os.path.join(mount, path))
         if not _inside(full, mount):
@@ -916,6 +1044,31 @@ def event_changes(lines, mount):
         changes.pop(full, None)
         changes[full] = status
     return changes
+
+
+def may_follow_events(owner, viewer):
+    """Whether to follow the event log a recsync mount names: only a mount that belongs to the
+    user the file manager runs as (its `user_id=`, which FUSE sets to whoever mounted it, is
+    `viewer`; for root, only root's mounts). Any user may mount a FUSE filesystem that calls
+    itself recsync, and answer `user.sync.events` with any path: the file manager must not open
+    what another user's mount names."""
+    return owner is not None and viewer is not None and owner == viewer
+
+
+def event_log_problem(mode, uid, viewer):
+    """Why the file at the event log's path is not one to read (its lstat(2) or, once open, its
+    fstat(2) mode and owner): "a symbolic link", "not a regular file" (a FIFO or a device, which
+    an open(2) could wait on forever, a folder...), "owned by uid N"; None when it is a regular
+    file of `viewer`'s. A mode or owner that is not known (None) is a problem too."""
+    if mode is None or uid is None:
+        return "of an unknown type or owner"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if not stat.S_ISREG(mode):
+        return "not a regular file"
+    if uid != viewer:
+        return "owned by uid %d" % uid
+    return None
 
 
 #: What to read of the event log: `length` bytes from `offset`; `lost` says why lines may have
@@ -1156,8 +1309,11 @@ if _FM is not None:
     _QUERY = "xattr::sync.status,xattr::sync.error"  # GIO's names for user.sync.status and .error
     _NOFOLLOW = Gio.FileQueryInfoFlags.NOFOLLOW_SYMLINKS
 
-    #: What the extension asks the open event log (an fstat(2)), and how much it reads at a time.
-    _LOG_QUERY = "standard::size,unix::device,unix::inode"
+    #: What the extension asks about the event log before it opens it (an lstat(2): a file of the
+    #: user's, not a symbolic link, a FIFO or a device), and about the open log (an fstat(2));
+    #: and how much it reads at a time.
+    _LOG_CHECK = "standard::type,unix::mode,unix::uid"
+    _LOG_QUERY = "standard::type,standard::size,unix::device,unix::inode,unix::mode,unix::uid"
     _LOG_CHUNK = 256 * 1024
     #: The file monitor's events that say nothing about what the log holds.
     _QUIET_EVENTS = frozenset({Gio.FileMonitorEvent.ATTRIBUTE_CHANGED, Gio.FileMonitorEvent.PRE_UNMOUNT,
@@ -1176,6 +1332,16 @@ if _FM is not None:
         """The reason in a GIO error ("Error setting extended attribute ...: Invalid argument")."""
         return error.message.rsplit(": ", 1)[-1] if error.message else str(error)
 
+    def _log_file_problem(info, viewer):
+        """event_log_problem for what GIO says of the event log (queried with _LOG_CHECK or
+        _LOG_QUERY): why it is not a file to read, or None."""
+        mode = info.get_attribute_uint32("unix::mode") if info.has_attribute("unix::mode") else None
+        uid = info.get_attribute_uint32("unix::uid") if info.has_attribute("unix::uid") else None
+        problem = event_log_problem(mode, uid, viewer)
+        if problem is None and info.get_file_type() != Gio.FileType.REGULAR:
+            problem = "not a regular file"
+        return problem
+
     class _InfoRequest:
         """An update_file_info_full the extension has not answered yet."""
         __slots__ = ("provider", "handle", "closure", "file_info", "path", "mount", "is_directory", "job",
@@ -1183,10 +1349,12 @@ if _FM is not None:
 
     class _Feed:
         """A mount's event log as the extension follows it, or why it does not. `state` is
-        "asking" (the root's user.sync.events was asked for), "following" (a file monitor watches
-        the log), "polling" (the mount names no log this user can read, or it cannot be watched:
-        the watched files are looked at every few seconds instead) or "waiting" (the mount did not
-        answer: asked again after `ask_at`)."""
+        "asking" (the root's user.sync.events was asked for), "checking" (the file it names is
+        being looked at: is it a regular file of this user's?), "following" (a file monitor
+        watches the log), "polling" (the mount is another user's, names no log this user can
+        read, names something that is not a regular file of this user's, or its log cannot be
+        watched: the watched files are looked at every few seconds instead) or "waiting" (the
+        mount did not answer: asked again after `ask_at`)."""
 
         def __init__(self, mount, mount_id):
             self.mount, self.mount_id = mount, mount_id
@@ -1238,6 +1406,8 @@ if _FM is not None:
             self._timer = None
             self._timer_due = 0.0
             self._feeds = {}
+            #: The user whose mounts' event logs are followed (see may_follow_events).
+            self._viewer = os.getuid()
             self._mountinfo = self._mountinfo_watch = None
             try:
                 # The kernel marks the mount table changed after each mount and unmount (poll(2)
@@ -1285,7 +1455,11 @@ if _FM is not None:
                 info.set_attribute_string("xattr::sync.request", job.key[2])
                 location.set_attributes_async(info, _NOFOLLOW, GLib.PRIORITY_DEFAULT, None, self._write_done, job)
 
+        # Each of these tells the queue that its job finished, whatever happens: a job it is not
+        # told of would hold one of the mount's places for the rest of the session.
+
         def _read_done(self, location, result, job):
+            answer = NO_ANSWER
             try:
                 info = location.query_info_finish(result)
                 status = gio_unescape(info.get_attribute_string("xattr::sync.status"))
@@ -1294,24 +1468,35 @@ if _FM is not None:
             except GLib.Error as error:
                 log.debug("%s: %s", job.key[1], error.message)
                 answer = None
-            self._queue.finished(job, answer)
+            except Exception:
+                log.exception("could not read the attributes of %s", job.key[1])
+            finally:
+                self._queue.finished(job, answer)
 
         def _events_done(self, location, result, job):
+            answer = NO_ANSWER
             try:
                 info = location.query_info_finish(result)
                 answer = gio_unescape_path(info.get_attribute_string(self.events_attribute))
             except GLib.Error as error:
                 log.debug("%s: %s", job.key[1], error.message)
-                answer = NO_ANSWER
-            self._queue.finished(job, answer)
+            except Exception:
+                log.exception("could not read the event log's path of %s", job.key[1])
+            finally:
+                self._queue.finished(job, answer)
 
         def _write_done(self, location, result, job):
+            answer = "the request could not be sent"
             try:
                 location.set_attributes_finish(result)
                 answer = None
             except GLib.Error as error:
                 answer = _reason(error)
-            self._queue.finished(job, answer)
+            except Exception as error:
+                log.exception("could not send the request to %s", job.key[1])
+                answer = "the request could not be sent (%s)" % (error,)
+            finally:
+                self._queue.finished(job, answer)
 
         def _read(self, path, callback):
             """Reads `path`'s status in the background: callback(Attributes, or None when it has
@@ -1522,6 +1707,12 @@ if _FM is not None:
                 feed = None
             if feed is None:
                 feed = self._feeds[mount] = _Feed(mount, mount_id)
+                owner = self._mounts.owner(mount)
+                if not may_follow_events(owner, self._viewer):
+                    feed.state = "polling"
+                    log.debug("%s belongs to uid %s, not to this user (uid %d): its event log is not followed; "
+                              "looking at its files every few seconds", mount, owner, self._viewer)
+                    return
             elif feed.state != "waiting" or time.monotonic() < feed.ask_at:
                 return
             feed.state = "asking"
@@ -1541,19 +1732,57 @@ if _FM is not None:
                 log.debug("%s names no event log this user can read; looking at its files every few seconds",
                           feed.mount)
                 return
+            # Nothing is opened or watched before the file is known to be a regular file of this
+            # user's: an open(2) of a FIFO would hold a GIO thread forever.
+            feed.state, feed.path = "checking", answer
+            Gio.File.new_for_path(answer).query_info_async(_LOG_CHECK, _NOFOLLOW, GLib.PRIORITY_DEFAULT, None,
+                                                           self._log_checked_first, feed)
+
+        def _log_checked_first(self, location, result, feed):
+            """What the path the mount names is: follow it if it is a regular file of this user's
+            (or not there yet: recsync makes it with the first event), else look at the files."""
+            if self._feeds.get(feed.mount) is not feed or feed.state != "checking":
+                return
             try:
-                monitor = Gio.File.new_for_path(answer).monitor_file(Gio.FileMonitorFlags.WATCH_MOVES, None)
+                problem = _log_file_problem(location.query_info_finish(result), self._viewer)
+            except GLib.Error as error:
+                problem = None if error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.NOT_FOUND) else error.message
+            except Exception as error:
+                log.exception("could not look at the event log %s", feed.path)
+                problem = str(error)
+            if problem is not None:
+                feed.state = "polling"
+                log.debug("%s names %s as its event log, which is %s; looking at its files every few seconds",
+                          feed.mount, feed.path, problem)
+                return
+            try:
+                monitor = location.monitor_file(Gio.FileMonitorFlags.WATCH_MOVES, None)
             except GLib.Error as error:
                 feed.state = "polling"
-                log.debug("cannot watch %s: %s; looking at the files of %s every few seconds", answer,
+                log.debug("cannot watch %s: %s; looking at the files of %s every few seconds", feed.path,
                           error.message, feed.mount)
                 return
             monitor.set_rate_limit(100)  # milliseconds between two reports of a file that keeps changing
             monitor.connect("changed", self._log_changed, feed)
-            feed.path, feed.monitor, feed.state = answer, monitor, "following"
+            feed.monitor, feed.state = monitor, "following"
             feed.follower = LogFollower(functools.partial(self._read_log, feed), _call_later)
             feed.follower.changed()  # finds where the log ends now
-            log.debug("%s: following its event log %s", feed.mount, answer)
+            log.debug("%s: following its event log %s", feed.mount, feed.path)
+
+        def _stop_following(self, feed, why):
+            """The log is no longer one to read: its mount's files are looked at every few seconds
+            instead (the mount is not asked again while it stays mounted)."""
+            if feed.follower is not None:
+                feed.follower.close()
+            if feed.monitor is not None:
+                feed.monitor.cancel()
+                feed.monitor = None
+            feed.state = "polling"
+            log.debug("%s: its event log %s is %s; no longer followed, looking at its files every few seconds",
+                      feed.mount, feed.path, why)
+            if self._feeds.get(feed.mount) is feed:
+                self._watcher.reschedule(feed.mount)
+                self._schedule()
 
         def _unfollow(self, mount, why):
             feed = self._feeds.pop(mount, None)
@@ -1582,16 +1811,41 @@ if _FM is not None:
                 feed.follower.changed()
 
         def _read_log(self, feed, _follower):
-            """Reads what was appended to the log since the last read, in the background: open,
-            fstat, then at most EVENT_READ_LIMIT bytes (GIO's worker threads do the system calls;
-            the seek to where the last read ended only sets the descriptor's offset)."""
-            Gio.File.new_for_path(feed.path).read_async(GLib.PRIORITY_DEFAULT, None, self._log_opened, feed)
+            """Reads what was appended to the log since the last read, in the background: lstat
+            (it must still be a regular file of this user's), open, fstat (the same, for the file
+            opened), then at most EVENT_READ_LIMIT bytes (GIO's worker threads do the system
+            calls; the seek to where the last read ended only sets the descriptor's offset)."""
+            Gio.File.new_for_path(feed.path).query_info_async(_LOG_CHECK, _NOFOLLOW, GLib.PRIORITY_DEFAULT, None,
+                                                              self._log_checked, feed)
+
+        def _log_checked(self, location, result, feed):
+            opened = False
+            try:
+                problem = _log_file_problem(location.query_info_finish(result), self._viewer)
+                if feed.follower.closed:
+                    pass
+                elif problem is not None:
+                    self._stop_following(feed, problem)
+                else:
+                    location.read_async(GLib.PRIORITY_DEFAULT, None, self._log_opened, feed)
+                    opened = True
+            except GLib.Error as error:  # not there (between a rotation and the next line, say)
+                log.debug("cannot read %s: %s", feed.path, error.message)
+            except Exception:
+                log.exception("could not read the event log")
+            finally:
+                if not opened:
+                    feed.follower.done()
 
         def _log_opened(self, location, result, feed):
             try:
                 stream = location.read_finish(result)
             except GLib.Error as error:
                 log.debug("cannot read %s: %s", feed.path, error.message)
+                feed.follower.done()
+                return
+            except Exception:
+                log.exception("could not read the event log")
                 feed.follower.done()
                 return
             if feed.follower.closed:
@@ -1607,13 +1861,17 @@ if _FM is not None:
             read = _LogRead(stream, 0)
             try:
                 info = stream.query_info_finish(result)
-                identity = (info.get_attribute_uint32("unix::device"), info.get_attribute_uint64("unix::inode"))
-                plan = feed.follower.tail.plan(identity, info.get_size())
-                if plan.lost:
-                    self._log_lost(feed, plan.lost)
-                if plan.length and not feed.follower.closed:
-                    stream.seek(plan.offset, GLib.SeekType.SET, None)
-                    read.left = plan.length
+                problem = _log_file_problem(info, self._viewer)
+                if problem is not None:  # replaced between the lstat and the open: nothing is read
+                    self._stop_following(feed, problem)
+                elif not feed.follower.closed:
+                    identity = (info.get_attribute_uint32("unix::device"), info.get_attribute_uint64("unix::inode"))
+                    plan = feed.follower.tail.plan(identity, info.get_size())
+                    if plan.lost:
+                        self._log_lost(feed, plan.lost)
+                    if plan.length and not feed.follower.closed:
+                        stream.seek(plan.offset, GLib.SeekType.SET, None)
+                        read.left = plan.length
             except GLib.Error as error:
                 log.debug("cannot read %s: %s", feed.path, error.message)
                 read.left = 0
