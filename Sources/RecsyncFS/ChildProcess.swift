@@ -166,12 +166,16 @@ public struct ChildProcess {
     public static func find(_ program: String, path: String?) -> String? {
         if program.hasPrefix("/") { return isExecutableFile(program) ? program : nil }
         guard !program.contains("/") else { return nil }
-        let searchPath = path.flatMap { $0.isEmpty ? nil : $0 } ?? "/usr/local/bin:/usr/bin:/bin"
-        for directory in searchPath.split(separator: ":", omittingEmptySubsequences: true) where directory.hasPrefix("/") {
+        for directory in searchPath(path).split(separator: ":", omittingEmptySubsequences: true) where directory.hasPrefix("/") {
             let candidate = directory.hasSuffix("/") ? String(directory) + program : String(directory) + "/" + program
             if isExecutableFile(candidate) { return candidate }
         }
         return nil
+    }
+
+    /// `path` (a `PATH` value), or the usual folders when it is unset or empty.
+    public static func searchPath(_ path: String?) -> String {
+        path.flatMap { $0.isEmpty ? nil : $0 } ?? "/usr/local/bin:/usr/bin:/bin"
     }
 
     /// A regular file this process may execute.

@@ -75,12 +75,10 @@ struct StatusTable {
 
     static func bytes(_ count: Int64) -> String { ByteCountFormatter.string(fromByteCount: count, countStyle: .file) }
 
-    /// `[#####-----]  48%` from a `sent/total` progress value.
-    static func bar(_ progress: String?, width: Int = 12) -> String {
-        guard let progress else { return "" }
-        let parts = progress.split(separator: "/").compactMap { Double($0) }
-        guard parts.count == 2, parts[1] > 0 else { return "" }
-        let fraction = min(1, max(0, parts[0] / parts[1]))
+    /// `[#####-----]  48%` from a file's progress.
+    static func bar(_ progress: (sent: Int64, total: Int64)?, width: Int = 12) -> String {
+        guard let progress, progress.total > 0 else { return "" }
+        let fraction = min(1, max(0, Double(progress.sent) / Double(progress.total)))
         let filled = Int((fraction * Double(width)).rounded(.down))
         return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] "
             + String(format: "%3d%%", Int(fraction * 100))
@@ -94,7 +92,7 @@ struct StatusTable {
                      + pad("NEXT RETRY", 21) + "PATH"]
         for file in files {
             var line = pad(label(file.status), statusWidth) + pad(file.size.map(Self.bytes) ?? "-", 10)
-                + pad(Self.bar(file.progress), 20) + pad(String(file.attempts), 9) + pad(file.retryAt ?? "-", 21) + file.path
+                + pad(Self.bar(file.progressBytes), 20) + pad(String(file.attempts), 9) + pad(file.retryAt ?? "-", 21) + file.path
             if let rate = rates[file.path] { line += "  \(rate)" }
             if let error = file.error { line += "  error: \(error)" }
             if let note = file.note { line += "  (\(note))" }
@@ -136,15 +134,15 @@ struct StatusWatch {
             for (client, response) in try StatusCommand.fetch(paths) {
                 var rates: [String: String] = [:]
                 for file in response.files ?? [] {
-                    let parts = file.progress?.split(separator: "/").compactMap { Double($0) } ?? []
-                    if parts.count == 2, let before = previous[file.path], before.status == "syncing", file.status == "syncing" {
-                        let rate = (parts[0] - before.sent) / max(0.001, now.timeIntervalSince(before.at))
+                    let progress = file.progressBytes.map { (sent: Double($0.sent), total: Double($0.total)) }
+                    if let progress, let before = previous[file.path], before.status == "syncing", file.status == "syncing" {
+                        let rate = (progress.sent - before.sent) / max(0.001, now.timeIntervalSince(before.at))
                         if rate > 0 {
-                            let left = Int(((parts[1] - parts[0]) / rate).rounded(.up))
+                            let left = Int(((progress.total - progress.sent) / rate).rounded(.up))
                             rates[file.path] = "\(StatusTable.bytes(Int64(rate)))/s, \(left / 60)m\(String(format: "%02d", left % 60))s left"
                         }
                     }
-                    previous[file.path] = (file.status, parts.first ?? 0, now)
+                    previous[file.path] = (file.status, progress?.sent ?? 0, now)
                     if !terminal {
                         let shown = file.status + (file.error.map { "  error: \($0)" } ?? "")
                         if lastSeen[file.path] != shown {
@@ -211,10 +209,9 @@ struct StatusJSON: Encodable {
         self.mountpoint = mountpoint
         summary = response.summary
         files = (response.files ?? []).map { file in
-            let parts = file.progress?.split(separator: "/").compactMap { Int64($0) } ?? []
-            return File(path: file.path, status: file.status, size: file.size, attempts: file.attempts, priority: file.priority,
-                        retryAt: file.retryAt, error: file.error, key: file.key,
-                        progress: parts.count == 2 ? File.Progress(sent: parts[0], total: parts[1]) : nil, note: file.note)
+            File(path: file.path, status: file.status, size: file.size, attempts: file.attempts, priority: file.priority,
+                 retryAt: file.retryAt, error: file.error, key: file.key,
+                 progress: file.progressBytes.map { File.Progress(sent: $0.sent, total: $0.total) }, note: file.note)
         }
     }
 

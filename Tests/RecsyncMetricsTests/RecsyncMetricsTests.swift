@@ -98,16 +98,8 @@ final class RecsyncMetricsTests: XCTestCase {
         XCTAssertTrue(try get(port: port, "GARBAGE\r\n\r\n").hasPrefix("HTTP/1.1 400 "))
 
         // A client that connects and trickles holds up nobody else, and is cut off at the deadline.
-        let slow = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let slow = connectLocally(port: port)
         defer { close(slow) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(slow, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        XCTAssertEqual(connected, 0)
         _ = send(slow, "G", 1, 0)
         let started = Date()
         XCTAssertTrue(try get(port: port, "GET /metrics HTTP/1.1\r\n\r\n").hasPrefix("HTTP/1.1 200 "))
@@ -122,10 +114,9 @@ final class RecsyncMetricsTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(trickled), 3.5, "a client that has not sent its request within 1 s is closed")
     }
 
-    /// Sends `request` to 127.0.0.1:`port` and returns the whole answer.
-    func get(port: UInt16, _ request: String) throws -> String {
+    /// A TCP connection to 127.0.0.1:`port`.
+    func connectLocally(port: UInt16) -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
@@ -134,6 +125,13 @@ final class RecsyncMetricsTests: XCTestCase {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         XCTAssertEqual(connected, 0)
+        return fd
+    }
+
+    /// Sends `request` to 127.0.0.1:`port` and returns the whole answer.
+    func get(port: UInt16, _ request: String) throws -> String {
+        let fd = connectLocally(port: port)
+        defer { close(fd) }
         _ = request.withCString { send(fd, $0, strlen($0), 0) }
         var answer: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)

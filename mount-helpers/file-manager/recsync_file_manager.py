@@ -1332,6 +1332,15 @@ if _FM is not None:
         """The reason in a GIO error ("Error setting extended attribute ...: Invalid argument")."""
         return error.message.rsplit(": ", 1)[-1] if error.message else str(error)
 
+    def _log_read_failed(path, error):
+        """Logs a failed step of reading the event log, from inside its except clause: GIO's
+        own errors (the file gone between a rotation and its next line, say) quietly,
+        anything else with its traceback."""
+        if isinstance(error, GLib.Error):
+            log.debug("cannot read %s: %s", path, error.message)
+        else:
+            log.exception("could not read the event log")
+
     def _log_file_problem(info, viewer):
         """event_log_problem for what GIO says of the event log (queried with _LOG_CHECK or
         _LOG_QUERY): why it is not a file to read, or None."""
@@ -1829,10 +1838,8 @@ if _FM is not None:
                 else:
                     location.read_async(GLib.PRIORITY_DEFAULT, None, self._log_opened, feed)
                     opened = True
-            except GLib.Error as error:  # not there (between a rotation and the next line, say)
-                log.debug("cannot read %s: %s", feed.path, error.message)
-            except Exception:
-                log.exception("could not read the event log")
+            except Exception as error:  # not there (between a rotation and the next line, say)
+                _log_read_failed(feed.path, error)
             finally:
                 if not opened:
                     feed.follower.done()
@@ -1840,12 +1847,8 @@ if _FM is not None:
         def _log_opened(self, location, result, feed):
             try:
                 stream = location.read_finish(result)
-            except GLib.Error as error:
-                log.debug("cannot read %s: %s", feed.path, error.message)
-                feed.follower.done()
-                return
-            except Exception:
-                log.exception("could not read the event log")
+            except Exception as error:
+                _log_read_failed(feed.path, error)
                 feed.follower.done()
                 return
             if feed.follower.closed:
@@ -1872,11 +1875,8 @@ if _FM is not None:
                     if plan.length and not feed.follower.closed:
                         stream.seek(plan.offset, GLib.SeekType.SET, None)
                         read.left = plan.length
-            except GLib.Error as error:
-                log.debug("cannot read %s: %s", feed.path, error.message)
-                read.left = 0
-            except Exception:
-                log.exception("could not read the event log")
+            except Exception as error:
+                _log_read_failed(feed.path, error)
                 read.left = 0
             self._log_next(feed, read)
 
@@ -1899,11 +1899,8 @@ if _FM is not None:
                 elif not feed.follower.closed:
                     read.lines.extend(feed.follower.tail.feed(data))
                     read.left -= len(data)
-            except GLib.Error as error:
-                log.debug("cannot read %s: %s", feed.path, error.message)
-                read.left = 0
-            except Exception:
-                log.exception("could not read the event log")
+            except Exception as error:
+                _log_read_failed(feed.path, error)
                 read.left = 0
             self._log_next(feed, read)
 

@@ -78,18 +78,7 @@ public enum SettingText {
 
     /// Whether `text` has a double quote that is not closed (outside backslash escapes).
     public static func hasUnclosedQuote(_ text: String) -> Bool {
-        var escaped = false
-        var quoted = false
-        for character in text {
-            if escaped {
-                escaped = false
-            } else if character == "\\" && !quoted {
-                escaped = true
-            } else if character == "\"" {
-                quoted.toggle()
-            }
-        }
-        return quoted
+        scan(text, on: ",", keepingEscapes: true, quoting: true).unclosedQuote
     }
 
     /// The `:`-separated items of a list; empty text is an empty list.
@@ -101,6 +90,12 @@ public enum SettingText {
     /// double quotes); the backslashes stay when `keepingEscapes` (for a second split), else
     /// they are dropped.
     static func split(_ text: String, on separator: Character, keepingEscapes: Bool, quoting: Bool = false) -> [String] {
+        scan(text, on: separator, keepingEscapes: keepingEscapes, quoting: quoting).parts
+    }
+
+    /// ``split(_:on:keepingEscapes:quoting:)``, and whether a quote was left open at the end.
+    private static func scan(_ text: String, on separator: Character, keepingEscapes: Bool,
+                             quoting: Bool) -> (parts: [String], unclosedQuote: Bool) {
         var parts: [String] = []
         var current = ""
         var escaped = false
@@ -125,7 +120,7 @@ public enum SettingText {
             }
         }
         parts.append(current)
-        return parts
+        return (parts, quoted)
     }
 
     static func unescape(_ text: String) -> String {

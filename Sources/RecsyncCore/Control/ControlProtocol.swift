@@ -47,6 +47,12 @@ public struct FileStatus: Codable, Sendable, Equatable {
     /// The file's size in bytes, as last queued (nil when it was never queued).
     public var size: Int64?
 
+    /// ``progress`` (`sent/total`) as numbers; nil when there is none.
+    public var progressBytes: (sent: Int64, total: Int64)? {
+        guard let parts = progress?.split(separator: "/").compactMap({ Int64($0) }), parts.count == 2 else { return nil }
+        return (parts[0], parts[1])
+    }
+
     public init(path: String, status: String, attempts: Int, priority: Int? = nil, retryAt: String? = nil,
                 error: String? = nil, key: String? = nil, progress: String? = nil, note: String? = nil, size: Int64? = nil) {
         self.path = path

@@ -173,8 +173,7 @@ public struct EventHook: Sendable {
             return program
         }
         guard let found = ChildProcess.find(program, path: path) else {
-            let searchPath = path.flatMap { $0.isEmpty ? nil : $0 } ?? "/usr/local/bin:/usr/bin:/bin"
-            throw EventHookError("event hook program \(program.debugDescription) was not found in PATH (\(searchPath)); give its absolute path")
+            throw EventHookError("event hook program \(program.debugDescription) was not found in PATH (\(ChildProcess.searchPath(path))); give its absolute path")
         }
         return found
     }

@@ -72,13 +72,6 @@ public final class ScheduleFollower: Sendable {
         return calendar
     }
 
-    /// The limit in force and when it next changes, for `recsync status` and logs.
-    public var window: (limit: UploadSchedule.Limit, next: Date?) {
-        let moment = now()
-        let calendar = Self.localCalendar()
-        return (schedule.limit(at: moment, calendar: calendar), schedule.nextChange(after: moment, calendar: calendar))
-    }
-
     private func apply() {
         guard !stopped.withLock({ $0 }) else { return }
         let moment = now()
