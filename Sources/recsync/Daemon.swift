@@ -83,7 +83,7 @@ struct Daemon {
         settings.ignorePatterns = plan.config.ignorePatterns
         // The queue was damaged, or lost while the state folder stayed (the event log of earlier
         // runs is still there): objects of files in the folder may be in the bucket already.
-        let hadRunBefore = FileManager.default.fileExists(atPath: plan.stateDirectory + "/events.jsonl")
+        let hadRunBefore = FileManager.default.fileExists(atPath: plan.stateDirectory + "/" + EventLog.fileName)
         settings.lookInBucketFirst = recovery.map { $0 != .created || hadRunBefore } ?? false
         let engine = SyncEngine(queue: queue, settings: settings, rootFd: rootFd, logger: logger)
         if case .replacedDamaged = recovery { engine.notice.withLock { $0 = "\(recovery!)" } }
@@ -97,7 +97,7 @@ struct Daemon {
         // the queue (above), the event log and its hook program, the control socket, the pid file.
         let events = try openEventLog(logger: logger)
         engine.setStatusHandler { change in events.emit(SyncEvent(change)) }
-        engine.eventLogPath.withLock { $0 = plan.stateDirectory + "/events.jsonl" }
+        engine.eventLogPath.withLock { $0 = events.path }
         let uploader = QueueRunner(engine: engine, s3: RetryingS3Client(s3), policy: RetryPolicy(maxAttempts: plan.config.retryAttempts), logger: logger)
         let scanner = Scanner(engine: engine, logger: logger)
         let stopper = StopSequence(fs: fs, mount: mount, grace: TimeInterval(plan.config.shutdownGrace), logger: logger)
@@ -263,7 +263,7 @@ struct Daemon {
             }
         }
         do {
-            return try EventLog(path: plan.stateDirectory + "/events.jsonl", hook: hook, logger: logger)
+            return try EventLog(path: plan.stateDirectory + "/" + EventLog.fileName, hook: hook, logger: logger)
         } catch {
             throw CLIError("\(error)")
         }
