@@ -1,4 +1,5 @@
 import Foundation
+import RecsyncFS
 import RecsyncStore
 
 /// A file's sync status changed; the daemon turns these into events (log lines, hook runs).
@@ -29,7 +30,7 @@ public struct StatusChange: Sendable, Equatable {
 extension SyncEngine {
     /// Receives every status change (from upload workers and FUSE threads; must not block).
     public func setStatusHandler(_ handler: (@Sendable (StatusChange) -> Void)?) {
-        statusHandler.withLock { $0 = handler }
+        statusHandler.withLock { $0 = handler.map { Callback($0) } }
     }
 
     func emitStatus(path: String, key: String?, status: SyncStatus, previous: SyncStatus?, error: String?,

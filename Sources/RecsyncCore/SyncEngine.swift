@@ -61,17 +61,17 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
     /// uploader decides that a file it could not find is really gone.
     let namespaceLock = NSLock()
     /// Set by the uploader so a queued file wakes it at once.
-    let wakeUploader = Mutex<(@Sendable () -> Void)?>(nil)
+    let wakeUploader = Mutex<Callback<Void>?>(nil)
     /// Whether uploads may start: the network and the user's policy.
     public let gate: SyncGate
     /// Scratch and temporary file names that are never uploaded.
     let ignoreRules: IgnoreRules
     /// Receives status changes (see `setStatusHandler`).
-    let statusHandler = Mutex<(@Sendable (StatusChange) -> Void)?>(nil)
+    let statusHandler = Mutex<Callback<StatusChange>?>(nil)
     /// The event log's path, for the `user.sync.events` attribute; nil: not told.
     public let eventLogPath = Mutex<String?>(nil)
     /// Receives upload attempts (see `setAttemptObserver`).
-    let attemptObserver = Mutex<(@Sendable (UploadAttemptReport) -> Void)?>(nil)
+    let attemptObserver = Mutex<Callback<UploadAttemptReport>?>(nil)
     /// What the daemon had to do at start that the user should hear of (a lost or damaged queue
     /// rebuilt from a scan); shown by `recsync status` and `user.sync.summary`.
     public let notice = Mutex<String?>(nil)

@@ -21,7 +21,7 @@ public final class PassthroughFS: @unchecked Sendable {
     /// Every handle open for writing, so a stop can name them and make their bytes durable.
     let writerHandles = Mutex<[ObjectIdentifier: OpenFile]>([:])
     /// Called when a lookup finds the process out of descriptors (the FUSE adapter's evictor).
-    public let descriptorPressure = Mutex<(@Sendable () -> Void)?>(nil)
+    public let descriptorPressure = Mutex<Callback<Void>?>(nil)
 
     /// - Parameter rootFd: an O_PATH (or O_RDONLY) descriptor of the folder that holds the recordings,
     ///   opened before anything was mounted over it. The core takes ownership.

@@ -47,7 +47,7 @@ public final class FuseMount: @unchecked Sendable {
         }
         session = se
         let evictor = DescriptorEvictor(fs: fs, session: se, descriptorLimit: DescriptorEvictor.currentLimit, logger: logger)
-        fs.descriptorPressure.withLock { $0 = { evictor.press() } }
+        fs.descriptorPressure.withLock { $0 = Callback { evictor.press() } }
         evictor.start()
         self.evictor = evictor
     }

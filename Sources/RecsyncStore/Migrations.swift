@@ -115,6 +115,11 @@ enum Migrations {
         Migration(name: "2026-12-add-status-path-index", sql: """
             CREATE INDEX files_status_path ON files (status, path);
             """),
+        // Claiming and the runner's next wake-up read the head of this index: their cost stays
+        // the same however many records wait (docs/QUEUE.md, "Query costs").
+        Migration(name: "2026-12-add-due-index", sql: """
+            CREATE INDEX files_due ON files (status, next_attempt_at, priority DESC, enqueued_at);
+            """),
     ]
 
     /// Creates `schema_migrations` if needed and applies every migration not yet applied.

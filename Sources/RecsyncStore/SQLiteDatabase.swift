@@ -68,6 +68,9 @@ final class SQLiteDatabase {
     private var handle: OpaquePointer?
     // Prepared statements keyed by SQL text; each is finalized in close().
     private var statements: [String: OpaquePointer] = [:]
+
+    /// The SQL of every statement prepared so far (for the query-plan tests).
+    var preparedSQL: Set<String> { Set(statements.keys) }
     private var transactionDepth = 0
 
     /// Opens (creating if needed) the database file at `path`.

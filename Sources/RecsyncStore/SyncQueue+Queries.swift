@@ -102,9 +102,11 @@ extension SyncQueue {
     public func earliestRetry(after: Date? = nil) throws -> Date? {
         try locked {
             let afterNs = StoredTime.nanoseconds(after ?? now())
-            return try db.queryFirst(
-                "SELECT min(next_attempt_at) FROM files WHERE status = 'pending' AND next_attempt_at > ?",
-                [.int(afterNs)], operation: "find the next retry time") { $0.optionalInt64(0) }?
+            return try db.queryFirst("""
+                SELECT next_attempt_at FROM files INDEXED BY files_due
+                WHERE status = 'pending' AND next_attempt_at > ?
+                ORDER BY next_attempt_at LIMIT 1
+                """, [.int(afterNs)], operation: "find the next retry time") { $0.optionalInt64(0) }?
                 .map(StoredTime.date)
         }
     }

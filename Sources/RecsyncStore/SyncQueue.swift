@@ -221,15 +221,33 @@ public final class SyncQueue: @unchecked Sendable {
         return try locked {
             let nowNs = StoredTime.nanoseconds(now())
             return try db.transaction(operation: "claim uploads") {
-                let candidates = try db.query("""
-                    SELECT \(FileRecord.columns) FROM files
-                    WHERE status = 'pending'
-                      AND (next_attempt_at IS NULL OR next_attempt_at <= ? OR priority >= \(Priority.critical.rawValue))
-                      AND priority >= ?
+                // Records whose retry time has come become ready (no retry time), so that the
+                // pick below reads only the head of an index, however many records wait.
+                try db.run("UPDATE files SET next_attempt_at = NULL WHERE status = 'pending' AND next_attempt_at <= ?",
+                           [.int(nowNs)], operation: "claim uploads")
+                let wanted = limit + excluding.count
+                var candidates = try db.query("""
+                    SELECT \(FileRecord.columns) FROM files INDEXED BY files_due
+                    WHERE status = 'pending' AND next_attempt_at IS NULL AND priority >= ?
                     ORDER BY priority DESC, enqueued_at, rowid
                     LIMIT ?
-                    """, [.int(nowNs), .int(minimumPriority), .int(limit + excluding.count)],
-                    operation: "claim uploads", FileRecord.init(row:))
+                    """, [.int(minimumPriority), .int(wanted)], operation: "claim uploads", FileRecord.init(row:))
+                // A CRITICAL record (the user asked for it) goes whatever its backoff.
+                if minimumPriority <= Priority.critical.rawValue {
+                    let critical = try db.query("""
+                        SELECT \(FileRecord.columns) FROM files INDEXED BY files_claim
+                        WHERE status = 'pending' AND priority >= ? AND next_attempt_at IS NOT NULL
+                        ORDER BY priority DESC, enqueued_at, rowid
+                        LIMIT ?
+                        """, [.int(Priority.critical.rawValue), .int(wanted)], operation: "claim uploads", FileRecord.init(row:))
+                    if !critical.isEmpty {
+                        candidates = (critical + candidates).enumerated().sorted { a, b in
+                            if a.element.priority != b.element.priority { return a.element.priority > b.element.priority }
+                            if a.element.enqueuedAt != b.element.enqueuedAt { return a.element.enqueuedAt < b.element.enqueuedAt }
+                            return a.offset < b.offset
+                        }.map(\.element)
+                    }
+                }
                 var claimed: [FileRecord] = []
                 for var record in candidates where !excluded.contains(Array(record.path.utf8)) {
                     if claimed.count == limit { break }

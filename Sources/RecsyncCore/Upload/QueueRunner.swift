@@ -1,4 +1,5 @@
 import Foundation
+import RecsyncFS
 import Logging
 import Synchronization
 import RecsyncS3
@@ -46,7 +47,7 @@ public final class QueueRunner: @unchecked Sendable {
     }
 
     public func start() {
-        engine.wakeUploader.withLock { $0 = { [weak self] in self?.wake() } }
+        engine.wakeUploader.withLock { $0 = Callback { [weak self] in self?.wake() } }
         let thread = Thread { [self] in self.runLoop() }
         thread.name = "recsync-queue-runner"
         thread.start()

@@ -1,4 +1,5 @@
 import Foundation
+import RecsyncFS
 import Synchronization
 
 /// One upload attempt as it ended: what the `upload attempt` log line says, for metrics.
@@ -36,7 +37,7 @@ extension FailureKind {
 extension SyncEngine {
     /// Receives every upload attempt as it ends (the daemon's metrics); nil: none.
     public func setAttemptObserver(_ observer: (@Sendable (UploadAttemptReport) -> Void)?) {
-        attemptObserver.withLock { $0 = observer }
+        attemptObserver.withLock { $0 = observer.map { Callback($0) } }
     }
 
     func reportAttempt(_ report: UploadAttemptReport) {
