@@ -154,7 +154,11 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
     }
 
     public func fileWritersReleased(path: String) {
-        let wasHeld = live.withLock { $0.held.remove(PathKey(path)) != nil }
+        // A writer whose writes recsync cannot see made the file `local` when it opened it.
+        let wasHeld = live.withLock { state in
+            state.writing.remove(PathKey(path))
+            return state.held.remove(PathKey(path)) != nil
+        }
         if wasHeld { wake() }
     }
 

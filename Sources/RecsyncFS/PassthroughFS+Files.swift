@@ -21,28 +21,35 @@ extension PassthroughFS {
         (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) != 0
     }
 
-    public func open(_ id: UInt64, flags: Int32, writebackCache: Bool = false) throws -> OpenFile {
+    /// Opens a file. `writesUnseen`: the kernel may send this handle's writes straight to the
+    /// backing file (kernel passthrough); the file then counts as being written from the open
+    /// on (its status is `local`), and each close looks at the backing file to learn whether it
+    /// changed.
+    public func open(_ id: UInt64, flags: Int32, writebackCache: Bool = false, writesUnseen: Bool = false) throws -> OpenFile {
         let inode = try table.get(id)
         if inode.isDirectory { throw FSError(EISDIR, "cannot open a folder as a file") }
         let fd = try withDescriptor { try Sys.openat(AT_FDCWD, Sys.procPath(inode.fd), backingOpenFlags(flags, writebackCache: writebackCache)) }
-        let handle = OpenFile(inode: inode, fd: fd, isWriter: Self.isWriteOpen(flags))
+        let handle = OpenFile(inode: inode, fd: fd, isWriter: Self.isWriteOpen(flags), writesUnseen: writesUnseen)
         if handle.isWriter {
             registerWriter(handle)
-            if let path = relativePath(of: inode) { hooks.fileOpenedForWriting(path: path) }
+            if let path = relativePath(of: inode) {
+                hooks.fileOpenedForWriting(path: path)
+                if handle.writesUnseen { hooks.fileIsBeingWritten(path: path) }
+            }
         }
         if (flags & O_TRUNC) != 0 { markChanged(inode) }
         return handle
     }
 
     public func create(parent: UInt64, name: String, mode: mode_t, flags: Int32, caller: Caller?,
-                       writebackCache: Bool = false) throws -> (Entry, OpenFile) {
+                       writebackCache: Bool = false, writesUnseen: Bool = false) throws -> (Entry, OpenFile) {
         let dir = try table.get(parent)
         let openFlags = backingOpenFlags(flags | O_CREAT, writebackCache: writebackCache)
         let fd = try withDescriptor { try Sys.withModesAsGiven { try Sys.openat(dir.fd, name, openFlags, mode) } }
         do {
             try chownNew(dir: dir, name: name, caller: caller)
             let entry = try lookup(in: dir, name: name)
-            let handle = OpenFile(inode: entry.inode, fd: fd, isWriter: true)
+            let handle = OpenFile(inode: entry.inode, fd: fd, isWriter: true, writesUnseen: writesUnseen)
             registerWriter(handle)
             markChanged(entry.inode)
             return (entry, handle)
@@ -87,6 +94,7 @@ extension PassthroughFS {
     /// changed, it is queued durably before this returns.
     public func flush(_ handle: OpenFile) throws {
         guard handle.isWriter else { return }
+        lookForUnseenWrites(handle)
         handle.inode.writeState.withLock { state in
             if !handle.flushed {
                 handle.flushed = true
@@ -99,8 +107,9 @@ extension PassthroughFS {
     /// The kernel dropped its last reference to the handle.
     public func release(_ handle: OpenFile) {
         if handle.isWriter { writerHandles.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(handle)) } }
+        guard handle.isWriter else { Sys.close(handle.fd); return }
+        lookForUnseenWrites(handle)
         Sys.close(handle.fd)
-        guard handle.isWriter else { return }
         let lastWriter = handle.inode.writeState.withLock { state -> Bool in
             state.openWriters -= 1
             if !handle.flushed {
@@ -126,11 +135,26 @@ extension PassthroughFS {
     // MARK: Write tracking
 
     func registerWriter(_ handle: OpenFile) {
+        if handle.writesUnseen, let st = try? Sys.fstat(handle.fd) {
+            handle.inode.writeState.withLock { _ in handle.seen = SeenIdentity(st) }
+        }
         writerHandles.withLock { $0[ObjectIdentifier(handle)] = handle }
         handle.inode.writeState.withLock { state in
             state.openWriters += 1
             state.activeWriters += 1
         }
+    }
+
+    /// For a writer whose writes do not pass through recsync: marks the file changed when its
+    /// size or times moved since the handle last looked (or when they cannot be read).
+    func lookForUnseenWrites(_ handle: OpenFile) {
+        guard handle.writesUnseen else { return }
+        let now = (try? Sys.fstat(handle.fd)).map(SeenIdentity.init)
+        let changed = handle.inode.writeState.withLock { _ -> Bool in
+            defer { handle.seen = now }
+            return now == nil || now != handle.seen
+        }
+        if changed { markChanged(handle.inode) }
     }
 
     /// Records that the file's content changed; tells the engine on the first change since it was queued.

@@ -10,12 +10,14 @@ final class FuseContext: @unchecked Sendable {
     let options: FuseOptions
     let logger: Logger
     let timeout: Double
+    let passthrough: FusePassthrough
 
     init(fs: PassthroughFS, options: FuseOptions, logger: Logger) {
         self.fs = fs
         self.options = options
         self.logger = logger
         self.timeout = options.cacheTimeout
+        self.passthrough = FusePassthrough(requested: options.passthrough && !options.writebackCache)
     }
 
     /// The context a request belongs to.

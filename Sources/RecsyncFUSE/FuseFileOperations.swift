@@ -9,11 +9,18 @@ enum FuseFileOperations {
             let c = FuseContext.of(req)
             guard let fi else { fuse_reply_err(req, EINVAL); return }
             do {
-                let handle = try c.fs.open(ino, flags: fi.pointee.flags, writebackCache: c.options.writebackCache)
+                let handle = try c.fs.open(ino, flags: fi.pointee.flags, writebackCache: c.options.writebackCache,
+                                           writesUnseen: c.passthrough.usable)
                 FuseContext.store(handle, in: fi)
-                // Nothing else changes the backing file while it is mounted over: keep the page cache.
-                fi.pointee.keep_cache = 1
-                if fuse_reply_open(req, fi) != 0 { c.fs.release(FuseFileOperations.release(fi)) }
+                let replied: Int32
+                if c.passthrough.usable, let id = c.passthrough.backingID(for: handle, inode: ino, logger: c.logger) {
+                    replied = FusePassthrough.replyOpen(req, fi, backingID: id)
+                } else {
+                    // Nothing else changes the backing file while it is mounted over: keep the page cache.
+                    fi.pointee.keep_cache = 1
+                    replied = fuse_reply_open(req, fi)
+                }
+                if replied != 0 { FuseFileOperations.releaseHandle(c, fi) }
             } catch { c.fail(req, error, "open") }
         }
         ops.create = { req, parent, name, mode, fi in
@@ -22,11 +29,18 @@ enum FuseFileOperations {
             do {
                 let (entry, handle) = try c.fs.create(parent: parent, name: String(kernel: name), mode: mode,
                                                       flags: fi.pointee.flags, caller: FuseContext.caller(req),
-                                                      writebackCache: c.options.writebackCache)
+                                                      writebackCache: c.options.writebackCache,
+                                                      writesUnseen: c.passthrough.usable)
                 FuseContext.store(handle, in: fi)
-                fi.pointee.keep_cache = 1
                 var param = c.entryParam(entry)
-                if fuse_reply_create(req, &param, fi) != 0 { c.fs.release(FuseFileOperations.release(fi)) }
+                let replied: Int32
+                if c.passthrough.usable, let id = c.passthrough.backingID(for: handle, inode: param.ino, logger: c.logger) {
+                    replied = FusePassthrough.replyCreate(req, param, fi, backingID: id)
+                } else {
+                    fi.pointee.keep_cache = 1
+                    replied = fuse_reply_create(req, &param, fi)
+                }
+                if replied != 0 { FuseFileOperations.releaseHandle(c, fi) }
             } catch { c.fail(req, error, "create") }
         }
         ops.read = { req, _, size, offset, fi in
@@ -60,7 +74,7 @@ enum FuseFileOperations {
         }
         ops.release = { req, _, fi in
             let c = FuseContext.of(req)
-            if let fi, fi.pointee.fh != 0 { c.fs.release(FuseFileOperations.release(fi)) }
+            if let fi, fi.pointee.fh != 0 { FuseFileOperations.releaseHandle(c, fi) }
             fuse_reply_err(req, 0)
         }
         ops.fallocate = { req, _, mode, offset, length, fi in
@@ -93,6 +107,13 @@ enum FuseFileOperations {
             do { try c.fs.fsync(handle, dataOnly: datasync != 0); fuse_reply_err(req, 0) }
             catch { c.fail(req, error, "fsync") }
         }
+    }
+
+    /// Releases the handle stored in `fi->fh`, and its passthrough registration if it has one.
+    static func releaseHandle(_ c: FuseContext, _ fi: UnsafeMutablePointer<fuse_file_info>) {
+        let handle = release(fi)
+        c.passthrough.released(handle: handle)
+        c.fs.release(handle)
     }
 
     /// Takes back the reference stored in `fi->fh`.

@@ -33,7 +33,8 @@ public final class FuseMount: @unchecked Sendable {
         var args = fuse_args(argc: Int32(arguments.count), argv: argv, allocated: 0)
         var ops = FuseOperations.table()
         // Safe: the adapter context lives as long as this FuseMount (released in close()).
-        let context = Unmanaged.passRetained(FuseContext(fs: fs, options: options, logger: logger)).toOpaque()
+        let fuseContext = FuseContext(fs: fs, options: options, logger: logger)
+        let context = Unmanaged.passRetained(fuseContext).toOpaque()
         guard let se = fuse_session_new(&args, &ops, MemoryLayout<fuse_lowlevel_ops>.size, context) else {
             Unmanaged<FuseContext>.fromOpaque(context).release()
             throw FSError(EINVAL, "could not start a FUSE session; is the fuse3 package installed and /dev/fuse present?")
@@ -46,6 +47,11 @@ public final class FuseMount: @unchecked Sendable {
             throw FSError(EIO, "could not mount on \(options.mountpoint); see the message above (is it already mounted, or is /dev/fuse missing?)")
         }
         session = se
+        do {
+            try fuseContext.passthrough.install(on: se)
+        } catch {
+            logger.warning("kernel passthrough is off: \(error)")
+        }
         let evictor = DescriptorEvictor(fs: fs, session: se, descriptorLimit: DescriptorEvictor.currentLimit, logger: logger)
         fs.descriptorPressure.withLock { $0 = Callback { evictor.press() } }
         evictor.start()

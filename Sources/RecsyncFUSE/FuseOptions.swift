@@ -15,6 +15,9 @@ public struct FuseOptions: Sendable {
     /// How long the kernel may cache names and attributes, in seconds. Nothing else changes the
     /// backing folder while it is mounted over, so this can be long.
     public var cacheTimeout: Double = 1.0
+    /// Let the kernel send the reads and writes of open files straight to the backing files
+    /// (kernel FUSE passthrough, Linux 6.13 and later here, as root), when it agrees to.
+    public var passthrough = false
     public var maxThreads: UInt32 = 16
     public var maxWrite: UInt32 = 1 << 20
     public var debug = false

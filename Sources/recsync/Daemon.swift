@@ -90,6 +90,7 @@ struct Daemon {
         let fs = try PassthroughFS(rootFd: rootFd, hooks: engine, logger: logger)
         var fuseOptions = FuseOptions(mountpoint: plan.mountpoint, allowOther: plan.config.allowOther)
         fuseOptions.follow(backingFd: rootFd)
+        fuseOptions.passthrough = plan.config.kernelPassthrough
         fuseOptions.apply(kernelFlags: plan.kernelFlags)
         let mount = FuseMount(fs: fs, options: fuseOptions, logger: logger)
 

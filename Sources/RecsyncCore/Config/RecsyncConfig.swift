@@ -30,6 +30,8 @@ public struct RecsyncConfig: Sendable, Equatable {
     /// Let users other than the one who mounts reach the mount (FUSE's `allow_other`; root, or
     /// `user_allow_other` in /etc/fuse.conf). The kernel still checks the mode bits. Default false.
     public var allowOther = false
+    /// Kernel FUSE passthrough for open files, where the kernel allows it (docs/PERFORMANCE.md).
+    public var kernelPassthrough = false
 
     /// Accept a plain `http://` endpoint that is not on this machine (requests and a session
     /// token would cross the network in the clear). Default false: such an endpoint is refused.

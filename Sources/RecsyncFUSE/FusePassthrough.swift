@@ -1,0 +1,209 @@
+import CFuse3
+import Foundation
+import Logging
+import RecsyncFS
+import Synchronization
+
+/// Kernel FUSE passthrough (Linux 6.9 and later): the kernel sends the reads and writes of an
+/// open file straight to the backing file, and recsync only sees opens, closes, fsyncs and
+/// metadata. Every `write()` then lands in the backing file's page cache as on the disk below,
+/// so a crash of the daemon can lose nothing a program was told was written, at the disk's
+/// own speed (docs/PERFORMANCE.md, "Kernel passthrough").
+///
+/// libfuse 3.14 knows nothing of it: its capability flags are 32 bits and its INIT reply
+/// sends no `flags2`. So recsync serves the connection through libfuse's custom I/O hook
+/// (`fuse_session_custom_io`, public since 3.13), adds `FUSE_PASSTHROUGH` and a stacking depth
+/// of 1 to the INIT reply as it goes to the kernel, registers each open file with the
+/// `FUSE_DEV_IOC_BACKING_OPEN` ioctl, and answers OPEN and CREATE with replies it builds itself.
+///
+/// The kernel lets all the open handles of one file use only one backing file, and never mixes
+/// passthrough opens with ordinary ones on one file. So one registration per file is shared by
+/// its handles and given back when the last one is released, and a file with an ordinary open
+/// handle gets ordinary ones until they are all released. When the first registration fails
+/// (an older kernel, no CAP_SYS_ADMIN, a backing folder on a stacked filesystem), passthrough is
+/// off for the whole mount and everything goes through recsync as before.
+///
+/// Locking: `state` is taken alone, never while calling into the filesystem core.
+final class FusePassthrough: Sendable {
+    /// Whether the mount asked for it (`FuseOptions.passthrough`) and the kernel is new enough.
+    let requested: Bool
+    /// Set once the INIT reply went out with the flag added.
+    private let negotiated = Atomic<Bool>(false)
+    /// Set when the kernel refused a registration: off for the rest of the mount.
+    private let refused = Atomic<Bool>(false)
+    private let repliesSeen = Atomic<Int>(0)
+    private let announced = Atomic<Bool>(false)
+    /// The session's /dev/fuse descriptor, the one the registration ioctls go to.
+    private let device = Atomic<Int32>(-1)
+
+    private struct Backing {
+        var id: Int32?
+        var passthroughOpens = 0
+        var ordinaryOpens = 0
+    }
+    private struct State {
+        var files: [UInt64: Backing] = [:]
+        /// How each open handle was answered: the inode, and whether it was passthrough.
+        var handles: [ObjectIdentifier: (inode: UInt64, passthrough: Bool)] = [:]
+    }
+    private let state = Mutex(State())
+
+    init(requested: Bool) {
+        self.requested = requested && Self.kernelTracksEveryChange
+    }
+
+    /// Passthrough needs Linux 6.9; recsync asks for 6.13, whose multigrain timestamps make sure
+    /// that a write right after a close moves the file's change time, which is how recsync learns
+    /// that a file it cannot watch being written has changed.
+    static var kernelTracksEveryChange: Bool {
+        var name = utsname()
+        guard uname(&name) == 0 else { return false }
+        let release = withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let numbers = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        guard numbers.count == 2 else { return false }
+        return (numbers[0], numbers[1]) >= (6, 13)
+    }
+
+    /// Whether handles opened now may be offered to the kernel.
+    var usable: Bool { requested && negotiated.load(ordering: .acquiring) && !refused.load(ordering: .relaxed) }
+
+    // MARK: The connection
+
+    /// Serves the session's descriptor through our own read and writev, so that the INIT reply
+    /// can carry what libfuse cannot express. Call right after `fuse_session_mount`.
+    func install(on session: OpaquePointer) throws {
+        guard requested else { return }
+        var io = fuse_custom_io()
+        io.read = { fd, buffer, length, _ in Glibc.read(fd, buffer, length) }
+        io.writev = { fd, iov, count, userdata in
+            if let userdata, let iov {
+                // Safe: userdata is the retained FuseContext passed to fuse_session_new.
+                Unmanaged<FuseContext>.fromOpaque(userdata).takeUnretainedValue().passthrough.amendInitReply(iov, count)
+            }
+            return Glibc.writev(fd, iov, count)
+        }
+        device.store(fuse_session_fd(session), ordering: .releasing)
+        let rc = fuse_session_custom_io(session, &io, fuse_session_fd(session))
+        if rc != 0 { throw FSError(-rc, "could not serve the FUSE connection for kernel passthrough") }
+    }
+
+    /// The first reply on a connection answers INIT (the kernel sends nothing else before it is
+    /// answered). When the kernel speaks the extended INIT, ask for passthrough.
+    func amendInitReply(_ iov: UnsafeMutablePointer<iovec>, _ count: Int32) {
+        guard repliesSeen.add(1, ordering: .relaxed).oldValue == 0, count >= 2,
+              iov[1].iov_len >= MemoryLayout<fuse_init_out>.size, let base = iov[1].iov_base else { return }
+        let reply = base.assumingMemoryBound(to: fuse_init_out.self)
+        guard reply.pointee.major == 7, reply.pointee.flags & UInt32(FUSE_INIT_EXT) != 0 else { return }
+        reply.pointee.flags2 |= UInt32(1) << (37 - 32)  // FUSE_PASSTHROUGH
+        reply.pointee.unused.0 = 1                      // max_stack_depth (protocol 7.40)
+        negotiated.store(true, ordering: .releasing)
+    }
+
+    // MARK: Open handles
+
+    /// Registers the file of a new handle, or nil when the handle must be an ordinary one.
+    /// Every call is matched by `released(handle:)`.
+    func backingID(for handle: OpenFile, inode: UInt64, logger: Logger) -> Int32? {
+        let key = ObjectIdentifier(handle)
+        return state.withLock { state -> Int32? in
+            var backing = state.files[inode] ?? Backing()
+            defer { state.files[inode] = backing }
+            if usable, backing.ordinaryOpens == 0 {
+                if let id = backing.id {
+                    backing.passthroughOpens += 1
+                    state.handles[key] = (inode, true)
+                    return id
+                }
+                let id = recsync_fuse_backing_open(device.load(ordering: .acquiring), handle.fd)
+                if id > 0 {
+                    if !announced.exchange(true, ordering: .relaxed) {
+                        logger.info("kernel passthrough is on: reads and writes of open files go straight to the files on disk")
+                    }
+                    backing.id = id
+                    backing.passthroughOpens += 1
+                    state.handles[key] = (inode, true)
+                    return id
+                }
+                let reason = String(cString: strerror(errno))
+                if !refused.exchange(true, ordering: .relaxed) {
+                    logger.notice("kernel passthrough is off for this mount: the kernel refused it (\(reason)); writes go through recsync")
+                }
+            }
+            backing.ordinaryOpens += 1
+            state.handles[key] = (inode, false)
+            return nil
+        }
+    }
+
+    /// The handle is gone: the last passthrough handle of a file gives its registration back.
+    func released(handle: OpenFile) {
+        state.withLock { state in
+            guard let (inode, passthrough) = state.handles.removeValue(forKey: ObjectIdentifier(handle)),
+                  var backing = state.files[inode] else { return }
+            if passthrough { backing.passthroughOpens -= 1 } else { backing.ordinaryOpens -= 1 }
+            if backing.passthroughOpens == 0, let id = backing.id {
+                _ = recsync_fuse_backing_close(device.load(ordering: .acquiring), UInt32(id))
+                backing.id = nil
+            }
+            state.files[inode] = backing.passthroughOpens == 0 && backing.ordinaryOpens == 0 ? nil : backing
+        }
+    }
+
+    // MARK: Replies libfuse 3.14 cannot build
+
+    static func openReply(_ fi: UnsafeMutablePointer<fuse_file_info>, backingID: Int32) -> fuse_open_out {
+        var open = fuse_open_out()
+        open.fh = fi.pointee.fh
+        open.open_flags = 1 << 7  // FOPEN_PASSTHROUGH
+        open.padding = UInt32(bitPattern: backingID)  // backing_id (protocol 7.40)
+        return open
+    }
+
+    static func replyOpen(_ req: fuse_req_t?, _ fi: UnsafeMutablePointer<fuse_file_info>, backingID: Int32) -> Int32 {
+        var open = openReply(fi, backingID: backingID)
+        return withUnsafeBytes(of: &open) { fuse_reply_buf(req, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
+    }
+
+    static func replyCreate(_ req: fuse_req_t?, _ param: fuse_entry_param, _ fi: UnsafeMutablePointer<fuse_file_info>,
+                            backingID: Int32) -> Int32 {
+        var reply = (entryOut(param), openReply(fi, backingID: backingID))
+        let size = MemoryLayout<fuse_entry_out>.size + MemoryLayout<fuse_open_out>.size
+        return withUnsafeBytes(of: &reply) { raw in
+            precondition(raw.count >= size && MemoryLayout<(fuse_entry_out, fuse_open_out)>.offset(of: \.1) == MemoryLayout<fuse_entry_out>.size)
+            return fuse_reply_buf(req, raw.baseAddress?.assumingMemoryBound(to: CChar.self), size)
+        }
+    }
+
+    /// What `fuse_reply_entry` sends for `param`.
+    static func entryOut(_ param: fuse_entry_param) -> fuse_entry_out {
+        var out = fuse_entry_out()
+        out.nodeid = UInt64(param.ino)
+        out.generation = UInt64(param.generation)
+        (out.entry_valid, out.entry_valid_nsec) = split(param.entry_timeout)
+        (out.attr_valid, out.attr_valid_nsec) = split(param.attr_timeout)
+        let st = param.attr
+        out.attr.ino = UInt64(st.st_ino)
+        out.attr.mode = st.st_mode
+        out.attr.nlink = UInt32(st.st_nlink)
+        out.attr.uid = st.st_uid
+        out.attr.gid = st.st_gid
+        out.attr.rdev = UInt32(truncatingIfNeeded: st.st_rdev)
+        out.attr.size = UInt64(st.st_size)
+        out.attr.blksize = UInt32(st.st_blksize)
+        out.attr.blocks = UInt64(st.st_blocks)
+        out.attr.atime = UInt64(bitPattern: Int64(st.st_atim.tv_sec))
+        out.attr.atimensec = UInt32(st.st_atim.tv_nsec)
+        out.attr.mtime = UInt64(bitPattern: Int64(st.st_mtim.tv_sec))
+        out.attr.mtimensec = UInt32(st.st_mtim.tv_nsec)
+        out.attr.ctime = UInt64(bitPattern: Int64(st.st_ctim.tv_sec))
+        out.attr.ctimensec = UInt32(st.st_ctim.tv_nsec)
+        return out
+    }
+
+    /// A timeout as whole seconds and nanoseconds, as libfuse sends it.
+    static func split(_ seconds: Double) -> (UInt64, UInt32) {
+        guard seconds > 0 else { return (0, 0) }
+        let whole = seconds.rounded(.down)
+        return (UInt64(whole), UInt32((seconds - whole) * 1e9))
+    }
+}
