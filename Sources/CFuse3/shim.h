@@ -8,6 +8,7 @@
    (kernel passthrough: see RecsyncFUSE/FusePassthrough.swift). */
 #include <linux/fuse.h>
 #include <sys/ioctl.h>
+#include <sys/vfs.h>
 
 /* Protocol 7.40 (Linux 6.9), newer than Debian 12's headers: register an open file with the
    FUSE connection and get the id an OPEN reply names it by; give the id back. */

@@ -11,7 +11,7 @@ public final class Inode: @unchecked Sendable {
     public let id: UInt64
     /// O_PATH descriptor of the backing file; closed when the kernel forgets the inode.
     public let fd: Int32
-    let device: UInt64
+    public let device: UInt64
     let backingInode: UInt64
     let isDirectory: Bool
     /// Guarded by `InodeTable.lock`.

@@ -17,7 +17,7 @@ final class FuseContext: @unchecked Sendable {
         self.options = options
         self.logger = logger
         self.timeout = options.cacheTimeout
-        self.passthrough = FusePassthrough(requested: options.passthrough && !options.writebackCache)
+        self.passthrough = FusePassthrough(options: options)
     }
 
     /// The context a request belongs to.

@@ -10,10 +10,10 @@ enum FuseFileOperations {
             guard let fi else { fuse_reply_err(req, EINVAL); return }
             do {
                 let handle = try c.fs.open(ino, flags: fi.pointee.flags, writebackCache: c.options.writebackCache,
-                                           writesUnseen: c.passthrough.usable)
+                                           writesUnseen: c.passthrough.active)
                 FuseContext.store(handle, in: fi)
                 let replied: Int32
-                if c.passthrough.usable, let id = c.passthrough.backingID(for: handle, inode: ino, logger: c.logger) {
+                if c.passthrough.active, let id = c.passthrough.backingID(for: handle, inode: ino, logger: c.logger) {
                     replied = FusePassthrough.replyOpen(req, fi, backingID: id)
                 } else {
                     // Nothing else changes the backing file while it is mounted over: keep the page cache.
@@ -30,11 +30,11 @@ enum FuseFileOperations {
                 let (entry, handle) = try c.fs.create(parent: parent, name: String(kernel: name), mode: mode,
                                                       flags: fi.pointee.flags, caller: FuseContext.caller(req),
                                                       writebackCache: c.options.writebackCache,
-                                                      writesUnseen: c.passthrough.usable)
+                                                      writesUnseen: c.passthrough.active)
                 FuseContext.store(handle, in: fi)
                 var param = c.entryParam(entry)
                 let replied: Int32
-                if c.passthrough.usable, let id = c.passthrough.backingID(for: handle, inode: param.ino, logger: c.logger) {
+                if c.passthrough.active, let id = c.passthrough.backingID(for: handle, inode: param.ino, logger: c.logger) {
                     replied = FusePassthrough.replyCreate(req, param, fi, backingID: id)
                 } else {
                     fi.pointee.keep_cache = 1

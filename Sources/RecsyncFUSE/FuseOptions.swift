@@ -18,6 +18,9 @@ public struct FuseOptions: Sendable {
     /// Let the kernel send the reads and writes of open files straight to the backing files
     /// (kernel FUSE passthrough, Linux 6.13 and later here, as root), when it agrees to.
     public var passthrough = false
+    /// The backing folder's device when its filesystem can serve passthrough files whose every
+    /// change recsync can see (see `FusePassthrough.eligibleDevice`); nil otherwise.
+    var passthroughDevice: UInt64?
     public var maxThreads: UInt32 = 16
     public var maxWrite: UInt32 = 1 << 20
     public var debug = false
@@ -35,6 +38,7 @@ public struct FuseOptions: Sendable {
 
     /// Options that follow the backing filesystem of `backingFd` (the folder mounted over).
     public mutating func follow(backingFd: Int32) {
+        passthroughDevice = FusePassthrough.eligibleDevice(backingFd)
         var info = statvfs()
         guard geteuid() == 0, fstatvfs(backingFd, &info) == 0 else { return }
         // statvfs(3)'s ST_NOSUID (2) and ST_NODEV (4), which Glibc's Swift module does not name.

@@ -19,22 +19,32 @@ import Synchronization
 /// The kernel lets all the open handles of one file use only one backing file, and never mixes
 /// passthrough opens with ordinary ones on one file. So one registration per file is shared by
 /// its handles and given back when the last one is released, and a file with an ordinary open
-/// handle gets ordinary ones until they are all released. When the first registration fails
-/// (an older kernel, no CAP_SYS_ADMIN, a backing folder on a stacked filesystem), passthrough is
-/// off for the whole mount and everything goes through recsync as before.
+/// handle gets ordinary ones until they are all released. When the kernel refuses a
+/// registration for a reason that holds for every file (no CAP_SYS_ADMIN, no passthrough in
+/// this kernel), new files get ordinary opens for the rest of the mount; when it refuses one file
+/// (a filesystem stacked on another: ELOOP), only that file goes through recsync.
 ///
 /// Locking: `state` is taken alone, never while calling into the filesystem core.
 final class FusePassthrough: Sendable {
-    /// Whether the mount asked for it (`FuseOptions.passthrough`) and the kernel is new enough.
+    /// Whether the mount asked for it and may have it: the setting is on, recsync runs as root
+    /// (the kernel wants CAP_SYS_ADMIN), the kernel is new enough and the backing folder's
+    /// filesystem qualifies. Only then is the connection served through the custom I/O hook
+    /// (which costs libfuse's spliced receive of WRITE requests).
     let requested: Bool
+    /// The backing folder's device: files on another device (a filesystem mounted inside the
+    /// folder) get ordinary opens.
+    private let device: UInt64
+    /// The INIT request's id, and whether the kernel offered FUSE_PASSTHROUGH in it.
+    private let initUnique = Atomic<UInt64>(0)
+    private let offered = Atomic<Bool>(false)
     /// Set once the INIT reply went out with the flag added.
     private let negotiated = Atomic<Bool>(false)
-    /// Set when the kernel refused a registration: off for the rest of the mount.
+    /// Set when the kernel refused a registration for a reason that holds for every file (no
+    /// CAP_SYS_ADMIN, no passthrough in this kernel): no new registrations for the mount.
     private let refused = Atomic<Bool>(false)
-    private let repliesSeen = Atomic<Int>(0)
     private let announced = Atomic<Bool>(false)
     /// The session's /dev/fuse descriptor, the one the registration ioctls go to.
-    private let device = Atomic<Int32>(-1)
+    private let connection = Atomic<Int32>(-1)
 
     private struct Backing {
         var id: Int32?
@@ -48,8 +58,10 @@ final class FusePassthrough: Sendable {
     }
     private let state = Mutex(State())
 
-    init(requested: Bool) {
-        self.requested = requested && Self.kernelTracksEveryChange
+    init(options: FuseOptions) {
+        device = options.passthroughDevice ?? 0
+        requested = options.passthrough && !options.writebackCache && options.passthroughDevice != nil
+            && geteuid() == 0 && Self.kernelTracksEveryChange
     }
 
     /// Passthrough needs Linux 6.9; recsync asks for 6.13, whose multigrain timestamps make sure
@@ -64,8 +76,23 @@ final class FusePassthrough: Sendable {
         return (numbers[0], numbers[1]) >= (6, 13)
     }
 
-    /// Whether handles opened now may be offered to the kernel.
-    var usable: Bool { requested && negotiated.load(ordering: .acquiring) && !refused.load(ordering: .relaxed) }
+    /// The device of the folder at `fd` when its filesystem keeps change times to the
+    /// nanosecond and moves them on every change (multigrain timestamps: ext4, XFS, Btrfs, tmpfs
+    /// since Linux 6.13), so that a rewrite of the same size right after a look is never missed.
+    /// vfat, exFAT, NFS and the like keep coarser times: nil, no passthrough.
+    static func eligibleDevice(_ fd: Int32) -> UInt64? {
+        var fs = statfs()
+        var st = stat()
+        guard fstatfs(fd, &fs) == 0, fstat(fd, &st) == 0 else { return nil }
+        let multigrain: Set<Int> = [0xEF53, 0x5846_5342, 0x9123_683E, 0x0102_1994]  // ext4, XFS, Btrfs, tmpfs
+        guard multigrain.contains(Int(fs.f_type)) else { return nil }
+        // ext4 with 128-byte inodes keeps whole seconds: its times have no nanoseconds.
+        guard st.st_ctim.tv_nsec != 0 || st.st_mtim.tv_nsec != 0 else { return nil }
+        return UInt64(st.st_dev)
+    }
+
+    /// Whether opens are offered to the kernel: the INIT reply asked for passthrough.
+    var active: Bool { requested && negotiated.load(ordering: .acquiring) }
 
     // MARK: The connection
 
@@ -74,24 +101,51 @@ final class FusePassthrough: Sendable {
     func install(on session: OpaquePointer) throws {
         guard requested else { return }
         var io = fuse_custom_io()
-        io.read = { fd, buffer, length, _ in Glibc.read(fd, buffer, length) }
+        io.read = { fd, buffer, length, userdata in
+            let count = Glibc.read(fd, buffer, length)
+            if count > 0, let buffer, let userdata {
+                // Safe: userdata is the retained FuseContext passed to fuse_session_new; the
+                // kernel wrote `count` bytes into `buffer`.
+                Unmanaged<FuseContext>.fromOpaque(userdata).takeUnretainedValue().passthrough
+                    .noteRequest(UnsafeRawBufferPointer(start: buffer, count: count))
+            }
+            return count
+        }
         io.writev = { fd, iov, count, userdata in
             if let userdata, let iov {
-                // Safe: userdata is the retained FuseContext passed to fuse_session_new.
+                // Safe: as above; libfuse hands `count` iovecs of its own reply.
                 Unmanaged<FuseContext>.fromOpaque(userdata).takeUnretainedValue().passthrough.amendInitReply(iov, count)
             }
             return Glibc.writev(fd, iov, count)
         }
-        device.store(fuse_session_fd(session), ordering: .releasing)
+        connection.store(fuse_session_fd(session), ordering: .releasing)
         let rc = fuse_session_custom_io(session, &io, fuse_session_fd(session))
         if rc != 0 { throw FSError(-rc, "could not serve the FUSE connection for kernel passthrough") }
     }
 
-    /// The first reply on a connection answers INIT (the kernel sends nothing else before it is
-    /// answered). When the kernel speaks the extended INIT, ask for passthrough.
+    /// Remembers the INIT request: its id, and whether the kernel offers passthrough
+    /// (FUSE_INIT_EXT with FUSE_PASSTHROUGH, bit 37, in `flags2`).
+    func noteRequest(_ bytes: UnsafeRawBufferPointer) {
+        let headerSize = MemoryLayout<fuse_in_header>.size
+        guard initUnique.load(ordering: .relaxed) == 0, !negotiated.load(ordering: .relaxed),
+              bytes.count >= headerSize + MemoryLayout<fuse_init_in>.size else { return }
+        let header = bytes.loadUnaligned(as: fuse_in_header.self)
+        guard header.opcode == FUSE_INIT.rawValue else { return }
+        let request = bytes.loadUnaligned(fromByteOffset: headerSize, as: fuse_init_in.self)
+        let extended = request.flags & UInt32(FUSE_INIT_EXT) != 0
+        offered.store(extended && request.flags2 & (UInt32(1) << (37 - 32)) != 0, ordering: .relaxed)
+        initUnique.store(header.unique, ordering: .releasing)
+    }
+
+    /// Asks for passthrough in the reply to the INIT request, when the kernel offered it.
     func amendInitReply(_ iov: UnsafeMutablePointer<iovec>, _ count: Int32) {
-        guard repliesSeen.add(1, ordering: .relaxed).oldValue == 0, count >= 2,
-              iov[1].iov_len >= MemoryLayout<fuse_init_out>.size, let base = iov[1].iov_base else { return }
+        let unique = initUnique.load(ordering: .acquiring)
+        guard unique != 0, count >= 2, iov[0].iov_len >= MemoryLayout<fuse_out_header>.size,
+              let headerBase = iov[0].iov_base,
+              headerBase.loadUnaligned(as: fuse_out_header.self).unique == unique else { return }
+        initUnique.store(0, ordering: .relaxed)
+        guard offered.load(ordering: .relaxed), iov[1].iov_len >= MemoryLayout<fuse_init_out>.size,
+              let base = iov[1].iov_base else { return }
         let reply = base.assumingMemoryBound(to: fuse_init_out.self)
         guard reply.pointee.major == 7, reply.pointee.flags & UInt32(FUSE_INIT_EXT) != 0 else { return }
         reply.pointee.flags2 |= UInt32(1) << (37 - 32)  // FUSE_PASSTHROUGH
@@ -101,20 +155,22 @@ final class FusePassthrough: Sendable {
 
     // MARK: Open handles
 
-    /// Registers the file of a new handle, or nil when the handle must be an ordinary one.
-    /// Every call is matched by `released(handle:)`.
+    /// The registration for a new handle, or nil when the handle must be an ordinary one.
+    /// Every call is matched by `released(handle:)`. A file whose other handles are passthrough
+    /// gets the same registration (the kernel refuses an ordinary open beside them), one with
+    /// ordinary handles gets another ordinary one (the kernel refuses the mix the other way too).
     func backingID(for handle: OpenFile, inode: UInt64, logger: Logger) -> Int32? {
         let key = ObjectIdentifier(handle)
         return state.withLock { state -> Int32? in
             var backing = state.files[inode] ?? Backing()
             defer { state.files[inode] = backing }
-            if usable, backing.ordinaryOpens == 0 {
-                if let id = backing.id {
-                    backing.passthroughOpens += 1
-                    state.handles[key] = (inode, true)
-                    return id
-                }
-                let id = recsync_fuse_backing_open(device.load(ordering: .acquiring), handle.fd)
+            if let id = backing.id {
+                backing.passthroughOpens += 1
+                state.handles[key] = (inode, true)
+                return id
+            }
+            if backing.ordinaryOpens == 0, !refused.load(ordering: .relaxed), handle.inode.device == device {
+                let id = recsync_fuse_backing_open(connection.load(ordering: .acquiring), handle.fd)
                 if id > 0 {
                     if !announced.exchange(true, ordering: .relaxed) {
                         logger.info("kernel passthrough is on: reads and writes of open files go straight to the files on disk")
@@ -124,9 +180,10 @@ final class FusePassthrough: Sendable {
                     state.handles[key] = (inode, true)
                     return id
                 }
-                let reason = String(cString: strerror(errno))
-                if !refused.exchange(true, ordering: .relaxed) {
-                    logger.notice("kernel passthrough is off for this mount: the kernel refused it (\(reason)); writes go through recsync")
+                let failure = errno
+                // No CAP_SYS_ADMIN, or no passthrough in this kernel: the same for every file.
+                if [EPERM, EOPNOTSUPP, ENOTTY, EINVAL].contains(failure), !refused.exchange(true, ordering: .relaxed) {
+                    logger.notice("kernel passthrough is off for this mount: the kernel refused it (\(String(cString: strerror(failure)))); writes go through recsync")
                 }
             }
             backing.ordinaryOpens += 1
@@ -142,7 +199,7 @@ final class FusePassthrough: Sendable {
                   var backing = state.files[inode] else { return }
             if passthrough { backing.passthroughOpens -= 1 } else { backing.ordinaryOpens -= 1 }
             if backing.passthroughOpens == 0, let id = backing.id {
-                _ = recsync_fuse_backing_close(device.load(ordering: .acquiring), UInt32(id))
+                _ = recsync_fuse_backing_close(connection.load(ordering: .acquiring), UInt32(id))
                 backing.id = nil
             }
             state.files[inode] = backing.passthroughOpens == 0 && backing.ordinaryOpens == 0 ? nil : backing

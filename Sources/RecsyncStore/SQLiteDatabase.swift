@@ -96,6 +96,9 @@ final class SQLiteDatabase {
 
     var isOpen: Bool { handle != nil }
 
+    /// Rows changed by every statement since the connection opened (0 when closed).
+    var totalChanges: Int64 { handle.map { sqlite3_total_changes64($0) } ?? 0 }
+
     /// Finalizes every cached statement and closes the connection. Idempotent.
     func close() {
         // Every cached statement belongs to `handle` and is finalized exactly

@@ -96,7 +96,7 @@ final class QueueConcurrencyTests: QueueTestCase {
         }
         samples.sort()
         func percentile(_ p: Double) -> Double { samples[min(samples.count - 1, Int(Double(samples.count) * p))] }
-        print(String(format: "enqueue latency over %d calls (WAL, synchronous=FULL): p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms",
+        print(String(format: "enqueue latency over %d calls (WAL, synchronous=NORMAL): p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms",
                      count, percentile(0.50), percentile(0.90), percentile(0.99), samples.last ?? 0))
         XCTAssertEqual(try queue.counts()[.pending], 100)
     }

@@ -3,11 +3,11 @@ import XCTest
 @testable import RecsyncStore
 
 final class QueueStorageTests: QueueTestCase {
-    func testCreatesMissingDirectoryAndUsesWALWithFullSync() throws {
+    func testCreatesMissingDirectoryAndUsesWALWithNormalSync() throws {
         XCTAssertFalse(FileManager.default.fileExists(atPath: databasePath))
         let queue = try openQueue()
         XCTAssertEqual(try queue.pragma("journal_mode"), "wal")
-        XCTAssertEqual(try queue.pragma("synchronous"), "2", "2 is FULL")
+        XCTAssertEqual(try queue.pragma("synchronous"), "1", "1 is NORMAL: the WALSyncer syncs the log")
         XCTAssertEqual(try queue.pragma("foreign_keys"), "1")
         XCTAssertEqual(try queue.pragma("busy_timeout"), "5000")
         try queue.add("a.wav")
@@ -19,6 +19,32 @@ final class QueueStorageTests: QueueTestCase {
         XCTAssertEqual(Array(header.prefix(16)), Array("SQLite format 3\0".utf8))
         XCTAssertEqual(header[18], 2)
         XCTAssertEqual(header[19], 2)
+    }
+
+    /// A commit no longer syncs the disk itself; the log is synced within a second of a change,
+    /// and not again while nothing changes.
+    func testTheLogIsSyncedWithinASecondOfAChangeAndOnlyThen() throws {
+        let queue = try openQueue()
+        let syncer = try XCTUnwrap(queue.walSyncer)
+        try waitFor { syncer.syncCount >= 1 }  // the migrations of the new file
+        let settled = syncer.syncCount
+        usleep(2_200_000)
+        XCTAssertEqual(syncer.syncCount, settled, "nothing changed: no sync")
+        try queue.add("a.wav")
+        try waitFor(timeout: 2.5) { syncer.syncCount == settled + 1 }
+        XCTAssertFalse(syncer.sync(), "synced already")
+        try queue.add("b.wav")
+        XCTAssertTrue(syncer.sync(), "a change since the last sync is synced")
+        queue.close()
+        XCTAssertFalse(syncer.sync(), "a closed queue is not synced again")
+    }
+
+    private func waitFor(timeout: TimeInterval = 3, _ condition: () -> Bool, file: StaticString = #filePath, line: UInt = #line) throws {
+        let deadline = Date() + timeout
+        while !condition() {
+            if Date() > deadline { XCTFail("timed out", file: file, line: line); return }
+            usleep(20_000)
+        }
     }
 
     func testRecordsSurviveReopen() throws {
