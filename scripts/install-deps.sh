@@ -50,6 +50,10 @@ APT_PACKAGES=(
     iproute2
     # systemd-analyze verify for the units in mount-helpers/
     systemd
+    # bench/run: the filesystems recsync is compared with, and gcc for libfuse's passthrough_ll
+    rclone
+    s3fs
+    gcc
     # the file-manager extension's test (Tests/file-manager/test_extension.py, run with
     # /usr/bin/python3): the GObject bindings of Nautilus 4.0 (with its Python loader), Nemo 3.0
     # and Caja 2.0, the Adwaita emblem icons; Nautilus itself under Xvfb on a private session

@@ -2,7 +2,8 @@
 # Runs the whole recsync test suite on a Debian machine, as root:
 #   installs the Debian and Python packages the tests need, builds, starts the local S3
 #   servers (moto and a one-node Ceph radosgw on 127.0.0.1), runs `swift test`, stops the servers;
-#   without arguments it then runs every fuzz target under libFuzzer for a few seconds.
+#   without arguments it then runs the benchmark harness at tiny sizes (bench/run --quick) and every
+#   fuzz target under libFuzzer for a few seconds.
 #
 #   scripts/test.sh [extra swift test arguments, e.g. --filter RecsyncStoreTests]
 set -euo pipefail
@@ -45,6 +46,10 @@ total="$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")"
 failed="$(sed -E 's/.*with ([0-9]+) failures?.*/\1/' <<<"$summary")"
 echo "$((total - failed)) passed, $failed failed"
 if [[ $# -eq 0 ]]; then
+    # The benchmark harness end to end at tiny sizes, with its own S3 server and scratch folder:
+    # a check that it works, not of the timings (they depend on the machine and a debug build).
+    echo "[test] benchmark harness smoke: bench/run --quick"
+    RECSYNC_BIN=.build/debug/recsync python3 bench/run --quick --results .build/test-artifacts/bench || status=1
     # The whole suite also gets a short coverage-guided run of every fuzz target.
     echo "[test] libFuzzer smoke: every fuzz target for 5 s (scripts/libfuzzer.sh)"
     bash scripts/libfuzzer.sh 5 || status=1
