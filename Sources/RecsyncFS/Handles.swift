@@ -14,28 +14,13 @@ public final class OpenFile: @unchecked Sendable {
     public let writesUnseen: Bool
     var flushed = false
     /// The backing file's identity when last looked at, for a writer whose writes are unseen.
-    var seen: SeenIdentity?
+    var seen: FileIdentity?
 
     init(inode: Inode, fd: Int32, isWriter: Bool, writesUnseen: Bool = false) {
         self.inode = inode
         self.fd = fd
         self.isWriter = isWriter
         self.writesUnseen = writesUnseen && isWriter
-    }
-}
-
-/// What changes when a file's content changes: size, modification time and change time (in
-/// nanoseconds). The change time cannot be set by a program; since Linux 6.13 a change right
-/// after it was read always moves it (multigrain timestamps), so a write is never missed.
-struct SeenIdentity: Equatable {
-    let size: Int64
-    let mtimeNs: Int64
-    let ctimeNs: Int64
-
-    init(_ st: stat) {
-        size = Int64(st.st_size)
-        mtimeNs = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
-        ctimeNs = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
     }
 }
 

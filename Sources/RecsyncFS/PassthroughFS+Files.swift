@@ -135,8 +135,8 @@ extension PassthroughFS {
     // MARK: Write tracking
 
     func registerWriter(_ handle: OpenFile) {
-        if handle.writesUnseen, let st = try? Sys.fstat(handle.fd) {
-            handle.inode.writeState.withLock { _ in handle.seen = SeenIdentity(st) }
+        if handle.writesUnseen, let identity = FileIdentity.of(fd: handle.fd) {
+            handle.inode.writeState.withLock { _ in handle.seen = identity }
         }
         writerHandles.withLock { $0[ObjectIdentifier(handle)] = handle }
         handle.inode.writeState.withLock { state in
@@ -149,7 +149,7 @@ extension PassthroughFS {
     /// size or times moved since the handle last looked (or when they cannot be read).
     func lookForUnseenWrites(_ handle: OpenFile) {
         guard handle.writesUnseen else { return }
-        let now = (try? Sys.fstat(handle.fd)).map(SeenIdentity.init)
+        let now = FileIdentity.of(fd: handle.fd)
         let changed = handle.inode.writeState.withLock { _ -> Bool in
             defer { handle.seen = now }
             return now == nil || now != handle.seen

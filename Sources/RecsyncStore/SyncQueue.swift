@@ -89,7 +89,8 @@ public final class SyncQueue: @unchecked Sendable {
             "UPDATE files SET status = 'pending', interrupted = 1 WHERE status = 'syncing'",
             operation: "recover interrupted uploads")
         walSyncer = WALSyncer(databasePath: databasePath) { [weak self] in
-            self?.locked { self?.db.isOpen == true ? self?.db.totalChanges : nil }
+            guard let self else { return nil }
+            return self.locked { self.db.isOpen ? self.db.totalChanges : nil }
         }
     }
 

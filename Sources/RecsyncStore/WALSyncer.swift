@@ -13,7 +13,6 @@ import Foundation
 /// and never while `state` is held; the log is synced outside both.
 final class WALSyncer: @unchecked Sendable {
     private let walPath: String
-    private let interval: TimeInterval
     /// Reads the connection's count of changed rows (under the queue's lock).
     private let changes: @Sendable () -> Int64?
     private struct State {
@@ -28,7 +27,6 @@ final class WALSyncer: @unchecked Sendable {
 
     init(databasePath: String, interval: TimeInterval = 1, changes: @escaping @Sendable () -> Int64?) {
         walPath = databasePath + "-wal"
-        self.interval = interval
         self.changes = changes
         timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
         timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(100))

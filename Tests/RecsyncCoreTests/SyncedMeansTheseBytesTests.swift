@@ -1,5 +1,6 @@
 import Foundation
 @testable import RecsyncS3
+import RecsyncFS
 import RecsyncStore
 import XCTest
 @testable import RecsyncCore

@@ -1,4 +1,5 @@
 import Foundation
+import RecsyncFS
 import Logging
 import RecsyncS3
 import RecsyncStore
