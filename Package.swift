@@ -21,9 +21,11 @@ let package = Package(
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // Linux calls Swift's Glibc module does not expose (_GNU_SOURCE: O_PATH, statx, renameat2).
         .target(name: "CSysShims"),
+        // CRC-32C, with the CPU's instruction where there is one (S3's flexible checksums).
+        .target(name: "CChecksum"),
 
         .target(name: "RecsyncS3", dependencies: [
-            "CCurl", "CCrypto",
+            "CCurl", "CCrypto", "CChecksum",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "RecsyncStore", dependencies: ["CSQLite3"]),

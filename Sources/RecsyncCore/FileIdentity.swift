@@ -21,6 +21,13 @@ public enum ContentCheck {
         if stored.hasPrefix("md5:") {
             return FileDigest.md5Hex(fd: fd, length: size).map { "md5:" + $0 }
         }
+        if stored.hasPrefix(crc32cPrefix) {
+            // "crc32c-parts-PARTSIZE:HEX" (CRC-32C of each part)
+            guard let colon = stored.firstIndex(of: ":"),
+                  let partSize = Int64(stored[stored.index(stored.startIndex, offsetBy: crc32cPrefix.count)..<colon]),
+                  partSize > 0 else { return nil }
+            return crc32cCompositeChecksum(fd: fd, size: size, partSize: partSize)
+        }
         // "sha256-parts-PARTSIZE:HEX" (SHA-256 of each part), or from older versions
         // "sha256-parts-PARTSIZE-CHUNKSIZE:HEX" (tree digest of each part over CHUNKSIZE chunks)
         guard stored.hasPrefix("sha256-parts-"), let colon = stored.firstIndex(of: ":") else { return nil }
@@ -46,6 +53,15 @@ public enum ContentCheck {
             .map { FileDigest.compositeChecksum(partSize: partSize, partDigests: $0) }
     }
 
+    private static let crc32cPrefix = "crc32c-parts-"
+
+    /// The checksum of a multipart upload whose parts the server checked by CRC-32C
+    /// (`crc32c-parts-PARTSIZE:HEX`); nil when the file cannot be read.
+    public static func crc32cCompositeChecksum(fd: Int32, size: Int64, partSize: Int64) -> String? {
+        partDigests(fd: fd, size: size, partSize: partSize) { FileDigest.crc32cHex(fd: fd, offset: $0, length: $1) }
+            .map { FileDigest.crc32cCompositeChecksum(partSize: partSize, partDigests: $0) }
+    }
+
     /// `digest` of each part of `partSize` bytes (the last one shorter) of the first `size` bytes,
     /// in order; nil when one cannot be made.
     public static func partDigests(fd: Int32, size: Int64, partSize: Int64,
@@ -68,12 +84,20 @@ public enum ContentCheck {
         return local == checksum
     }
 
-    /// The stored parts whose bytes in `fd` still have their stored SHA-256 (`partSize` apart,
-    /// part 1 at offset 0). The rest must be sent again.
-    public static func partsStillMatching(_ parts: [StoredPart], partSize: Int64, fd: Int32) -> [StoredPart] {
+    /// The stored parts whose bytes in `fd` still have their stored digest (`partSize` apart,
+    /// part 1 at offset 0), of the kind `partDigest` names (`MultipartState`). The rest must be
+    /// sent again.
+    public static func partsStillMatching(_ parts: [StoredPart], partSize: Int64, partDigest: String?, fd: Int32) -> [StoredPart] {
         parts.filter { part in
             let offset = Int64(part.partNumber - 1) * partSize
-            return FileDigest.sha256Hex(fd: fd, offset: offset, length: part.size) == part.sha256
+            switch partDigest {
+            case MultipartState.sha256PartDigest?:
+                return FileDigest.sha256Hex(fd: fd, offset: offset, length: part.size) == part.digest
+            case MultipartState.crc32cPartDigest?:
+                return FileDigest.crc32cHex(fd: fd, offset: offset, length: part.size) == part.digest
+            default:
+                return false
+            }
         }
     }
 }

@@ -46,21 +46,33 @@ public struct Scanner: Sendable {
         return result
     }
 
+    /// Files found to queue are queued in batches of this many, one queue transaction each.
+    static let batchSize = 256
+
     private func walk(folder: String, result: inout Result) {
+        var batch: [(path: String, known: FileRecord?)] = []
+        batch.reserveCapacity(Self.batchSize)
         for path in FolderWalk(rootFd: engine.rootFd).files(under: folder) {
             var st = stat()
             guard Beneath.stat(engine.rootFd, path, &st) == 0 else { continue }
             result.seen += 1
-            check(path: path, stat: st, result: &result)
+            check(path: path, stat: st, into: &batch)
+            if batch.count >= Self.batchSize { flush(&batch, result: &result) }
         }
+        flush(&batch, result: &result)
     }
 
-    private func check(path: String, stat st: stat, result: inout Result) {
+    private func flush(_ batch: inout [(path: String, known: FileRecord?)], result: inout Result) {
+        guard !batch.isEmpty else { return }
+        result.queued += engine.enqueueBatch(batch, priority: .normal)
+        batch.removeAll(keepingCapacity: true)
+    }
+
+    private func check(path: String, stat st: stat, into batch: inout [(path: String, known: FileRecord?)]) {
         do {
             let record = try engine.queue.record(path: path)
             guard needsUpload(path: path, record: record, identity: FileIdentity(st)), !engine.isBeingWritten(path) else { return }
-            try engine.enqueue(path: path, priority: .normal)
-            result.queued += 1
+            batch.append((path, record))
         } catch {
             engine.noteQueueFailure(path: path)
             logger.error("scan could not queue a file", metadata: ["path": "\(path)", "error": "\(error)"])

@@ -304,16 +304,7 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
         guard (st.st_mode & S_IFMT) == S_IFREG else { return }
         let existing = try queue.record(path: path)
         let timestamp = createdAt ?? existing?.createdAt ?? Self.birthTime(rootFd, path) ?? Date()
-        let key: String
-        do {
-            key = try settings.keyPattern.render(KeyContext(userId: settings.userId, relativePath: path,
-                                                            timestamp: timestamp, hostname: settings.hostname))
-        } catch {
-            live.withLock { $0.keyErrors[PathKey(path)] = "\(error)" }
-            logger.error("cannot make an S3 key for this file; it stays local", metadata: ["path": "\(path)", "error": "\(error)"])
-            return
-        }
-        live.withLock { $0.keyErrors[PathKey(path)] = nil }
+        guard let key = renderKey(path: path, timestamp: timestamp) else { return }
         let record = try queue.enqueue(path: path, priority: priority, size: Int64(st.st_size), mtimeNs: st.mtimeNanoseconds,
                                        createdAt: timestamp, candidateKey: key, newKey: newKey, dueAt: dueAt)
         if existing?.status != .pending {
@@ -321,6 +312,21 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
                        error: nil, attempts: 0)
         }
         logger.debug("queued", metadata: ["path": "\(path)", "key": "\(record.s3Key)", "priority": "\(record.priority)"])
+    }
+
+    /// The key pattern's key for `path`; nil (logged, and shown as the file's error) when none
+    /// can be made, and the file stays local.
+    func renderKey(path: String, timestamp: Date) -> String? {
+        do {
+            let key = try settings.keyPattern.render(KeyContext(userId: settings.userId, relativePath: path,
+                                                                timestamp: timestamp, hostname: settings.hostname))
+            live.withLock { $0.keyErrors[PathKey(path)] = nil }
+            return key
+        } catch {
+            live.withLock { $0.keyErrors[PathKey(path)] = "\(error)" }
+            logger.error("cannot make an S3 key for this file; it stays local", metadata: ["path": "\(path)", "error": "\(error)"])
+            return nil
+        }
     }
 
     func wake() {

@@ -46,7 +46,7 @@ extension CurlS3Client {
                                conditions: [(name: String, value: String)], contentType: String,
                                metadata: [String: String], partSize: Int64) throws -> PutObjectResult {
         let uploadId = try createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata,
-                                                 declaringSHA256: false)
+                                                 declaring: nil)
         do {
             var parts: [CompletedPart] = []
             var offset: Int64 = 0

@@ -5,16 +5,22 @@ extension CurlS3Client {
     /// The upload declares SHA256 as its checksum algorithm: every part is sent with its
     /// SHA-256 (see `uploadPart`), which S3 checks and keeps with the part.
     public func createMultipartUpload(bucket: String, key: String, contentType: String, metadata: [String: String]) throws -> String {
-        try createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata, declaringSHA256: true)
+        try createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata, declaring: .sha256)
     }
 
-    /// `declaringSHA256: false` for uploads whose parts are copied on the server (UploadPartCopy
-    /// sends no part checksums, which an upload that declared SHA256 would require at Complete).
+    /// The same, declaring `checksum` as the algorithm every part is sent with.
+    public func createMultipartUpload(bucket: String, key: String, contentType: String, metadata: [String: String],
+                                      checksum: UploadChecksum) throws -> String {
+        try createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata, declaring: checksum)
+    }
+
+    /// `declaring: nil` for uploads whose parts are copied on the server (UploadPartCopy sends no
+    /// part checksums, which an upload that declared an algorithm would require at Complete).
     func createMultipartUpload(bucket: String, key: String, contentType: String, metadata: [String: String],
-                               declaringSHA256: Bool) throws -> String {
+                               declaring checksum: UploadChecksum?) throws -> String {
         let operation = "CreateMultipartUpload \(bucket)/\(key)"
         var headers: [(name: String, value: String)] = [("Content-Type", contentType)]
-        if declaringSHA256 { headers.append(("x-amz-checksum-algorithm", "SHA256")) }
+        if let checksum { headers.append(("x-amz-checksum-algorithm", checksum.algorithmName)) }
         headers += try objectHeaders(key: key, contentType: contentType, metadata: metadata, operation: operation)
         let prepared = prepare(method: "POST", bucket: bucket, key: key, query: [("uploads", "")], headers: headers,
                                payloadHash: Crypto.emptySHA256Hex)

@@ -23,6 +23,11 @@ extension CurlS3Client {
             return try putEmptyObject(bucket: bucket, key: key, contentType: contentType, metaHeaders: metaHeaders,
                                       condition: condition, operation: operation)
         }
+        if uploadChecksum(bucket: bucket, key: key) == .crc32c {
+            return try putObjectWithTrailer(bucket: bucket, key: key, body: body, contentType: contentType,
+                                            metaHeaders: metaHeaders, condition: condition, progress: progress,
+                                            shouldCancel: shouldCancel, operation: operation)
+        }
         let layout = AwsChunkedLayout(decodedLength: body.length, chunkSize: options.chunkSize)
         var headers: [(name: String, value: String)] = [
             ("Content-Type", contentType),
@@ -45,6 +50,23 @@ extension CurlS3Client {
 
         let response = try send(prepared.http, operation: operation)
         return try Self.putResult(response.headers, operation: operation)
+    }
+
+    /// PutObject with a CRC-32C trailer: the file is read once, the checksum computed as the
+    /// bytes are sent, and the answer must echo it.
+    private func putObjectWithTrailer(bucket: String, key: String, body: FileBody, contentType: String,
+                                      metaHeaders: [(name: String, value: String)], condition: PutCondition?,
+                                      progress: (@Sendable (Int64) -> Void)?, shouldCancel: (@Sendable () -> Bool)?,
+                                      operation: String) throws -> PutObjectResult {
+        var headers: [(name: String, value: String)] = [("Content-Type", contentType)]
+        headers += Self.trailerHeaders(decodedLength: body.length)
+        headers += metaHeaders
+        headers += Self.conditionHeaders(condition)
+        let prepared = prepare(method: "PUT", bucket: bucket, key: key, headers: headers, payloadHash: Self.unsignedTrailerPayload)
+        let source = TrailerBodySource(fd: body.fd, offset: 0, length: body.length, shouldCancel: shouldCancel)
+        let sent = try sendTrailerBody(prepared, source: source, progress: progress, shouldCancel: shouldCancel,
+                                       operation: operation, namesUpload: false)
+        return try Self.putResult(sent.response.headers, operation: operation)
     }
 
     /// What a PutObject answer confirms: the ETag (required), the version and the encryption.

@@ -12,6 +12,16 @@ extension CurlS3Client {
     public func uploadPart(bucket: String, key: String, uploadId: String, partNumber: Int, body: FileBody, offset: Int64,
                            length: Int64, progress: (@Sendable (Int64) -> Void)?,
                            shouldCancel: (@Sendable () -> Bool)?) throws -> UploadedPart {
+        try uploadPart(bucket: bucket, key: key, uploadId: uploadId, partNumber: partNumber, body: body, offset: offset,
+                       length: length, checksum: .sha256, progress: progress, shouldCancel: shouldCancel)
+    }
+
+    /// The same, with the part's bytes checked against `checksum`: their signed SHA-256 as
+    /// above, or a CRC-32C trailer computed while they are sent (read once; see
+    /// `TrailerBodySource`). The upload must have declared the same algorithm.
+    public func uploadPart(bucket: String, key: String, uploadId: String, partNumber: Int, body: FileBody, offset: Int64,
+                           length: Int64, checksum: UploadChecksum, progress: (@Sendable (Int64) -> Void)?,
+                           shouldCancel: (@Sendable () -> Bool)?) throws -> UploadedPart {
         let operation = "UploadPart \(bucket)/\(key) part \(partNumber)"
         guard MultipartLimits.partNumbers.contains(partNumber) else {
             throw S3Error(.invalidRequest(message: "part number \(partNumber) is outside 1...10000"), operation: operation)
@@ -27,6 +37,12 @@ extension CurlS3Client {
             throw S3Error(.invalidRequest(message: "the object key and the upload id must not be empty"), operation: operation)
         }
         if let shouldCancel, shouldCancel() { throw S3Error(.cancelled, operation: operation) }
+        if checksum == .crc32c {
+            return try uploadPartWithTrailer(bucket: bucket, key: key, uploadId: uploadId, partNumber: partNumber,
+                                             source: TrailerBodySource(fd: body.fd, offset: offset, length: length,
+                                                                       shouldCancel: shouldCancel),
+                                             progress: progress, shouldCancel: shouldCancel, operation: operation)
+        }
 
         // The part's SHA-256 comes first: it is signed as the payload hash (x-amz-content-sha256),
         // which the server checks against every byte it receives, and sent as the part's
@@ -60,6 +76,20 @@ extension CurlS3Client {
             // curl reported success without sending the whole body: never trust such a part.
             throw S3Error(.invalidResponse(message: "the server answered before the whole part was sent"), operation: operation)
         }
-        return UploadedPart(partNumber: partNumber, etag: etag, size: length, sha256Hex: sha256Hex)
+        return UploadedPart(partNumber: partNumber, etag: etag, size: length, digest: sha256Hex)
+    }
+
+    /// UploadPart with a CRC-32C trailer (also the probe's, with a body in memory).
+    func uploadPartWithTrailer(bucket: String, key: String, uploadId: String, partNumber: Int, source: TrailerBodySource,
+                               progress: (@Sendable (Int64) -> Void)?, shouldCancel: (@Sendable () -> Bool)?,
+                               operation: String) throws -> UploadedPart {
+        let prepared = prepare(method: "PUT", bucket: bucket, key: key,
+                               query: [("partNumber", String(partNumber)), ("uploadId", uploadId)],
+                               headers: Self.trailerHeaders(decodedLength: source.decodedLength),
+                               payloadHash: Self.unsignedTrailerPayload)
+        let sent = try sendTrailerBody(prepared, source: source, progress: progress, shouldCancel: shouldCancel,
+                                       operation: operation, namesUpload: true)
+        let etag = try Self.confirmedETag(sent.response.headers, what: "UploadPart", operation: operation)
+        return UploadedPart(partNumber: partNumber, etag: etag, size: source.decodedLength, digest: sent.crc.hex, checksum: .crc32c)
     }
 }

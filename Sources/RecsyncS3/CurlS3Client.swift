@@ -27,6 +27,8 @@ public final class CurlS3Client: S3Client {
     }
 
     private let auth: Mutex<AuthState>
+    /// The `upload_checksum = "auto"` probe's state (CurlS3Client+Checksums.swift).
+    let checksumProbe = Mutex(ChecksumProbeState())
     private let refreshLock = Mutex<Void>(())
 
     /// Creates a client. No connection is made until the first request.

@@ -37,22 +37,31 @@ final class FileWindowBodySource: RequestBodySource {
                 return nil
             }
         }
-        let position = offset + sent
+        switch Self.preadOnce(fd, into: buffer, want: want, at: offset + sent, end: offset + length) {
+        case .success(let n):
+            sent += Int64(n)
+            return n
+        case .failure(let error):
+            failure = error
+            return nil
+        }
+    }
+
+    /// One `pread` of up to `want` (at most `buffer.count`) bytes at `position` of `fd` into
+    /// `buffer`, again after EINTR: the count read, or why not (a read error, or the file ends
+    /// before `end`, the offset the body was to reach).
+    static func preadOnce(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, want: Int, at position: Int64,
+                          end: Int64) -> Result<Int, S3Error> {
         while true {
-            // Safe: curl handed us `buffer.count` writable bytes and `want` is at most that.
+            // Safe: `want` is at most `buffer.count`, the writable bytes curl handed over.
             let n = pread(fd, buffer.baseAddress, want, off_t(position))
-            if n > 0 {
-                sent += Int64(n)
-                return n
-            }
+            if n > 0 { return .success(n) }
             if n < 0 && errno == EINTR { continue }
             if n < 0 {
                 let code = errno
-                failure = S3Error(.io(errno: code, message: "reading the file at offset \(position) failed: \(String(cString: strerror(code)))"))
-            } else {
-                failure = S3Error(.io(errno: 0, message: "the file is shorter than the \(offset + length) bytes expected (only \(position) could be read); it was truncated while uploading"))
+                return .failure(S3Error(.io(errno: code, message: "reading the file at offset \(position) failed: \(String(cString: strerror(code)))")))
             }
-            return nil
+            return .failure(S3Error(.io(errno: 0, message: "the file is shorter than the \(end) bytes expected (only \(position) could be read); it was truncated while uploading")))
         }
     }
 }

@@ -43,8 +43,30 @@ extension InMemoryS3Client {
         return uploadId
     }
 
+    /// Makes the fake answer `uploadChecksum` with `checksum`, as a server with (or without)
+    /// flexible checksums would be probed.
+    public func setUploadChecksum(_ checksum: UploadChecksum) {
+        state.withLock { $0.uploadChecksum = checksum }
+    }
+
+    public func uploadChecksum(bucket: String, key: String) -> UploadChecksum {
+        state.withLock { $0.uploadChecksum }
+    }
+
+    public func createMultipartUpload(bucket: String, key: String, contentType: String, metadata: [String: String],
+                                      checksum: UploadChecksum) throws -> String {
+        try createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata)
+    }
+
     public func uploadPart(bucket: String, key: String, uploadId: String, partNumber: Int, body: FileBody, offset: Int64,
                            length: Int64, progress: (@Sendable (Int64) -> Void)?,
+                           shouldCancel: (@Sendable () -> Bool)?) throws -> UploadedPart {
+        try uploadPart(bucket: bucket, key: key, uploadId: uploadId, partNumber: partNumber, body: body, offset: offset,
+                       length: length, checksum: .sha256, progress: progress, shouldCancel: shouldCancel)
+    }
+
+    public func uploadPart(bucket: String, key: String, uploadId: String, partNumber: Int, body: FileBody, offset: Int64,
+                           length: Int64, checksum: UploadChecksum, progress: (@Sendable (Int64) -> Void)?,
                            shouldCancel: (@Sendable () -> Bool)?) throws -> UploadedPart {
         let operation = "UploadPart \(bucket)/\(key) part \(partNumber)"
         try begin(operation, bucket: bucket)
@@ -65,7 +87,12 @@ extension InMemoryS3Client {
             return true
         }
         guard stored else { throw Self.noSuchUpload(operation) }
-        return UploadedPart(partNumber: partNumber, etag: etag, size: length, sha256Hex: Crypto.hex(Crypto.sha256(data)))
+        if checksum == .crc32c {
+            var crc = CRC32C()
+            crc.update(data)
+            return UploadedPart(partNumber: partNumber, etag: etag, size: length, digest: crc.hex, checksum: .crc32c)
+        }
+        return UploadedPart(partNumber: partNumber, etag: etag, size: length, digest: Crypto.hex(Crypto.sha256(data)))
     }
 
     public func completeMultipartUpload(bucket: String, key: String, uploadId: String,

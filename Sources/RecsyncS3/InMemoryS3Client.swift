@@ -27,6 +27,8 @@ public final class InMemoryS3Client: S3Client {
         var uploads: [String: MultipartUploadRecord] = [:]
         var pendingFailures: [S3Error] = []
         var calls: [String] = []
+        /// What `uploadChecksum` answers (a server with flexible checksums, or without).
+        var uploadChecksum = UploadChecksum.sha256
     }
 
     let state = Mutex(State())

@@ -7,15 +7,17 @@ public struct UploadedPart: Sendable, Equatable {
     public var etag: String
     /// Bytes in the part.
     public var size: Int64
-    /// Lowercase hex SHA-256 of the part's bytes: the payload hash the server checked them
-    /// against, and the part's checksum (`x-amz-checksum-sha256`).
-    public var sha256Hex: String
+    /// The digest of the part's bytes the server checked them against, in lowercase hex: their
+    /// SHA-256 (64 digits) or their CRC-32C (8 digits), as `checksum` says.
+    public var digest: String
+    public var checksum: UploadChecksum
 
-    public init(partNumber: Int, etag: String, size: Int64, sha256Hex: String) {
+    public init(partNumber: Int, etag: String, size: Int64, digest: String, checksum: UploadChecksum = .sha256) {
         self.partNumber = partNumber
         self.etag = etag
         self.size = size
-        self.sha256Hex = sha256Hex
+        self.digest = digest
+        self.checksum = checksum
     }
 }
 
@@ -24,14 +26,17 @@ public struct CompletedPart: Sendable, Equatable {
     public var partNumber: Int
     /// ETag as UploadPart returned it (with or without quotes).
     public var etag: String
-    /// The part's SHA-256 as `UploadedPart.sha256Hex` gave it, sent as its `ChecksumSHA256`;
-    /// required by S3 for the parts of an upload that declared SHA256 (recsync's uploads do).
-    public var sha256Hex: String?
+    /// The part's digest as `UploadedPart.digest` gave it, sent as its `ChecksumSHA256` or
+    /// `ChecksumCRC32C`; required by S3 for the parts of an upload that declared a checksum
+    /// algorithm (recsync's uploads do).
+    public var digest: String?
+    public var checksum: UploadChecksum
 
-    public init(partNumber: Int, etag: String, sha256Hex: String? = nil) {
+    public init(partNumber: Int, etag: String, digest: String? = nil, checksum: UploadChecksum = .sha256) {
         self.partNumber = partNumber
         self.etag = etag
-        self.sha256Hex = sha256Hex
+        self.digest = digest
+        self.checksum = checksum
     }
 }
 

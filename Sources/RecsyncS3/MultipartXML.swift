@@ -11,13 +11,14 @@ package enum MultipartXML {
     }
 
     /// The `CompleteMultipartUpload` request body. ETags are sent quoted, as S3 returned them;
-    /// a part's SHA-256, when known, as its base64 `ChecksumSHA256`.
+    /// a part's digest, when known, as its base64 `ChecksumSHA256` or `ChecksumCRC32C`.
     static func completeBody(_ parts: [CompletedPart]) -> Data {
         var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
         for part in parts {
             xml += "<Part><PartNumber>\(part.partNumber)</PartNumber><ETag>\"\(escape(ETag.normalize(part.etag)))\"</ETag>"
-            if let checksum = part.sha256Hex.flatMap(base64OfHex) {
-                xml += "<ChecksumSHA256>\(checksum)</ChecksumSHA256>"
+            if let checksum = part.digest.flatMap(base64OfHex) {
+                let element = "Checksum\(part.checksum.algorithmName)"
+                xml += "<\(element)>\(checksum)</\(element)>"
             }
             xml += "</Part>"
         }

@@ -93,6 +93,24 @@ public struct RetryingS3Client: S3Client {
                              length: length, progress: progress, shouldCancel: shouldCancel)
     }
 
+    public func uploadChecksum(bucket: String, key: String) -> UploadChecksum {
+        inner.uploadChecksum(bucket: bucket, key: key)
+    }
+
+    public func createMultipartUpload(bucket: String, key: String, contentType: String, metadata: [String: String],
+                                      checksum: UploadChecksum) throws -> String {
+        try run {
+            try inner.createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata, checksum: checksum)
+        }
+    }
+
+    public func uploadPart(bucket: String, key: String, uploadId: String, partNumber: Int, body: FileBody, offset: Int64,
+                           length: Int64, checksum: UploadChecksum, progress: (@Sendable (Int64) -> Void)?,
+                           shouldCancel: (@Sendable () -> Bool)?) throws -> UploadedPart {
+        try inner.uploadPart(bucket: bucket, key: key, uploadId: uploadId, partNumber: partNumber, body: body, offset: offset,
+                             length: length, checksum: checksum, progress: progress, shouldCancel: shouldCancel)
+    }
+
     public func completeMultipartUpload(bucket: String, key: String, uploadId: String, parts: [CompletedPart]) throws -> PutObjectResult {
         try run { try inner.completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId, parts: parts) }
     }

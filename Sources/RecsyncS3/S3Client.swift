@@ -105,6 +105,16 @@ public protocol S3Client: Sendable {
 
     /// Starts a multipart upload of `bucket/key` and returns its upload id.
     func createMultipartUpload(bucket: String, key: String, contentType: String, metadata: [String: String]) throws -> String
+    /// The checksum uploads of `key` would carry now (`UploadChecksum`); may ask the server the
+    /// first time, never throws (SHA-256 when unsure).
+    func uploadChecksum(bucket: String, key: String) -> UploadChecksum
+    /// `createMultipartUpload` declaring `checksum` as the algorithm of every part.
+    func createMultipartUpload(bucket: String, key: String, contentType: String, metadata: [String: String],
+                               checksum: UploadChecksum) throws -> String
+    /// `uploadPart` with the part's bytes checked against `checksum` (the upload's declared one).
+    func uploadPart(bucket: String, key: String, uploadId: String, partNumber: Int, body: FileBody, offset: Int64, length: Int64,
+                    checksum: UploadChecksum, progress: (@Sendable (Int64) -> Void)?,
+                    shouldCancel: (@Sendable () -> Bool)?) throws -> UploadedPart
     /// Sends bytes `[offset, offset + length)` of `body.fd` as part `partNumber` (1...10000),
     /// streamed like `putObject`: read once with `pread`, hashed once, one chunk in memory.
     /// `body.length` is not used. A file that ends before `offset + length` fails with
@@ -150,6 +160,31 @@ extension S3Client {
                           shouldCancel: (@Sendable () -> Bool)?) throws -> PutObjectResult {
         try putObject(bucket: bucket, key: key, body: body, contentType: contentType, metadata: metadata,
                       progress: progress, shouldCancel: shouldCancel)
+    }
+}
+
+/// Clients without flexible checksums upload with SHA-256 only.
+extension S3Client {
+    public func uploadChecksum(bucket: String, key: String) -> UploadChecksum { .sha256 }
+
+    public func createMultipartUpload(bucket: String, key: String, contentType: String, metadata: [String: String],
+                                      checksum: UploadChecksum) throws -> String {
+        guard checksum == .sha256 else {
+            throw S3Error(.invalidRequest(message: "this client cannot send \(checksum.algorithmName) checksums"),
+                          operation: "CreateMultipartUpload \(bucket)/\(key)")
+        }
+        return try createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata)
+    }
+
+    public func uploadPart(bucket: String, key: String, uploadId: String, partNumber: Int, body: FileBody, offset: Int64, length: Int64,
+                           checksum: UploadChecksum, progress: (@Sendable (Int64) -> Void)?,
+                           shouldCancel: (@Sendable () -> Bool)?) throws -> UploadedPart {
+        guard checksum == .sha256 else {
+            throw S3Error(.invalidRequest(message: "this client cannot send \(checksum.algorithmName) checksums"),
+                          operation: "UploadPart \(bucket)/\(key) part \(partNumber)")
+        }
+        return try uploadPart(bucket: bucket, key: key, uploadId: uploadId, partNumber: partNumber, body: body, offset: offset,
+                              length: length, progress: progress, shouldCancel: shouldCancel)
     }
 }
 

@@ -24,6 +24,10 @@ public struct S3ClientOptions: Sendable {
     /// A PEM file of the certificate authorities to trust for https:// (`AWS_CA_BUNDLE`); nil:
     /// the system store. Certificates are always verified: there is no way to turn that off.
     public var caBundle: String?
+    /// What uploads are checked against (`upload_checksum`): a signed SHA-256, a CRC-32C
+    /// trailer, or (`auto`) the trailer where a probe shows the server checks it. The client's
+    /// own default sends nothing it was not asked to; the daemon passes the setting (`auto`).
+    public var uploadChecksum: UploadChecksumChoice = .sha256
 
     public init(connectTimeout: TimeInterval = 10, stallTimeout: TimeInterval = 30,
                 userAgent: String = "recsync-s3/1.0", chunkSize: Int = 1 << 20, maxIdleHandles: Int = 8,

@@ -98,7 +98,7 @@ enum Migrations {
             ) STRICT;
             """),
         // How the stored part digests of an open multipart upload were computed: 'sha256' (the
-        // SHA-256 of the part's bytes); NULL for uploads begun before this column existed, whose
+        // SHA-256 of the part's bytes) or, later, 'crc32c' (their CRC-32C); NULL for uploads begun before this column existed, whose
         // parts hold SHA-256 tree digests over 1 MiB chunks.
         Migration(name: "2026-12-add-part-digest", sql: """
             ALTER TABLE files ADD COLUMN part_digest TEXT;

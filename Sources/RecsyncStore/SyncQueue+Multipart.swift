@@ -12,25 +12,30 @@ public struct StoredPart: Sendable, Equatable {
     public var partNumber: Int
     public var size: Int64
     public var etag: String
-    public var sha256: String
+    /// The part's digest in lowercase hex, of the kind its upload's `partDigest` names (stored
+    /// in the `sha256` column, which kept its first name).
+    public var digest: String
 
-    public init(partNumber: Int, size: Int64, etag: String, sha256: String) {
+    public init(partNumber: Int, size: Int64, etag: String, digest: String) {
         self.partNumber = partNumber
         self.size = size
         self.etag = etag
-        self.sha256 = sha256
+        self.digest = digest
     }
 }
 
 /// An open multipart upload of a file, with the parts done so far.
 public struct MultipartState: Sendable, Equatable {
-    /// `partDigest` of uploads whose parts' `sha256` is the SHA-256 of the part's bytes.
+    /// `partDigest` of uploads whose parts' `digest` is the SHA-256 of the part's bytes.
     public static let sha256PartDigest = "sha256"
+    /// `partDigest` of uploads whose parts' `digest` is the CRC-32C of the part's bytes (sent
+    /// as a checksum trailer the server checked).
+    public static let crc32cPartDigest = "crc32c"
 
     public var uploadId: String
     public var partSize: Int64
     public var parts: [StoredPart]
-    /// How the parts' digests were computed: `sha256PartDigest`, or nil for an upload begun by an
+    /// How the parts' digests were computed: `sha256PartDigest`, `crc32cPartDigest`, or nil for an upload begun by an
     /// older version (SHA-256 tree digests over 1 MiB chunks).
     public var partDigest: String?
 
@@ -60,7 +65,7 @@ extension SyncQueue {
             let parts = try db.query(
                 "SELECT part_number, size, etag, sha256 FROM parts WHERE path = ? ORDER BY part_number",
                 [.text(path)], operation: "read the parts of \(path)") {
-                    StoredPart(partNumber: $0.int(0), size: $0.int64(1), etag: $0.text(2), sha256: $0.text(3))
+                    StoredPart(partNumber: $0.int(0), size: $0.int64(1), etag: $0.text(2), digest: $0.text(3))
                 }
             return MultipartState(uploadId: row.0, partSize: row.1, parts: parts, partDigest: row.2)
         }
@@ -95,7 +100,7 @@ extension SyncQueue {
                 else { return false }
                 try db.run("""
                     INSERT OR REPLACE INTO parts (path, part_number, size, etag, sha256) VALUES (?, ?, ?, ?, ?)
-                    """, [.text(path), .int(part.partNumber), .int(part.size), .text(part.etag), .text(part.sha256)],
+                    """, [.text(path), .int(part.partNumber), .int(part.size), .text(part.etag), .text(part.digest)],
                     operation: "record part \(part.partNumber) of \(path)")
                 return true
             }

@@ -161,57 +161,110 @@ public final class SyncQueue: @unchecked Sendable {
         return try locked {
             let nowNs = StoredTime.nanoseconds(now())
             return try db.transaction(operation: "enqueue \(path)") {
-                let due: SQLValue = dueAt.map { .int(StoredTime.nanoseconds($0)) } ?? .null
-                if let existing = try fetch(path) {
-                    var key = existing.s3Key
-                    // A synced file taking a new key (renamed) remembers its object's old key;
-                    // one renamed again before it was synced keeps the first.
-                    var renamedFrom: (key: String, etag: String)? = existing.renamedFrom.map { ($0, existing.renamedFromETag ?? "") }
-                    if newKey {
-                        if renamedFrom == nil, let etag = existing.etag { renamedFrom = (existing.s3Key, etag) }
-                        try releaseKey(of: existing, at: nowNs)
-                        key = try reserveKey(candidateKey, for: path)
-                    }
-                    try db.run("UPDATE files SET renamed_from = ?, renamed_from_etag = ? WHERE path = ?",
-                               [renamedFrom.map { .text($0.key) } ?? .null, renamedFrom.map { .text($0.etag) } ?? .null,
-                                .text(path)], operation: "enqueue \(path)")
-                    try db.run("""
-                        UPDATE files SET
-                            priority = CASE WHEN status IN ('pending', 'syncing')
-                                            THEN max(priority, ?1) ELSE ?1 END,
-                            enqueued_at = CASE WHEN status IN ('pending', 'syncing')
-                                               THEN enqueued_at ELSE ?2 END,
-                            status = 'pending',
-                            generation = generation + 1,
-                            s3_key = ?3,
-                            attempts = 0,
-                            next_attempt_at = ?7,
-                            last_error = NULL,
-                            size = ?4,
-                            mtime_ns = ?5
-                        WHERE path = ?6
-                        """,
-                        [.int(priority.rawValue), .int(nowNs), .text(key), .int(size), .int(mtimeNs), .text(path), due],
-                        operation: "enqueue \(path)")
-                } else {
-                    let key = try reserveKey(candidateKey, for: path)
-                    try db.run("""
-                        INSERT INTO files (path, status, priority, generation, s3_key, attempts,
-                                           size, mtime_ns, created_at, enqueued_at, next_attempt_at)
-                        VALUES (?, 'pending', ?, 1, ?, 0, ?, ?, ?, ?, ?)
-                        """,
-                        [.text(path), .int(priority.rawValue), .text(key), .int(size), .int(mtimeNs),
-                         .int(StoredTime.nanoseconds(createdAt)), .int(nowNs), due],
-                        operation: "enqueue \(path)")
-                }
-                guard let stored = try fetch(path) else {
-                    throw StoreError.sqlite(
-                        operation: "enqueue \(path)", path: databasePath, code: SQLITE_INTERNAL,
-                        message: "the record vanished inside its own transaction")
-                }
-                return stored
+                try enqueueInTransaction(path: path, priority: priority, size: size, mtimeNs: mtimeNs, createdAt: createdAt,
+                                         candidateKey: candidateKey, newKey: newKey, dueAt: dueAt, nowNs: nowNs)
             }
         }
+    }
+
+    /// What `enqueue(_:)` queues for one file: the arguments of `enqueue(path:...)`.
+    public struct EnqueueRequest: Sendable {
+        public var path: String
+        public var priority: Priority
+        public var size: Int64
+        public var mtimeNs: Int64
+        public var createdAt: Date
+        public var candidateKey: String
+        public var dueAt: Date?
+
+        public init(path: String, priority: Priority, size: Int64, mtimeNs: Int64, createdAt: Date, candidateKey: String,
+                    dueAt: Date? = nil) {
+            self.path = path
+            self.priority = priority
+            self.size = size
+            self.mtimeNs = mtimeNs
+            self.createdAt = createdAt
+            self.candidateKey = candidateKey
+            self.dueAt = dueAt
+        }
+    }
+
+    /// Queues many files in one transaction, each exactly as `enqueue(path:...)` would (a start-up
+    /// scan queues thousands: one commit for a batch instead of one per file). All or none: when
+    /// one fails, nothing of the batch is stored and the error is thrown (the caller may then
+    /// queue them one by one to learn which). Returns the records in the order of `requests`.
+    public func enqueue(_ requests: [EnqueueRequest]) throws -> [FileRecord] {
+        for request in requests {
+            try PathRules.validate(request.path)
+            guard !request.candidateKey.isEmpty else {
+                throw StoreError.invalidKey(request.candidateKey, reason: "the key is empty")
+            }
+        }
+        guard !requests.isEmpty else { return [] }
+        return try locked {
+            let nowNs = StoredTime.nanoseconds(now())
+            return try db.transaction(operation: "enqueue \(requests.count) files") {
+                try requests.map {
+                    try enqueueInTransaction(path: $0.path, priority: $0.priority, size: $0.size, mtimeNs: $0.mtimeNs,
+                                             createdAt: $0.createdAt, candidateKey: $0.candidateKey, newKey: false,
+                                             dueAt: $0.dueAt, nowNs: nowNs)
+                }
+            }
+        }
+    }
+
+    /// The body of `enqueue`, inside the caller's transaction and lock.
+    private func enqueueInTransaction(path: String, priority: Priority, size: Int64, mtimeNs: Int64, createdAt: Date,
+                                      candidateKey: String, newKey: Bool, dueAt: Date?, nowNs: Int64) throws -> FileRecord {
+        let due: SQLValue = dueAt.map { .int(StoredTime.nanoseconds($0)) } ?? .null
+        if let existing = try fetch(path) {
+            var key = existing.s3Key
+            // A synced file taking a new key (renamed) remembers its object's old key;
+            // one renamed again before it was synced keeps the first.
+            var renamedFrom: (key: String, etag: String)? = existing.renamedFrom.map { ($0, existing.renamedFromETag ?? "") }
+            if newKey {
+                if renamedFrom == nil, let etag = existing.etag { renamedFrom = (existing.s3Key, etag) }
+                try releaseKey(of: existing, at: nowNs)
+                key = try reserveKey(candidateKey, for: path)
+            }
+            try db.run("UPDATE files SET renamed_from = ?, renamed_from_etag = ? WHERE path = ?",
+                       [renamedFrom.map { .text($0.key) } ?? .null, renamedFrom.map { .text($0.etag) } ?? .null,
+                        .text(path)], operation: "enqueue \(path)")
+            try db.run("""
+                UPDATE files SET
+                    priority = CASE WHEN status IN ('pending', 'syncing')
+                                    THEN max(priority, ?1) ELSE ?1 END,
+                    enqueued_at = CASE WHEN status IN ('pending', 'syncing')
+                                       THEN enqueued_at ELSE ?2 END,
+                    status = 'pending',
+                    generation = generation + 1,
+                    s3_key = ?3,
+                    attempts = 0,
+                    next_attempt_at = ?7,
+                    last_error = NULL,
+                    size = ?4,
+                    mtime_ns = ?5
+                WHERE path = ?6
+                """,
+                [.int(priority.rawValue), .int(nowNs), .text(key), .int(size), .int(mtimeNs), .text(path), due],
+                operation: "enqueue \(path)")
+        } else {
+            let key = try reserveKey(candidateKey, for: path)
+            try db.run("""
+                INSERT INTO files (path, status, priority, generation, s3_key, attempts,
+                                   size, mtime_ns, created_at, enqueued_at, next_attempt_at)
+                VALUES (?, 'pending', ?, 1, ?, 0, ?, ?, ?, ?, ?)
+                """,
+                [.text(path), .int(priority.rawValue), .text(key), .int(size), .int(mtimeNs),
+                 .int(StoredTime.nanoseconds(createdAt)), .int(nowNs), due],
+                operation: "enqueue \(path)")
+        }
+        guard let stored = try fetch(path) else {
+            throw StoreError.sqlite(
+                operation: "enqueue \(path)", path: databasePath, code: SQLITE_INTERNAL,
+                message: "the record vanished inside its own transaction")
+        }
+        return stored
     }
 
     // MARK: - Workers

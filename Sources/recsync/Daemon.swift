@@ -62,6 +62,7 @@ struct Daemon {
         clientOptions.stallTimeout = TimeInterval(plan.config.stallTimeout)
         if plan.config.maxUploadRate > 0 { clientOptions.maxUploadRate = Int64(plan.config.maxUploadRate) }
         clientOptions.caBundle = plan.caBundle
+        clientOptions.uploadChecksum = UploadChecksumChoice(rawValue: plan.config.uploadChecksum) ?? .auto
         let schedule: UploadSchedule?
         do { schedule = try UploadSchedule.parse(plan.config.uploadSchedule) } catch {
             throw CLIError.usage("upload_schedule \(plan.config.uploadSchedule.debugDescription): \(error)")

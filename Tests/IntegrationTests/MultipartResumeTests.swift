@@ -61,4 +61,34 @@ final class MultipartResumeTests: ProxiedMountTestCase {
         print(String(format: "MultipartResumeTests: %d parts confirmed before the kill (%d requests), %d sent after it; synced %.1f s after the start",
                      confirmed.count, beforeKill.count, after.count, Date().timeIntervalSince(started)))
     }
+
+    /// The same with parts checked by CRC-32C trailers (`upload_checksum = "crc32c"`; moto takes
+    /// them): the stored parts' CRC-32Cs are what the restart checks, and nothing confirmed is
+    /// sent again.
+    func testAnUploadWithCRC32CPartsResumesToo() throws {
+        try mountThroughProxy(server: try TestServer.moto(), rules: [FaultRule(mode: .slow, rate: 2 << 20)],
+                              config: Self.multipartConfig + "upload_checksum = \"crc32c\"\n")
+        let name = "rehearsal.raw"
+        let size = 30 << 20
+        try write([.random(name, bytes: size)])
+        let key = try key(of: name)
+        try eventually("two parts answered 200", timeout: 30) {
+            try proxy.requests(bucket: fixture.bucket, key: key).filter { $0.isUploadPart && $0.status == 200 }.count >= 2
+        }
+        usleep(300_000)
+        let killedAt = Date().timeIntervalSince1970
+        try fixture.killDaemon()
+        try proxy.setRules([])
+        try fixture.mount()
+        try assertSyncedByteForByte([name], timeout: 40)
+        let requests = try proxy.requests(bucket: fixture.bucket, key: key)
+        let confirmed = Set(requests.filter { $0.isUploadPart && $0.status == 200 && $0.end < killedAt }.compactMap(\.partNumber))
+        let resent = Set(requests.filter { $0.isUploadPart && $0.time >= killedAt }.compactMap(\.partNumber)).intersection(confirmed)
+        let timeline = requests.map(\.summary).joined(separator: "\n  ")
+        XCTAssertGreaterThanOrEqual(confirmed.count, 2, timeline)
+        XCTAssertTrue(resent.isEmpty, "parts confirmed before the kill were sent again: \(resent.sorted())\n  \(timeline)")
+        XCTAssertEqual(requests.filter(\.isCreateMultipartUpload).count, 1, "the upload id was resumed\n  \(timeline)")
+        XCTAssertTrue(fixture.log.contains("resuming a multipart upload"), "the log tells the upload was resumed")
+        XCTAssertTrue(try XCTUnwrap(try fixture.head(key)).etag.hasSuffix("-6"))
+    }
 }

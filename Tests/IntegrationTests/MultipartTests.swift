@@ -169,9 +169,10 @@ final class MultipartTests: ProxiedMountTestCase {
     /// refused; the retry sends it again and the object's MD5 is the file's.
     func testCorruptedPartIsRejectedByRadosgwAndTheRetrySucceeds() throws {
         let started = Date()
-        // The only PUTs of a multipart file are its UploadParts: the first PUT is the first part.
+        // The only PUTs of a multipart file are its UploadParts: the first PUT is the first part
+        // (SHA-256 set, so no checksum probe comes first).
         try mountThroughProxy(server: try TestServer.radosgw(), rules: [FaultRule(mode: .corrupt, method: "PUT", count: 1)],
-                              config: Self.multipartConfig)
+                              config: Self.multipartConfig + "upload_checksum = \"sha256\"\n")
         let name = "interview.raw"
         try write([.random(name, bytes: 12 << 20)])
         try assertSyncedByteForByte([name], timeout: 40)

@@ -1,6 +1,7 @@
 import Foundation
 import RecsyncS3
 import RecsyncStore
+import Synchronization
 import XCTest
 @testable import RecsyncCore
 
@@ -28,6 +29,27 @@ final class ScannerTests: EngineTestCase {
         startUploader()
         for record in records { try waitForStatus(record.path, .synced) }
         XCTAssertEqual(object(try XCTUnwrap(storedRecord("day1/deep/c.flac")).s3Key)?.data, TestAudio.bytes(30, seed: 3))
+    }
+
+    /// More files than one batch: every one is queued, once, with its own key and a `pending`
+    /// event, and an ignored name among them stays out.
+    func testAScanOfManyFilesQueuesEachInBatches() throws {
+        let count = Scanner.batchSize * 2 + 17
+        for index in 0..<count { try writeFile("many/take\(index).wav", TestAudio.bytes(5, seed: UInt8(index % 200))) }
+        try writeFile("many/scratch.wav.part", TestAudio.bytes(5, seed: 1))
+        try makeEngine { $0.ignorePatterns = ["*.part"] }
+        let events = Mutex<[StatusChange]>([])
+        engine.setStatusHandler { change in events.withLock { $0.append(change) } }
+        let result = Scanner(engine: engine, logger: logger).run()
+        XCTAssertEqual(result.queued, count)
+        XCTAssertEqual(result.seen, count + 1)
+        let records = try queue.records(under: "many")
+        XCTAssertEqual(records.count, count)
+        XCTAssertEqual(Set(records.map(\.s3Key)).count, count, "every file has its own key")
+        XCTAssertNil(try storedRecord("many/scratch.wav.part"))
+        let pending = events.withLock { $0 }.filter { $0.status == .pending && $0.previous == .local }
+        XCTAssertEqual(Set(pending.map(\.path)).count, count)
+        XCTAssertEqual(pending.count, count, "one event per file")
     }
 
     func testScanRequeuesChangedFilesDropsDeletedOnesAndLeavesTheRestAlone() throws {

@@ -32,6 +32,7 @@ final class SettingsTableTests: XCTestCase {
         "settle_delay": ("0", "0"),
         "mirror_deletes": ("true", "true"),
         "ignore_patterns": ("[\"*.tmp\", \"a:b\", \"x,y\"]", "*.tmp:a\\:b:x,y"),
+        "upload_checksum": ("\"CRC32C\"", "crc32c"),
         "max_upload_rate": ("\"2MB\"", "2000000"),
         "upload_schedule": ("\"Mon-Fri 08:00-18:00 1MB, 18:00-08:00 off\"", "Mon-Fri 08:00-18:00 1MB, 18:00-08:00 off"),
         "on_event": ("[\"/usr/bin/logger\", \"-t\", \"rec sync\"]", "/usr/bin/logger:-t:rec sync"),

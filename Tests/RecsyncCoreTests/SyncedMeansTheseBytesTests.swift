@@ -32,7 +32,7 @@ final class SyncedMeansTheseBytesTests: EngineTestCase {
 
     /// A 3-part file, 2 parts of it sent by a "previous run" whose queue says `syncing`
     /// (`complete`: all parts and CompleteMultipartUpload too). Returns the file's key.
-    func interruptedMultipart(_ path: String, old: Data, complete: Bool) throws -> String {
+    func interruptedMultipart(_ path: String, old: Data, complete: Bool, checksum: UploadChecksum = .sha256) throws -> String {
         try writeFile(path, old)
         try engine.enqueue(path: path, priority: .high)
         let record = try XCTUnwrap(try queue.claim(limit: 1).first)
@@ -40,9 +40,11 @@ final class SyncedMeansTheseBytesTests: EngineTestCase {
         let metadata = ObjectMetadata.build(originalName: (path as NSString).lastPathComponent, size: Int64(old.count),
                                             timestamp: record.createdAt, duration: nil, tags: [])
         let uploadId = try s3.createMultipartUpload(bucket: Self.bucket, key: record.s3Key, contentType: "application/octet-stream",
-                                                    metadata: metadata)
+                                                    metadata: metadata, checksum: checksum)
         XCTAssertTrue(try queue.beginMultipart(path: path, generation: record.generation, uploadId: uploadId,
-                                               partSize: Int64(Self.partSize)))
+                                               partSize: Int64(Self.partSize),
+                                               partDigest: checksum == .crc32c ? MultipartState.crc32cPartDigest
+                                                                               : MultipartState.sha256PartDigest))
         let fd = open(url(path).path, O_RDONLY | O_CLOEXEC)
         defer { close(fd) }
         let plan = PartPlan(fileSize: Int64(old.count), chunkSize: Int64(Self.partSize))
@@ -51,11 +53,12 @@ final class SyncedMeansTheseBytesTests: EngineTestCase {
             let range = plan.range(of: number)
             let part = try s3.uploadPart(bucket: Self.bucket, key: record.s3Key, uploadId: uploadId, partNumber: number,
                                          body: FileBody(fd: fd, length: Int64(old.count)), offset: range.offset,
-                                         length: range.length, progress: nil, shouldCancel: nil)
+                                         length: range.length, checksum: checksum, progress: nil, shouldCancel: nil)
+            XCTAssertEqual(part.checksum, checksum)
             XCTAssertTrue(try queue.recordPart(path: path, generation: record.generation, uploadId: uploadId,
                                                part: StoredPart(partNumber: number, size: range.length, etag: part.etag,
-                                                                sha256: try XCTUnwrap(part.sha256Hex))))
-            parts.append(CompletedPart(partNumber: number, etag: part.etag, sha256Hex: part.sha256Hex))
+                                                                digest: part.digest)))
+            parts.append(CompletedPart(partNumber: number, etag: part.etag, digest: part.digest, checksum: checksum))
         }
         if complete {
             _ = try s3.completeMultipartUpload(bucket: Self.bucket, key: record.s3Key, uploadId: uploadId, parts: parts)
@@ -102,6 +105,47 @@ final class SyncedMeansTheseBytesTests: EngineTestCase {
         try waitForStatus("long.raw", .synced, timeout: 20)
         XCTAssertEqual(object(key)?.data, try contents("long.raw"), "the object holds the rewritten bytes")
         XCTAssertNotEqual(try contents("long.raw"), old)
+    }
+
+    /// The same when the parts were checked by CRC-32C (a server with flexible checksums): the
+    /// stored CRC-32Cs catch the rewritten part, and the others are not sent again.
+    func testAResumedCRC32CUploadSendsAgainOnlyThePartsRewrittenWhileStopped() throws {
+        s3.setUploadChecksum(.crc32c)
+        try makeEngine(chunkSize: Self.partSize)
+        let old = Self.randomBytes(Self.partSize * 2 + 1_234_567, seed: 11)
+        let key = try interruptedMultipart("crc.raw", old: old, complete: false, checksum: .crc32c)
+        try rewriteInPlaceKeepingTimes("crc.raw", first: 1 << 20)
+        let before = s3.calls.count
+        try restart()
+        try waitForStatus("crc.raw", .synced, timeout: 20)
+        XCTAssertEqual(object(key)?.data, try contents("crc.raw"), "the object holds the rewritten bytes")
+        let sent = s3.calls.dropFirst(before).filter { $0.hasPrefix("UploadPart") }
+        XCTAssertEqual(sent.count, 2, "part 1 (rewritten) and part 3 (never sent), not part 2: \(sent)")
+        XCTAssertFalse(sent.contains { $0.hasSuffix("part 2") }, "\(sent)")
+        let checksum = try XCTUnwrap(try queue.checksum(path: "crc.raw"))
+        XCTAssertTrue(checksum.hasPrefix("crc32c-parts-\(Self.partSize):"), checksum)
+        let fd = open(url("crc.raw").path, O_RDONLY | O_CLOEXEC)
+        defer { close(fd) }
+        XCTAssertEqual(ContentCheck.matches(fd: fd, size: Int64(old.count), checksum: checksum), true)
+    }
+
+    /// The checksum kept for a file synced with CRC-32C parts matches the file, and no longer
+    /// does once one byte of it changed.
+    func testACRC32CChecksumCatchesAOneByteRewrite() throws {
+        s3.setUploadChecksum(.crc32c)
+        try makeEngine(chunkSize: Self.partSize)
+        startUploader()
+        let data = Self.randomBytes(Self.partSize * 2 + 77, seed: 12)
+        try record("take.raw", data)
+        try waitForStatus("take.raw", .synced, timeout: 20)
+        let checksum = try XCTUnwrap(try queue.checksum(path: "take.raw"))
+        XCTAssertTrue(checksum.hasPrefix("crc32c-parts-"), checksum)
+        let fd = open(url("take.raw").path, O_RDWR | O_CLOEXEC)
+        defer { close(fd) }
+        XCTAssertEqual(ContentCheck.matches(fd: fd, size: Int64(data.count), checksum: checksum), true)
+        var byte: UInt8 = 0x5a
+        XCTAssertEqual(pwrite(fd, &byte, 1, off_t(Self.partSize + 3)), 1)
+        XCTAssertEqual(ContentCheck.matches(fd: fd, size: Int64(data.count), checksum: checksum), false)
     }
 
     func testAMultipartUploadCompletedBeforeTheCrashIsSentAgainWhenTheFileChangedSince() throws {

@@ -14,13 +14,7 @@ final class MotoLiveTests: XCTestCase {
     let bucket = "recsync-live"
 
     override func setUpWithError() throws {
-        do {
-            moto = try MotoServer.start()
-        } catch let error as MotoServer.Unavailable {
-            // Never skip silently: a missing moto_server is a broken test environment.
-            XCTFail(error.description)
-            throw error
-        }
+        moto = try MotoServer.startForTest()
         client = try makeClient(secret: moto!.secretAccessKey)
     }
 

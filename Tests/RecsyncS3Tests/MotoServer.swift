@@ -24,6 +24,17 @@ final class MotoServer {
 
     /// Starts moto; signature checking turns on after the three IAM calls that create the user,
     /// its policy and its access key.
+    /// `start()` for a test's set-up: a missing moto_server fails the test (never a silent skip:
+    /// it is a broken test environment) and is rethrown.
+    static func startForTest() throws -> MotoServer {
+        do {
+            return try start()
+        } catch let error as Unavailable {
+            XCTFail(error.description)
+            throw error
+        }
+    }
+
     static func start() throws -> MotoServer {
         guard let moto = which("moto_server") else { throw Unavailable(description: installHint) }
         guard let python = which("python3") else { throw Unavailable(description: "python3 with boto3 is needed to create the IAM key in moto: install python3 and `pip install boto3`.") }

@@ -8,13 +8,7 @@ final class MotoMultipartTests: XCTestCase {
     var scenarios: MultipartScenarios!
 
     override func setUpWithError() throws {
-        do {
-            moto = try MotoServer.start()
-        } catch let error as MotoServer.Unavailable {
-            // Never skip silently: a missing moto_server is a broken test environment.
-            XCTFail(error.description)
-            throw error
-        }
+        moto = try MotoServer.startForTest()
         let endpoint = try S3Endpoint(endpoint: moto!.endpoint, region: "us-east-1", pathStyle: nil, environment: [:])
         let client = CurlS3Client(endpoint: endpoint,
                                   credentials: S3Credentials(accessKeyId: moto!.accessKeyId, secretAccessKey: moto!.secretAccessKey),
@@ -45,20 +39,8 @@ final class RadosGatewayMultipartTests: XCTestCase {
     var scenarios: MultipartScenarios!
 
     override func setUpWithError() throws {
-        let env = ProcessInfo.processInfo.environment
-        guard let url = env["RECSYNC_TEST_RGW_ENDPOINT"], let key = env["RECSYNC_TEST_RGW_ACCESS_KEY"],
-              let secret = env["RECSYNC_TEST_RGW_SECRET_KEY"] else {
-            let message = "radosgw multipart tests need RECSYNC_TEST_RGW_ENDPOINT, RECSYNC_TEST_RGW_ACCESS_KEY and RECSYNC_TEST_RGW_SECRET_KEY; start a local radosgw and export them."
-            if env["CI"] != nil {
-                XCTFail(message)
-                struct MissingServer: Error {}
-                throw MissingServer()
-            }
-            throw XCTSkip(message)
-        }
-        let endpoint = try S3Endpoint(endpoint: url, region: env["RECSYNC_TEST_RGW_REGION"] ?? "us-east-1", pathStyle: true,
-                                      environment: [:])
-        let client = CurlS3Client(endpoint: endpoint, credentials: S3Credentials(accessKeyId: key, secretAccessKey: secret),
+        let server = try radosGatewayFromEnvironment("radosgw multipart tests")
+        let client = CurlS3Client(endpoint: server.endpoint, credentials: server.credentials,
                                   options: S3ClientOptions(chunkSize: 64 * 1024))
         scenarios = MultipartScenarios(client: client, bucket: "recsync-mp-\(UUID().uuidString.prefix(8).lowercased())")
         try client.createBucket(bucket: scenarios.bucket)

@@ -53,7 +53,7 @@ struct MultipartScenarios {
             let bytes = data[Int(offset)..<Int(offset + length)]
             XCTAssertEqual(part.partNumber, number)
             XCTAssertEqual(part.size, length)
-            XCTAssertEqual(part.sha256Hex, Self.sha256Hex(Data(bytes)), "part \(number)")
+            XCTAssertEqual(part.digest, Self.sha256Hex(Data(bytes)), "part \(number)")
             XCTAssertEqual(part.etag, Crypto.hex(Crypto.md5(Data(bytes))), "a part's ETag is the MD5 of its bytes")
             XCTAssertFalse(part.etag.contains("\""))
             XCTAssertEqual(progress.values.last, length, "progress ends at the part size")
@@ -154,7 +154,7 @@ struct MultipartScenarios {
         let part = try client.uploadPart(bucket: bucket, key: key, uploadId: uploadId, partNumber: 1,
                                          body: FileBody(fd: file.fd, length: Int64(data.count)), offset: 0,
                                          length: Int64(data.count), progress: nil, shouldCancel: nil)
-        XCTAssertEqual(part.sha256Hex, Self.sha256Hex(data))
+        XCTAssertEqual(part.digest, Self.sha256Hex(data))
         let wrong = String(repeating: "0", count: 32)
         XCTAssertThrowsError(try client.completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId,
                                                                 parts: [CompletedPart(partNumber: 1, etag: wrong)])) { error in

@@ -1,5 +1,7 @@
 import Foundation
+import RecsyncS3
 import Synchronization
+import XCTest
 
 /// A thread-safe counter for callbacks.
 final class Counter: Sendable {
@@ -34,4 +36,24 @@ func freeLocalPort() -> Int {
     _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
     _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
     return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+/// The radosgw the tests were given (RECSYNC_TEST_RGW_ENDPOINT, RECSYNC_TEST_RGW_ACCESS_KEY,
+/// RECSYNC_TEST_RGW_SECRET_KEY, optional RECSYNC_TEST_RGW_REGION), path-style. Without it the
+/// test fails under CI and is skipped, saying so, elsewhere.
+func radosGatewayFromEnvironment(_ what: String) throws -> (endpoint: S3Endpoint, credentials: S3Credentials) {
+    let env = ProcessInfo.processInfo.environment
+    guard let url = env["RECSYNC_TEST_RGW_ENDPOINT"], let key = env["RECSYNC_TEST_RGW_ACCESS_KEY"],
+          let secret = env["RECSYNC_TEST_RGW_SECRET_KEY"] else {
+        let message = "\(what) need RECSYNC_TEST_RGW_ENDPOINT, RECSYNC_TEST_RGW_ACCESS_KEY and RECSYNC_TEST_RGW_SECRET_KEY; start a local radosgw and export them."
+        if env["CI"] != nil {
+            XCTFail(message)
+            struct MissingServer: Error {}
+            throw MissingServer()
+        }
+        throw XCTSkip(message)
+    }
+    let endpoint = try S3Endpoint(endpoint: url, region: env["RECSYNC_TEST_RGW_REGION"] ?? "us-east-1", pathStyle: true,
+                                  environment: [:])
+    return (endpoint, S3Credentials(accessKeyId: key, secretAccessKey: secret))
 }

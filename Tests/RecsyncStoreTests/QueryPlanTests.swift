@@ -31,7 +31,7 @@ final class QueryPlanTests: QueueTestCase {
         let multipart = claimed[3]
         _ = try queue.beginMultipart(path: multipart.path, generation: multipart.generation, uploadId: "u1", partSize: 8 << 20)
         _ = try queue.recordPart(path: multipart.path, generation: multipart.generation, uploadId: "u1",
-                                 part: StoredPart(partNumber: 1, size: 8 << 20, etag: "\"p\"", sha256: "00"))
+                                 part: StoredPart(partNumber: 1, size: 8 << 20, etag: "\"p\"", digest: "00"))
         _ = try queue.multipart(path: multipart.path, generation: multipart.generation)
         try queue.setChecksum(path: multipart.path, generation: multipart.generation, checksum: "sha256:00")
         _ = try queue.checksum(path: multipart.path)

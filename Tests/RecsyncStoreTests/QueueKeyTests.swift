@@ -75,4 +75,27 @@ final class QueueKeyTests: QueueTestCase {
         XCTAssertEqual(try queue.add("take.wav", key: "rec/take.wav").s3Key, "rec/take-2.wav",
                        "a new file must not get the key an in-flight upload may still write")
     }
+
+    /// A batch queues each file as one enqueue would, keys numbered against each other and the
+    /// files already queued; a bad item stores nothing of the batch.
+    func testABatchQueuesEachFileAsOneEnqueueWould() throws {
+        let queue = try openQueue()
+        try queue.add("a/take1.wav", key: "rec/take1.wav")
+        try queue.upload("a/take1.wav")
+        let created = Date(timeIntervalSince1970: 1_800_000_000)
+        func request(_ path: String, _ key: String, size: Int64 = 10) -> SyncQueue.EnqueueRequest {
+            SyncQueue.EnqueueRequest(path: path, priority: .normal, size: size, mtimeNs: 7, createdAt: created, candidateKey: key)
+        }
+        let records = try queue.enqueue([request("b/take1.wav", "rec/take1.wav"), request("c/take1.wav", "rec/take1.wav"),
+                                         request("a/take1.wav", "rec/take1.wav", size: 99), request("d.wav", "rec/d.wav")])
+        XCTAssertEqual(records.map(\.path), ["b/take1.wav", "c/take1.wav", "a/take1.wav", "d.wav"])
+        XCTAssertEqual(records.map(\.s3Key), ["rec/take1-2.wav", "rec/take1-3.wav", "rec/take1.wav", "rec/d.wav"])
+        XCTAssertTrue(records.allSatisfy { $0.status == .pending })
+        XCTAssertEqual(try queue.record(path: "a/take1.wav")?.size, 99, "a synced file is queued again with its new size")
+        XCTAssertEqual(try queue.record(path: "a/take1.wav")?.generation, 2)
+
+        XCTAssertThrowsError(try queue.enqueue([request("e.wav", "rec/e.wav"), request("/abs.wav", "rec/abs.wav")]))
+        XCTAssertNil(try queue.record(path: "e.wav"), "nothing of a refused batch is stored")
+        XCTAssertEqual(try queue.enqueue([]), [])
+    }
 }

@@ -53,6 +53,11 @@ def parse(argv):
                         help=f"tools to measure (BENCH_TOOLS; default all of {','.join(ALL_TOOLS)})")
     parser.add_argument("--s3", default=env.get("BENCH_S3", "moto"), choices=("moto", "rgw"),
                         help="the local S3 server (BENCH_S3): moto (default) or Ceph radosgw")
+    parser.add_argument("--upload-checksum", default=env.get("BENCH_UPLOAD_CHECKSUM", ""),
+                        choices=("", "auto", "crc32c", "sha256"),
+                        help="recsync's upload_checksum (BENCH_UPLOAD_CHECKSUM; default: recsync's own, auto). moto takes "
+                             "CRC32C trailers without checking them, so auto gives it SHA-256; crc32c measures the "
+                             "trailer's cost on it")
     parser.add_argument("--work-parent", default=env.get("BENCH_WORK_PARENT", "/var/tmp"),
                         help="where the scratch folder is made (BENCH_WORK_PARENT; not a tmpfs)")
     parser.add_argument("--results", default=env.get("BENCH_RESULTS", ""),

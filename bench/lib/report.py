@@ -160,6 +160,7 @@ def describe(args, machine):
              f"kernel {machine.get('kernel')}, scratch folder on {machine.get('scratch_fs')}",
              f"load average at start {machine.get('loadavg_start', [0])[0]:.2f}, at end "
              f"{machine.get('loadavg_end', [0])[0]:.2f}; took {machine.get('duration_s', '?')} s"]
+    lines.append(f"recsync upload_checksum: {args.upload_checksum or 'default (auto)'}; S3 server: {args.s3}")
     lines += [f"{name}: {text}" for name, text in v.items()]
     return "\n".join(lines)
 
@@ -186,6 +187,7 @@ def finish(repo, args, machine, results, problems, extra_notes=()):
     print()
     status = 1 if problems or not results else 0
     doc = {"mode": args.mode, "reps": args.reps, "rows": args.rows, "tools": tools, "s3": args.s3,
+           "upload_checksum": args.upload_checksum or "auto",
            "sizes": vars(args.sizes), "machine": machine, "table": lines, "results": results,
            "notes": notes, "problems": problems, "exit_status": status}
     markdown = render(lines, tools, markdown=True) if lines else ""

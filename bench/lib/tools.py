@@ -216,8 +216,9 @@ class Recsync(Tool):
         self.state = os.path.join(self.base, f"state-{Recsync.mounts}")
         config = os.path.join(self.base, f"{variant}.toml")
         with open(config, "w") as f:
-            f.write(f'user_id = "{self.name}"\n' + ("kernel_passthrough = true\n" if self.passthrough else "") +
-                    ("[sync]\nsettle_delay = 0\n" if variant == "settle0" else ""))
+            f.write(f'user_id = "{self.name}"\n' + ("kernel_passthrough = true\n" if self.passthrough else "") + "[sync]\n" +
+                    ("settle_delay = 0\n" if variant == "settle0" else "") +
+                    (f'upload_checksum = "{self.ctx.args.upload_checksum}"\n' if self.ctx.args.upload_checksum else ""))
         self.ctx.mounted.append(self)
         self.mount_started = time.perf_counter()
         done = subprocess.run([self.ctx.recsync_bin, "mount", self.dir, "--bucket", BUCKET, "--endpoint",

@@ -60,6 +60,9 @@ public struct RecsyncConfig: Sendable, Equatable {
     public var stallTimeout: Int
     /// Upload bandwidth cap in bytes per second across all uploads; 0 = none.
     public var maxUploadRate: Int = 0
+    /// What the server checks uploaded bytes against: `auto`, `crc32c` or `sha256`
+    /// (`UploadChecksumChoice`).
+    public var uploadChecksum = "auto"
     /// `metrics_address`: where Prometheus metrics are served (`HOST:PORT`); nil: nowhere.
     public var metricsAddress: String?
     /// `metrics_file`: where metrics are written for node_exporter's textfile collector; nil: nowhere.

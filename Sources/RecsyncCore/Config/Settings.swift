@@ -1,3 +1,5 @@
+import RecsyncS3
+
 /// Every recsync setting, in the order the documentation lists them. A new setting is one entry
 /// here plus its field in ``RecsyncConfig``.
 public enum Settings {
@@ -90,6 +92,11 @@ public enum Settings {
         .list("ignore_patterns", \.ignorePatterns, type: .patterns, table: syncTable, help: "File names that are never uploaded (they stay `local`).",
                notes: "Shell patterns matched against the last part of the path (no `/`). Giving the list replaces the default; `[]` uploads everything.",
                defaultDescription: "scratch files: " + Setting.format(.list(RecsyncConfig.defaultIgnorePatterns), type: .patterns)),
+        .text("upload_checksum", \.uploadChecksum, table: syncTable,
+              help: "What the server checks every uploaded byte against: a CRC32C sent after the bytes, or a signed SHA-256.",
+              notes: "`\"auto\"`: CRC32C when the server proves it checks it (a probe at the first upload: a wrong CRC32C must be refused), SHA-256 otherwise; `\"crc32c\"`: always, for servers known to check it (AWS S3); `\"sha256\"`: always. CRC32C costs a fraction of SHA-256's CPU and reads each file once. See [PERFORMANCE.md](PERFORMANCE.md#upload-checksums).",
+              check: { UploadChecksumChoice(rawValue: $0.lowercased()) == nil ? "must be \"auto\", \"crc32c\" or \"sha256\"" : nil },
+              normalize: { $0.lowercased() }),
         .bytes("max_upload_rate", \.maxUploadRate, table: syncTable, help: "A bandwidth cap across all uploads, in bytes per second; 0 is no limit.",
                notes: "E.g. `\"2MB\"` for a slow or paid link. An `upload_schedule` cap, when lower, wins.",
                check: { $0 < 0 ? "must be 0 (no limit) or a number of bytes per second, e.g. \"2MB\"" : nil }),

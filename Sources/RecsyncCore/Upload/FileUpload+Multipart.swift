@@ -29,17 +29,22 @@ extension FileUpload {
         }
         var state = try resumableState(record, plan: plan, identity: identity, fd: fd, log: log)
         if state == nil {
+            // The whole upload keeps the checksum it starts with: every part is sent with the
+            // algorithm it declares, and the stored digests are of that kind.
+            let checksum = s3.uploadChecksum(bucket: bucket, key: record.s3Key)
             let uploadId = try s3.createMultipartUpload(bucket: bucket, key: record.s3Key, contentType: contentType,
-                                                        metadata: metadata)
+                                                        metadata: metadata, checksum: checksum)
+            let partDigest = Self.partDigest(of: checksum)
             guard try queue.beginMultipart(path: record.path, generation: record.generation, uploadId: uploadId,
-                                           partSize: plan.partSize) else {
+                                           partSize: plan.partSize, partDigest: partDigest) else {
                 try? s3.abortMultipartUpload(bucket: bucket, key: record.s3Key, uploadId: uploadId)
                 throw S3Error(.cancelled, operation: "CreateMultipartUpload \(record.s3Key)")
             }
-            state = MultipartState(uploadId: uploadId, partSize: plan.partSize, parts: [], partDigest: MultipartState.sha256PartDigest)
+            state = MultipartState(uploadId: uploadId, partSize: plan.partSize, parts: [], partDigest: partDigest)
         }
         if let state, let identity { context.trustedUploads.withLock { $0[state.uploadId] = identity } }
         guard let upload = state else { throw S3Error(.cancelled) }
+        let checksum: UploadChecksum = upload.partDigest == MultipartState.crc32cPartDigest ? .crc32c : .sha256
         let transfer = PartTransfer(plan: plan, done: upload.parts, progress: progress)
         let missing = (1...plan.partCount).filter { transfer.part($0) == nil }
         // Parts go up in parallel; each takes one of the uploader's transfer slots, so all files
@@ -64,9 +69,9 @@ extension FileUpload {
                     do {
                         let part = try s3.uploadPart(bucket: bucket, key: record.s3Key, uploadId: upload.uploadId, partNumber: number,
                                                      body: FileBody(fd: fd, length: size), offset: range.offset, length: range.length,
-                                                     progress: { sent in transfer.sent(sent, part: number) },
+                                                     checksum: checksum, progress: { sent in transfer.sent(sent, part: number) },
                                                      shouldCancel: { transfer.stopped })
-                        let stored = StoredPart(partNumber: number, size: range.length, etag: part.etag, sha256: part.sha256Hex)
+                        let stored = StoredPart(partNumber: number, size: range.length, etag: part.etag, digest: part.digest)
                         guard try queue.recordPart(path: record.path, generation: record.generation, uploadId: upload.uploadId,
                                                    part: stored) else {
                             throw S3Error(.cancelled, operation: "UploadPart \(record.s3Key)")
@@ -94,7 +99,8 @@ extension FileUpload {
         let result: PutObjectResult
         do {
             result = try s3.completeMultipartUpload(bucket: bucket, key: record.s3Key, uploadId: upload.uploadId,
-                                                    parts: parts.map { CompletedPart(partNumber: $0.partNumber, etag: $0.etag, sha256Hex: $0.sha256) })
+                                                    parts: parts.map { CompletedPart(partNumber: $0.partNumber, etag: $0.etag, digest: $0.digest,
+                                                                                      checksum: checksum) })
         } catch let error as S3Error {
             guard case .http(_, "NoSuchUpload", _, _) = error.kind else { throw error }
             // The server no longer knows the upload: a Complete whose answer was lost (and was
@@ -107,13 +113,15 @@ extension FileUpload {
                info.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased() == expected {
                 log.notice("the multipart upload was completed by an earlier request whose answer was lost")
                 context.trustedUploads.withLock { _ = $0.removeValue(forKey: upload.uploadId) }
-                return (expected, FileDigest.compositeChecksum(partSize: plan.partSize, partDigests: parts.map(\.sha256)))
+                return (expected, Self.multipartChecksum(MultipartState(uploadId: upload.uploadId, partSize: plan.partSize,
+                                                                        parts: parts, partDigest: upload.partDigest)))
             }
             throw S3Error(.invalidResponse(message: "the server forgot the multipart upload before it was completed; it starts over"),
                           operation: error.operation)
         }
         context.trustedUploads.withLock { _ = $0.removeValue(forKey: upload.uploadId) }
-        return (result.etag, FileDigest.compositeChecksum(partSize: plan.partSize, partDigests: parts.map(\.sha256)))
+        return (result.etag, Self.multipartChecksum(MultipartState(uploadId: upload.uploadId, partSize: plan.partSize,
+                                                                   parts: parts, partDigest: upload.partDigest)))
     }
 
     /// Drops bytes the server now holds from the page cache of the backing file (clean pages
@@ -126,11 +134,25 @@ extension FileUpload {
 
     /// The checksum kept for a completed upload, of the kind its stored part digests are.
     static func multipartChecksum(_ state: MultipartState) -> String {
-        let digests = state.parts.map(\.sha256)
-        if state.partDigest == MultipartState.sha256PartDigest {
+        let digests = state.parts.map(\.digest)
+        switch state.partDigest {
+        case MultipartState.sha256PartDigest?:
             return FileDigest.compositeChecksum(partSize: state.partSize, partDigests: digests)
+        case MultipartState.crc32cPartDigest?:
+            return FileDigest.crc32cCompositeChecksum(partSize: state.partSize, partDigests: digests)
+        default:
+            return FileDigest.treeCompositeChecksum(partSize: state.partSize, partDigests: digests)
         }
-        return FileDigest.treeCompositeChecksum(partSize: state.partSize, partDigests: digests)
+    }
+
+    /// The `MultipartState.partDigest` of an upload whose parts carry `checksum`.
+    static func partDigest(of checksum: UploadChecksum) -> String {
+        checksum == .crc32c ? MultipartState.crc32cPartDigest : MultipartState.sha256PartDigest
+    }
+
+    /// Whether this version can resume an upload whose parts have digests of this kind.
+    static func resumable(partDigest: String?) -> Bool {
+        partDigest == MultipartState.sha256PartDigest || partDigest == MultipartState.crc32cPartDigest
     }
 
     /// The stored upload, checked against the server: parts the server does not confirm (same
@@ -142,7 +164,7 @@ extension FileUpload {
             try engine.queue.abandonMultipart(path: record.path, generation: record.generation)
             return nil
         }
-        guard state.partDigest == MultipartState.sha256PartDigest else {
+        guard Self.resumable(partDigest: state.partDigest) else {
             // Begun by an older version: no checksum algorithm declared and tree digests stored,
             // which the parts sent now could not be mixed with. Start over; the old one is aborted.
             log.notice("a multipart upload begun by an older version is started over")
@@ -171,7 +193,7 @@ extension FileUpload {
 
     /// The stored parts that may be reused: all of them when this process began or checked the
     /// upload and the file kept the identity it had then; otherwise those whose bytes in the file
-    /// still have the stored SHA-256 (a file rewritten in place while recsync was stopped keeps
+    /// still have the stored digest (SHA-256 or CRC-32C) (a file rewritten in place while recsync was stopped keeps
     /// its size and may keep its mtime, but not its bytes).
     ///
     /// Parts that no longer match are forgotten in the queue before the upload is trusted, so a
@@ -179,8 +201,8 @@ extension FileUpload {
     func trustedParts(_ record: FileRecord, _ state: MultipartState, identity: FileIdentity?, fd: Int32,
                       log: Logger) throws -> [StoredPart] {
         if let identity, context.trustedUploads.withLock({ $0[state.uploadId] }) == identity { return state.parts }
-        guard state.partDigest == MultipartState.sha256PartDigest else { return [] }
-        let matching = ContentCheck.partsStillMatching(state.parts, partSize: state.partSize, fd: fd)
+        guard Self.resumable(partDigest: state.partDigest) else { return [] }
+        let matching = ContentCheck.partsStillMatching(state.parts, partSize: state.partSize, partDigest: state.partDigest, fd: fd)
         if matching.count < state.parts.count {
             let kept = Set(matching.map(\.partNumber))
             let changed = state.parts.map(\.partNumber).filter { !kept.contains($0) }
