@@ -1,14 +1,14 @@
 #include "CChecksum.h"
 
+#include <pthread.h>
 #include <string.h>
 
 /* Reflected polynomial of CRC-32C. */
 #define POLY 0x82f63b78u
 
-/* Slicing-by-8 tables, built once (the first call may build them concurrently: every thread
-   writes the same values, and the flag is set last). */
+/* Slicing-by-8 tables, built once (pthread_once) before the first use. */
 static uint32_t table[8][256];
-static volatile int table_ready;
+static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 
 static void build_table(void) {
     for (uint32_t n = 0; n < 256; n++) {
@@ -23,11 +23,10 @@ static void build_table(void) {
             table[k][n] = crc;
         }
     }
-    __atomic_store_n(&table_ready, 1, __ATOMIC_RELEASE);
 }
 
 static uint32_t crc32c_table(uint32_t crc, const unsigned char *p, size_t n) {
-    if (!__atomic_load_n(&table_ready, __ATOMIC_ACQUIRE)) build_table();
+    pthread_once(&table_once, build_table);
     while (n && ((uintptr_t)p & 7)) {
         crc = table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
         n--;
@@ -55,10 +54,10 @@ static uint32_t crc32c_table(uint32_t crc, const unsigned char *p, size_t n) {
    zeros() appends |B| zero bytes, a linear map kept as four byte tables. */
 #define STREAM_BLOCK 8192
 static uint32_t shift_table[4][256];
-static volatile int shift_ready;
+static pthread_once_t shift_once = PTHREAD_ONCE_INIT;
 
 static void build_shift_table(void) {
-    if (!__atomic_load_n(&table_ready, __ATOMIC_ACQUIRE)) build_table();
+    pthread_once(&table_once, build_table);
     uint32_t basis[32];
     for (int bit = 0; bit < 32; bit++) {
         uint32_t reg = 1u << bit;
@@ -73,7 +72,6 @@ static void build_shift_table(void) {
             shift_table[byte][value] = out;
         }
     }
-    __atomic_store_n(&shift_ready, 1, __ATOMIC_RELEASE);
 }
 
 static inline uint32_t shift_block(uint32_t reg) {
@@ -89,7 +87,7 @@ static uint32_t crc32c_hw(uint32_t crc, const unsigned char *p, size_t n) {
         n--;
     }
     if (n >= 3 * STREAM_BLOCK) {
-        if (!__atomic_load_n(&shift_ready, __ATOMIC_ACQUIRE)) build_shift_table();
+        pthread_once(&shift_once, build_shift_table);
         while (n >= 3 * STREAM_BLOCK) {
             uint64_t c1 = 0, c2 = 0;
             const unsigned char *p1 = p + STREAM_BLOCK, *p2 = p + 2 * STREAM_BLOCK;

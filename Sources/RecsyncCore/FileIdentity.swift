@@ -21,12 +21,12 @@ public enum ContentCheck {
         if stored.hasPrefix("md5:") {
             return FileDigest.md5Hex(fd: fd, length: size).map { "md5:" + $0 }
         }
-        if stored.hasPrefix(crc32cPrefix) {
-            // "crc32c-parts-PARTSIZE:HEX" (CRC-32C of each part)
+        if stored.hasPrefix(md5PartsPrefix) {
+            // "md5-parts-PARTSIZE:ETAG" (the multipart ETag of parts of PARTSIZE)
             guard let colon = stored.firstIndex(of: ":"),
-                  let partSize = Int64(stored[stored.index(stored.startIndex, offsetBy: crc32cPrefix.count)..<colon]),
+                  let partSize = Int64(stored[stored.index(stored.startIndex, offsetBy: md5PartsPrefix.count)..<colon]),
                   partSize > 0 else { return nil }
-            return crc32cCompositeChecksum(fd: fd, size: size, partSize: partSize)
+            return md5PartsChecksum(fd: fd, size: size, partSize: partSize)
         }
         // "sha256-parts-PARTSIZE:HEX" (SHA-256 of each part), or from older versions
         // "sha256-parts-PARTSIZE-CHUNKSIZE:HEX" (tree digest of each part over CHUNKSIZE chunks)
@@ -53,13 +53,22 @@ public enum ContentCheck {
             .map { FileDigest.compositeChecksum(partSize: partSize, partDigests: $0) }
     }
 
-    private static let crc32cPrefix = "crc32c-parts-"
+    private static let md5PartsPrefix = "md5-parts-"
 
-    /// The checksum of a multipart upload whose parts the server checked by CRC-32C
-    /// (`crc32c-parts-PARTSIZE:HEX`); nil when the file cannot be read.
-    public static func crc32cCompositeChecksum(fd: Int32, size: Int64, partSize: Int64) -> String? {
-        partDigests(fd: fd, size: size, partSize: partSize) { FileDigest.crc32cHex(fd: fd, offset: $0, length: $1) }
-            .map { FileDigest.crc32cCompositeChecksum(partSize: partSize, partDigests: $0) }
+    /// The checksum kept for a multipart upload whose parts the server checked by CRC-32C:
+    /// `md5-parts-PARTSIZE:ETAG`, the multipart ETag (MD5 of the parts' MD5s, `-N`) the parts'
+    /// ETags give. A CRC-32C is a fine check of bytes on the wire but a weak proof that a file
+    /// rewritten in place still holds them (32 bits, and linear); the MD5s the server took of
+    /// every part are a strong one, and cost nothing while uploading. Nil when a part's ETag is
+    /// not an MD5 (encrypted objects): such a file is then never taken for unchanged by a hash.
+    public static func md5PartsChecksum(partSize: Int64, partETags: [String]) -> String? {
+        FileDigest.multipartETag(partETags: partETags).map { "md5-parts-\(partSize):" + $0 }
+    }
+
+    /// The same of the first `size` bytes of `fd`, read and hashed; nil when it cannot be read.
+    public static func md5PartsChecksum(fd: Int32, size: Int64, partSize: Int64) -> String? {
+        partDigests(fd: fd, size: size, partSize: partSize) { FileDigest.md5Hex(fd: fd, offset: $0, length: $1) }
+            .flatMap { md5PartsChecksum(partSize: partSize, partETags: $0) }
     }
 
     /// `digest` of each part of `partSize` bytes (the last one shorter) of the first `size` bytes,
@@ -85,8 +94,8 @@ public enum ContentCheck {
     }
 
     /// The stored parts whose bytes in `fd` still have their stored digest (`partSize` apart,
-    /// part 1 at offset 0), of the kind `partDigest` names (`MultipartState`). The rest must be
-    /// sent again.
+    /// part 1 at offset 0): their SHA-256, or for parts sent with a CRC-32C their ETag as an
+    /// MD5, as `partDigest` says (`MultipartState`). The rest must be sent again.
     public static func partsStillMatching(_ parts: [StoredPart], partSize: Int64, partDigest: String?, fd: Int32) -> [StoredPart] {
         parts.filter { part in
             let offset = Int64(part.partNumber - 1) * partSize
@@ -94,7 +103,8 @@ public enum ContentCheck {
             case MultipartState.sha256PartDigest?:
                 return FileDigest.sha256Hex(fd: fd, offset: offset, length: part.size) == part.digest
             case MultipartState.crc32cPartDigest?:
-                return FileDigest.crc32cHex(fd: fd, offset: offset, length: part.size) == part.digest
+                // The part's ETag, the MD5 the server took of it (see `md5PartsChecksum`).
+                return FileDigest.md5Hex(fd: fd, offset: offset, length: part.size) == part.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased()
             default:
                 return false
             }

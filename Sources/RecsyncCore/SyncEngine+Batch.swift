@@ -6,17 +6,15 @@ import RecsyncStore
 extension SyncEngine {
     /// Queues many files at once, each as `enqueue(path:priority:)` would, with one queue
     /// transaction for all of them (the start-up scan). `known` are their records as the caller
-    /// just read them (nil: none). Returns how many were queued. When the batch cannot be stored,
+    /// just read them (nil: none), for their recording time. Returns how many were queued. When the batch cannot be stored,
     /// each file is queued on its own, so one bad file costs only itself.
     func enqueueBatch(_ paths: [(path: String, known: FileRecord?)], priority: Priority) -> Int {
-        var requests: [SyncQueue.EnqueueRequest] = []
-        var previous: [SyncStatus] = []
-        for (path, known) in paths {
-            guard let request = enqueueRequest(path: path, priority: priority, existing: known) else { continue }
-            requests.append(request)
-            previous.append(known?.status ?? .local)
+        let requests = paths.compactMap { enqueueRequest(path: $0.path, priority: priority, existing: $0.known) }
+        // As `enqueue` does for each file it was asked to queue, stored or left alone.
+        live.withLock { state in
+            for (path, _) in paths { _ = state.queueFailures.remove(PathKey(path)) }
         }
-        let records: [FileRecord]
+        let records: [(record: FileRecord, previous: SyncStatus?)]
         do {
             records = try queue.enqueue(requests)
         } catch {
@@ -33,11 +31,8 @@ extension SyncEngine {
             }
             return queued
         }
-        live.withLock { state in
-            for record in records { _ = state.queueFailures.remove(PathKey(record.path)) }
-        }
-        for (record, before) in zip(records, previous) where before != .pending {
-            emitStatus(path: record.path, key: record.s3Key, status: .pending, previous: before, error: nil, attempts: 0)
+        for (record, before) in records where before != .pending {
+            emitStatus(path: record.path, key: record.s3Key, status: .pending, previous: before ?? .local, error: nil, attempts: 0)
         }
         return records.count
     }
@@ -45,7 +40,9 @@ extension SyncEngine {
     /// What `enqueue` would store for `path` (nil: nothing, as `enqueueNow` decides: an ignored
     /// name, a file gone or not regular, no key can be made).
     private func enqueueRequest(path: String, priority: Priority, existing: FileRecord?) -> SyncQueue.EnqueueRequest? {
-        if ignoreRules.ignores(path) { return nil }
+        // The walk may have taken a while since the file was looked at: one opened for writing
+        // meanwhile is queued by its last close instead.
+        if ignoreRules.ignores(path) || isBeingWritten(path) { return nil }
         guard let st = try? Self.stat(rootFd, path), (st.st_mode & S_IFMT) == S_IFREG else { return nil }
         let timestamp = existing?.createdAt ?? Self.birthTime(rootFd, path) ?? Date()
         guard let key = renderKey(path: path, timestamp: timestamp) else { return nil }

@@ -10,6 +10,9 @@ struct ChecksumProbeState: Sendable {
     var probing = false
     /// A probe that could not conclude (the server unreachable, a 5xx) is tried again after this.
     var retryAfter: ContinuousClock.Instant?
+    /// Probes that could not conclude so far: after `CurlS3Client.inconclusiveProbeLimit` of
+    /// them, SHA-256 is kept for good.
+    var inconclusive = 0
 }
 
 extension CurlS3Client {
@@ -17,6 +20,10 @@ extension CurlS3Client {
     static let unsignedTrailerPayload = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
     /// How long an inconclusive probe is not repeated.
     static let probeRetryInterval: Duration = .seconds(60)
+    /// Inconclusive probes before SHA-256 is kept for good.
+    static let inconclusiveProbeLimit = 5
+    /// The error codes of a server that computed the trailer's checksum and found it wrong.
+    static let checksumMismatchCodes: Set<String> = ["BadDigest", "XAmzContentChecksumMismatch", "InvalidChecksum"]
 
     /// The headers of a request whose body is a `TrailerBodySource`.
     static func trailerHeaders(decodedLength: Int64) -> [(name: String, value: String)] {
@@ -53,7 +60,7 @@ extension CurlS3Client {
                          shouldCancel: (@Sendable () -> Bool)?, operation: String,
                          namesUpload: Bool) throws -> (response: HTTPResponse, crc: CRC32C) {
         var request = prepared.http
-        let layout = TrailerLayout(decodedLength: source.decodedLength)
+        let layout = source.layout
         request.body = source
         request.progress = progress
         request.shouldCancel = shouldCancel
@@ -102,7 +109,12 @@ extension CurlS3Client {
             if let verdict {
                 state.decided = verdict
             } else {
-                state.retryAfter = ContinuousClock.now + Self.probeRetryInterval
+                state.inconclusive += 1
+                if state.inconclusive >= Self.inconclusiveProbeLimit {
+                    state.decided = .sha256
+                } else {
+                    state.retryAfter = ContinuousClock.now + Self.probeRetryInterval
+                }
             }
         }
         return verdict ?? .sha256
@@ -120,14 +132,14 @@ extension CurlS3Client {
     /// is aborted at the end (nothing ever becomes visible under the key): a part with the right
     /// trailer must be accepted and its CRC-32C echoed, and a part with a wrong one refused.
     /// A server that takes the wrong one does not check, so it gets SHA-256. Nil when the
-    /// server could not be asked (unreachable, busy): the probe is tried again later.
+    /// server could not be asked or its answer says nothing of checksums (unreachable, busy,
+    /// credentials or clock refused): the probe is tried again later.
+    ///
+    /// Each body is two chunks, the first of 8 KiB (the smallest chunk but the last that
+    /// S3 accepts in streamed bodies), as uploads send them.
     func probeChecksums(bucket: String, key: String) -> UploadChecksum? {
-        let body = Array("recsync checks whether this server verifies CRC32C trailers\n".utf8)
-        func verdict(of error: any Error) -> UploadChecksum? {
-            guard let error = error as? S3Error, case let .http(status, code, _, _) = error.kind,
-                  status == 501 || !S3Error.isRetryable(status: status, code: code) else { return nil }
-            return .sha256
-        }
+        let line = Array("recsync checks whether this server verifies CRC32C trailers\n".utf8)
+        let body = Array((0..<(8192 / line.count + 1)).map { _ in line }.joined())
         let uploadId: String
         do {
             uploadId = try createMultipartUpload(bucket: bucket, key: key, contentType: "application/octet-stream",
@@ -136,11 +148,13 @@ extension CurlS3Client {
             return conclude(verdict(of: error), "CreateMultipartUpload declaring CRC32C failed", error: error)
         }
         defer { try? abortMultipartUpload(bucket: bucket, key: key, uploadId: uploadId) }
-        let operation = "UploadPart \(bucket)/\(key) (checksum probe)"
+        func part(_ number: Int, corrupt: Bool) throws {
+            _ = try uploadPartWithTrailer(bucket: bucket, key: key, uploadId: uploadId, partNumber: number,
+                                          source: TrailerBodySource(bytes: body, corrupt: corrupt, chunkSize: 8192),
+                                          progress: nil, shouldCancel: nil, operation: "UploadPart \(bucket)/\(key) (checksum probe)")
+        }
         do {
-            _ = try uploadPartWithTrailer(bucket: bucket, key: key, uploadId: uploadId, partNumber: 1,
-                                          source: TrailerBodySource(bytes: body, corrupt: false),
-                                          progress: nil, shouldCancel: nil, operation: operation)
+            try part(1, corrupt: false)
         } catch let error as S3Error {
             if case .invalidResponse = error.kind {
                 return conclude(.sha256, "a part with a CRC32C trailer was not confirmed", error: error)
@@ -150,23 +164,35 @@ extension CurlS3Client {
             return conclude(nil, "the probe failed", error: error)
         }
         do {
-            _ = try uploadPartWithTrailer(bucket: bucket, key: key, uploadId: uploadId, partNumber: 2,
-                                          source: TrailerBodySource(bytes: body, corrupt: true),
-                                          progress: nil, shouldCancel: nil, operation: operation)
+            try part(2, corrupt: true)
             return conclude(.sha256, "a part with a wrong CRC32C trailer was accepted: the server does not check them", error: nil)
         } catch let error as S3Error {
             if case .invalidResponse = error.kind {
                 // Answered 200, echoing the wrong checksum or none: taken, not checked.
                 return conclude(.sha256, "a part with a wrong CRC32C trailer was accepted: the server does not check them", error: error)
             }
-            if case let .http(status, _, _, _) = error.kind, status == 400 {
-                return conclude(.crc32c, "a part with a wrong CRC32C trailer was refused", error: nil)
+            if case let .http(400, code, _, _) = error.kind, Self.checksumMismatchCodes.contains(code) {
+                return conclude(.crc32c, "a part with a wrong CRC32C trailer was refused (\(code))", error: nil)
             }
             return conclude(verdict(of: error), "a part with a wrong CRC32C trailer got an unexpected answer", error: error)
         } catch {
             return conclude(nil, "the probe failed", error: error)
         }
     }
+
+    /// What a refusal says of the server: SHA-256 for good when it answered the request itself
+    /// (it does not take such uploads), nil when the answer is about the moment, the
+    /// credentials or the clock (ask again later).
+    private func verdict(of error: any Error) -> UploadChecksum? {
+        guard let error = error as? S3Error, case let .http(status, code, _, _) = error.kind else { return nil }
+        if Self.transientProbeCodes.contains(code) || status == 403 { return nil }
+        return status == 501 || !S3Error.isRetryable(status: status, code: code) ? .sha256 : nil
+    }
+
+    static let transientProbeCodes: Set<String> = [
+        "ExpiredToken", "TokenRefreshRequired", "RequestTimeTooSkewed", "RequestTimeout", "SignatureDoesNotMatch",
+        "InvalidAccessKeyId", "AccessDenied", "NoSuchBucket", "NoSuchUpload", "SlowDown",
+    ]
 
     private func conclude(_ verdict: UploadChecksum?, _ reason: String, error: (any Error)?) -> UploadChecksum? {
         var metadata: Logger.Metadata = ["reason": "\(reason)"]

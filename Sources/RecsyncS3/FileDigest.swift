@@ -54,13 +54,6 @@ extension FileDigest {
         "sha256-parts-\(partSize):" + sha256Hex(Data(partDigests.joined(separator: "\n").utf8))
     }
 
-    /// The checksum recsync keeps for a multipart upload whose parts were checked by CRC-32C:
-    /// `crc32c-parts-PARTSIZE:HEX`, the SHA-256 of the parts' CRC-32Cs (8 lowercase hex digits,
-    /// one per line, in part order).
-    public static func crc32cCompositeChecksum(partSize: Int64, partDigests: [String]) -> String {
-        "crc32c-parts-\(partSize):" + sha256Hex(Data(partDigests.joined(separator: "\n").utf8))
-    }
-
     /// The checksum of uploads made before parts were sent with a plain SHA-256: the same over the
     /// parts' tree digests (see `treeSHA256Hex`), tagged `sha256-parts-PARTSIZE-CHUNKSIZE:HEX`.
     /// Still read by `recsync verify` and for multipart uploads stored by older versions.
@@ -91,20 +84,6 @@ extension FileDigest {
 }
 
 extension FileDigest {
-    /// CRC-32C of bytes [offset, offset+length) of `fd` as 8 lowercase hex digits, read with
-    /// pread in 1 MiB pieces; nil when the file cannot be read or ends early.
-    public static func crc32cHex(fd: Int32, offset: Int64, length: Int64) -> String? {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
-        defer { buffer.deallocate() }
-        var crc = CRC32C()
-        do {
-            try readPieces(fd: fd, offset: offset, length: length, buffer: buffer) { crc.update($0) }
-        } catch {
-            return nil
-        }
-        return crc.hex
-    }
-
     /// SHA-256 of bytes [offset, offset+length) of `fd` as lowercase hex, read with pread.
     public static func sha256Hex(fd: Int32, offset: Int64, length: Int64) -> String? {
         digestHex(EVP_sha256(), fd: fd, offset: offset, length: length)

@@ -1,47 +1,77 @@
 import Foundation
 
-/// The sizes of a `STREAMING-UNSIGNED-PAYLOAD-TRAILER` body holding one data chunk:
-/// `hex(length)\r\n<data>\r\n0\r\nx-amz-checksum-crc32c:<base64>\r\n\r\n`.
+/// The sizes of a `STREAMING-UNSIGNED-PAYLOAD-TRAILER` body: data chunks of `chunkSize` bytes
+/// (the last one shorter), each `hex(size)\r\n<data>\r\n`, then the final chunk and the trailer,
+/// `0\r\nx-amz-checksum-crc32c:<base64>\r\n\r\n`.
 struct TrailerLayout: Sendable, Equatable {
     let decodedLength: Int64
+    let chunkSize: Int
 
     static let trailerName = "x-amz-checksum-crc32c"
+    /// The largest data chunk sent: servers hold a chunk in memory, and MinIO refuses chunks of
+    /// more than 16 MiB in such bodies.
+    static let maximumChunkSize = 8 << 20
 
-    var header: [UInt8] { Array("\(String(decodedLength, radix: 16))\r\n".utf8) }
-
-    /// Everything after the data, for a checksum in base64 (always 8 characters for 4 bytes).
-    static func footer(checksumBase64: String) -> [UInt8] {
-        Array("\r\n0\r\n\(trailerName):\(checksumBase64)\r\n\r\n".utf8)
+    init(decodedLength: Int64, chunkSize: Int = TrailerLayout.maximumChunkSize) {
+        self.decodedLength = decodedLength
+        self.chunkSize = max(1, min(chunkSize, Self.maximumChunkSize))
     }
 
-    static let footerLength = footer(checksumBase64: "AAAAAA==").count
+    /// The line before a data chunk of `size` bytes.
+    static func chunkHeader(_ size: Int) -> [UInt8] { Array("\(String(size, radix: 16))\r\n".utf8) }
 
-    var encodedLength: Int64 { Int64(header.count) + decodedLength + Int64(Self.footerLength) }
+    /// The final chunk and the trailer, for a checksum in base64 (always 8 characters).
+    static func ending(checksumBase64: String) -> [UInt8] {
+        Array("0\r\n\(trailerName):\(checksumBase64)\r\n\r\n".utf8)
+    }
+
+    static let endingLength = ending(checksumBase64: "AAAAAA==").count
+
+    private var fullChunks: Int64 { decodedLength / Int64(chunkSize) }
+    private var remainder: Int { Int(decodedLength % Int64(chunkSize)) }
+    private var fullFrame: Int64 { Int64(Self.chunkHeader(chunkSize).count + chunkSize + 2) }
+
+    /// The exact `Content-Length` of the body.
+    var encodedLength: Int64 {
+        var total = fullChunks * fullFrame
+        if remainder > 0 { total += Int64(Self.chunkHeader(remainder).count + remainder + 2) }
+        return total + Int64(Self.endingLength)
+    }
 
     /// File bytes inside the first `encoded` bytes of the body.
     func decodedBytes(forEncoded encoded: Int64) -> Int64 {
-        min(max(encoded - Int64(header.count), 0), decodedLength)
+        let frames = min(encoded / fullFrame, fullChunks)
+        var decoded = frames * Int64(chunkSize)
+        let rest = encoded - frames * fullFrame
+        let current = frames < fullChunks ? chunkSize : remainder
+        if current > 0 {
+            decoded += min(max(rest - Int64(Self.chunkHeader(current).count), 0), Int64(current))
+        }
+        return min(decoded, decodedLength)
     }
 }
 
 /// Sends bytes `[offset, offset + length)` of a file as an aws-chunked body with a CRC-32C
-/// trailer. Each of libcurl's read callbacks is one `pread` straight into its upload buffer,
-/// and the CRC-32C is computed over those bytes while they are still in the CPU's cache: the
-/// file is read once and copied once. Used by the transfer's thread only.
+/// trailer. The data of each chunk is read with `pread` straight into libcurl's upload buffer
+/// and the CRC-32C is computed over it while it is still in the CPU's cache: the file is read
+/// once and copied once. Used by the transfer's thread only.
 final class TrailerBodySource: RequestBodySource {
     private let fd: Int32
     private let offset: Int64
     /// A body held in memory instead of the file (the probe's).
     private let bytes: [UInt8]?
-    private let layout: TrailerLayout
+    let layout: TrailerLayout
     private let shouldCancel: (@Sendable () -> Bool)?
     /// Sends a checksum that does not match the bytes (the probe of whether the server checks).
     private let corrupt: Bool
 
-    private var pending: [UInt8]
+    /// Framing bytes waiting to be handed over (a chunk's header, its closing CRLF, the ending).
+    private var pending: [UInt8] = []
     private var pendingPosition = 0
-    private var phase = Phase.header
-    private enum Phase { case header, data, footer, done }
+    /// Data bytes left in the current chunk.
+    private var chunkLeft = 0
+    private var endingQueued = false
+    private var finished = false
 
     private var crc = CRC32C()
     /// File bytes handed to curl so far.
@@ -49,75 +79,69 @@ final class TrailerBodySource: RequestBodySource {
     private var lastCancelCheck: Int64 = 0
     private(set) var failure: S3Error?
     var contentLength: Int64 { layout.encodedLength }
+    var decodedLength: Int64 { layout.decodedLength }
 
     /// The CRC-32C of the bytes sent, once they all were.
-    var checksum: CRC32C? { phase == .footer || phase == .done ? crc : nil }
+    var checksum: CRC32C? { endingQueued ? crc : nil }
     /// True once the whole body, trailer included, was handed to curl.
-    var isComplete: Bool { phase == .done }
+    var isComplete: Bool { finished }
 
     private static let cancelCheckInterval: Int64 = 1 << 20
 
-    var decodedLength: Int64 { layout.decodedLength }
-
-    init(fd: Int32, offset: Int64, length: Int64, shouldCancel: (@Sendable () -> Bool)?, corrupt: Bool = false) {
+    init(fd: Int32, offset: Int64, length: Int64, shouldCancel: (@Sendable () -> Bool)?, corrupt: Bool = false,
+         chunkSize: Int = TrailerLayout.maximumChunkSize) {
         self.fd = fd
         self.offset = offset
         self.bytes = nil
-        self.layout = TrailerLayout(decodedLength: length)
+        self.layout = TrailerLayout(decodedLength: length, chunkSize: chunkSize)
         self.shouldCancel = shouldCancel
         self.corrupt = corrupt
-        self.pending = layout.header
     }
 
-    /// A body of `bytes`; `corrupt`: its trailer names a checksum they do not have.
-    init(bytes: [UInt8], corrupt: Bool) {
+    /// A body of `bytes` in chunks of `chunkSize`; `corrupt`: its trailer names a checksum they
+    /// do not have.
+    init(bytes: [UInt8], corrupt: Bool, chunkSize: Int) {
         self.fd = -1
         self.offset = 0
         self.bytes = bytes
-        self.layout = TrailerLayout(decodedLength: Int64(bytes.count))
+        self.layout = TrailerLayout(decodedLength: Int64(bytes.count), chunkSize: chunkSize)
         self.shouldCancel = nil
         self.corrupt = corrupt
-        self.pending = layout.header
     }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) -> Int? {
         while true {
-            switch phase {
-            case .header, .footer:
-                if pendingPosition < pending.count {
-                    let count = min(buffer.count, pending.count - pendingPosition)
-                    pending.withUnsafeBytes { source in
-                        // Safe: count is within both the pending bytes and curl's buffer.
-                        buffer.baseAddress!.copyMemory(from: source.baseAddress! + pendingPosition, byteCount: count)
-                    }
-                    pendingPosition += count
-                    // curl stops asking once it has Content-Length bytes: the body is done
-                    // when the trailer's last byte is handed over.
-                    if phase == .footer && pendingPosition == pending.count { phase = .done }
-                    return count
+            if pendingPosition < pending.count {
+                let count = min(buffer.count, pending.count - pendingPosition)
+                pending.withUnsafeBytes { source in
+                    // Safe: count is within both the pending bytes and curl's buffer.
+                    buffer.baseAddress!.copyMemory(from: source.baseAddress! + pendingPosition, byteCount: count)
                 }
-                if phase == .header {
-                    phase = .data
-                } else {
-                    phase = .done
-                }
-            case .data:
-                if sent == layout.decodedLength {
-                    var value = crc
-                    if corrupt { value = Self.flipped(crc) }
-                    pending = TrailerLayout.footer(checksumBase64: value.base64)
-                    pendingPosition = 0
-                    phase = .footer
-                    continue
-                }
-                return readData(into: buffer)
-            case .done:
-                return 0
+                pendingPosition += count
+                // curl stops asking once it has Content-Length bytes: the body is done when
+                // the ending's last byte is handed over.
+                if endingQueued && pendingPosition == pending.count { finished = true }
+                return count
             }
+            if finished { return 0 }
+            if chunkLeft > 0 { return readData(into: buffer) }
+            // Between chunks: the next chunk's header (after the previous one's CRLF), or the end.
+            var framing: [UInt8] = sent > 0 ? [UInt8(ascii: "\r"), UInt8(ascii: "\n")] : []
+            let left = layout.decodedLength - sent
+            if left > 0 {
+                chunkLeft = Int(min(Int64(layout.chunkSize), left))
+                framing += TrailerLayout.chunkHeader(chunkLeft)
+            } else {
+                framing += TrailerLayout.ending(checksumBase64: (corrupt ? Self.other(than: crc) : crc).base64)
+                endingQueued = true
+            }
+            pending = framing
+            pendingPosition = 0
         }
     }
 
-    private static func flipped(_ crc: CRC32C) -> CRC32C {
+    /// A CRC-32C that is not `crc`.
+    private static func other(than crc: CRC32C) -> CRC32C {
         var other = CRC32C()
         other.update([UInt8(0x5a)] + crc.bytes)
         return other == crc ? CRC32C() : other
@@ -131,7 +155,7 @@ final class TrailerBodySource: RequestBodySource {
                 return nil
             }
         }
-        let want = Int(min(Int64(buffer.count), layout.decodedLength - sent))
+        let want = min(buffer.count, chunkLeft)
         if let bytes {
             let start = Int(sent)
             bytes.withUnsafeBytes { source in
@@ -140,6 +164,7 @@ final class TrailerBodySource: RequestBodySource {
             }
             crc.update(UnsafeRawBufferPointer(rebasing: buffer[0..<want]))
             sent += Int64(want)
+            chunkLeft -= want
             return want
         }
         switch FileWindowBodySource.preadOnce(fd, into: buffer, want: want, at: offset + sent, end: offset + layout.decodedLength) {
@@ -147,6 +172,7 @@ final class TrailerBodySource: RequestBodySource {
             // Safe: the first n bytes of the buffer were just filled.
             crc.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             sent += Int64(n)
+            chunkLeft -= n
             return n
         case .failure(let error):
             failure = error

@@ -123,7 +123,7 @@ final class SyncedMeansTheseBytesTests: EngineTestCase {
         XCTAssertEqual(sent.count, 2, "part 1 (rewritten) and part 3 (never sent), not part 2: \(sent)")
         XCTAssertFalse(sent.contains { $0.hasSuffix("part 2") }, "\(sent)")
         let checksum = try XCTUnwrap(try queue.checksum(path: "crc.raw"))
-        XCTAssertTrue(checksum.hasPrefix("crc32c-parts-\(Self.partSize):"), checksum)
+        XCTAssertTrue(checksum.hasPrefix("md5-parts-\(Self.partSize):"), checksum)
         let fd = open(url("crc.raw").path, O_RDONLY | O_CLOEXEC)
         defer { close(fd) }
         XCTAssertEqual(ContentCheck.matches(fd: fd, size: Int64(old.count), checksum: checksum), true)
@@ -139,7 +139,7 @@ final class SyncedMeansTheseBytesTests: EngineTestCase {
         try record("take.raw", data)
         try waitForStatus("take.raw", .synced, timeout: 20)
         let checksum = try XCTUnwrap(try queue.checksum(path: "take.raw"))
-        XCTAssertTrue(checksum.hasPrefix("crc32c-parts-"), checksum)
+        XCTAssertTrue(checksum.hasPrefix("md5-parts-"), checksum)
         let fd = open(url("take.raw").path, O_RDWR | O_CLOEXEC)
         defer { close(fd) }
         XCTAssertEqual(ContentCheck.matches(fd: fd, size: Int64(data.count), checksum: checksum), true)

@@ -7,7 +7,7 @@ import XCTest
 /// is not there. (The test suite's real servers, moto and radosgw 16, check no CRC-32C
 /// trailers: ChecksumLiveTests runs the probe against them.)
 final class ChecksumProbeTests: XCTestCase {
-    enum Behaviour: Sendable { case checks, ignoresChecksum, noEcho }
+    enum Behaviour: Sendable, Equatable { case checks, ignoresChecksum, noEcho, refuses(status: String, code: String) }
 
     /// A server that answers CreateMultipartUpload, UploadPart with a one-chunk aws-chunked body
     /// and AbortMultipartUpload.
@@ -26,6 +26,10 @@ final class ChecksumProbeTests: XCTestCase {
             let (data, sent) = Self.decode(request.body)
             var crc = CRC32C()
             crc.update(data)
+            if case let .refuses(status, code) = behaviour, sent != crc.base64 {
+                connection.respond(status: status, body: s3ErrorXML(code: code, message: "refused"))
+                return
+            }
             if behaviour == .checks && sent != crc.base64 {
                 connection.respond(status: "400 Bad Request",
                                    body: s3ErrorXML(code: "BadDigest", message: "The CRC32C you specified did not match the calculated checksum."))
@@ -39,12 +43,18 @@ final class ChecksumProbeTests: XCTestCase {
 
     /// The data and the trailer's checksum of a one-chunk aws-chunked body.
     static func decode(_ body: Data) -> (Data, String) {
-        let text = String(decoding: body, as: UTF8.self)
-        let lines = text.components(separatedBy: "\r\n")
-        let length = Int(lines[0], radix: 16) ?? 0
-        let start = lines[0].utf8.count + 2
-        let data = body.subdata(in: start..<(start + length))
-        let trailer = lines.first { $0.hasPrefix("x-amz-checksum-crc32c:") } ?? ""
+        var data = Data()
+        var index = body.startIndex
+        func line() -> String {
+            let end = body[index...].firstIndex(of: UInt8(ascii: "\r")) ?? body.endIndex
+            defer { index = min(end + 2, body.endIndex) }
+            return String(decoding: body[index..<end], as: UTF8.self)
+        }
+        while let length = Int(line(), radix: 16), length > 0 {
+            data += body[index..<(index + length)]
+            index += length + 2
+        }
+        let trailer = line()
         return (data, String(trailer.dropFirst("x-amz-checksum-crc32c:".count)))
     }
 
@@ -66,6 +76,8 @@ final class ChecksumProbeTests: XCTestCase {
         XCTAssertEqual(puts.first?.headers["x-amz-content-sha256"], "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
         XCTAssertEqual(puts.first?.headers["x-amz-trailer"], "x-amz-checksum-crc32c")
         XCTAssertEqual(puts.first?.headers["content-encoding"], "aws-chunked")
+        XCTAssertEqual(puts.first?.headers["x-amz-decoded-content-length"], puts.first.map { String(Self.decode($0.body).0.count) })
+        XCTAssertGreaterThan(puts.first.map { Self.decode($0.body).0.count } ?? 0, 8192, "two chunks, the first of 8 KiB")
         // Decided once for the client's life.
         XCTAssertEqual(s3.uploadChecksum(bucket: "b", key: "other.wav"), .crc32c)
         XCTAssertEqual(server.requests.values.count, 4)
@@ -83,6 +95,27 @@ final class ChecksumProbeTests: XCTestCase {
         defer { server.stop() }
         XCTAssertEqual(try client(server.endpoint).uploadChecksum(bucket: "b", key: "take.wav"), .sha256)
         XCTAssertEqual(server.requests.values.map(\.method), ["POST", "PUT", "DELETE"])
+    }
+
+    /// A refusal of the wrong part that is about something else than its checksum (expired
+    /// credentials, a clock, a 5xx) decides nothing; another 400 means the server does not take
+    /// such uploads.
+    func testOnlyAChecksumMismatchProvesTheServerChecks() throws {
+        let cases: [(String, String, UploadChecksum?)] = [
+            ("400 Bad Request", "XAmzContentChecksumMismatch", .crc32c),
+            ("400 Bad Request", "ExpiredToken", nil),
+            ("403 Forbidden", "RequestTimeTooSkewed", nil),
+            ("503 Service Unavailable", "SlowDown", nil),
+            ("400 Bad Request", "InvalidArgument", .sha256),
+        ]
+        for (status, code, expected) in cases {
+            let server = try server(.refuses(status: status, code: code))
+            defer { server.stop() }
+            let s3 = try client(server.endpoint)
+            let answer = s3.uploadChecksum(bucket: "b", key: "take.wav")
+            XCTAssertEqual(answer, expected ?? .sha256, code)
+            XCTAssertEqual(s3.checksumProbe.withLock { $0.decided }, expected, code)
+        }
     }
 
     /// Nobody answers: SHA-256 for now, and the question is asked again later, not at every upload.

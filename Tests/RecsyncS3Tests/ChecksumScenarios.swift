@@ -49,15 +49,16 @@ struct ChecksumScenarios {
     }
 
     /// A multipart upload that declares CRC32C: each part's digest is the CRC-32C of its bytes,
-    /// Complete accepts them, and the object is the file.
+    /// Complete accepts them, and the object is the file. Parts of 10 MiB go as two chunks
+    /// (at most 8 MiB each).
     func crc32cMultipartRoundTrip() throws {
         let s3 = client(.crc32c)
-        let data = MultipartScenarios.recording(12 * MultipartScenarios.mebibyte)
+        let data = MultipartScenarios.recording(24 * MultipartScenarios.mebibyte + 1)
         let file = try TemporaryFile(contents: data)
         let key = "crc/long take.wav"
         let uploadId = try s3.createMultipartUpload(bucket: bucket, key: key, contentType: "audio/wav", metadata: [:],
                                                     checksum: .crc32c)
-        let partSize = Int64(5 * MultipartScenarios.mebibyte)
+        let partSize = Int64(10 * MultipartScenarios.mebibyte)
         var parts: [CompletedPart] = []
         for number in 1...3 {
             let offset = Int64(number - 1) * partSize

@@ -17,6 +17,7 @@ final class QueryPlanTests: QueueTestCase {
 
         // Every call a file's life makes, on records in each state.
         try queue.add("new/take1.wav")
+        for folder in ["a", "b", "c"] { try queue.add("\(folder)/same.wav", key: "k/same.wav") }  // numbered keys
         try queue.add("busy/f10.wav")  // enqueued again while it waits
         let claimed = try queue.claim(limit: 4, excluding: ["busy/f20.wav"], minimumPriority: 2)
         XCTAssertEqual(claimed.count, 4, "the filled queue has ready records to claim")

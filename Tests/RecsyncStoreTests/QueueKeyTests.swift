@@ -12,6 +12,39 @@ final class QueueKeyTests: QueueTestCase {
         XCTAssertEqual(KeyNaming.numbered("rec/.hidden", 2), "rec/.hidden-2")
     }
 
+    func testKeyNumbersAreReadBackOnlyFromKeysNumberedThatWay() {
+        XCTAssertEqual(KeyNaming.number(of: "rec/take1-2.wav", stem: "rec/take1", suffix: ".wav"), 2)
+        XCTAssertEqual(KeyNaming.number(of: "rec/take1-117.wav", stem: "rec/take1", suffix: ".wav"), 117)
+        XCTAssertEqual(KeyNaming.number(of: "README-3", stem: "README", suffix: ""), 3)
+        for other in ["rec/take1-.wav", "rec/take1-02.wav", "rec/take1-1.wav", "rec/take1-2b.wav", "rec/take1-2.flac",
+                      "rec/take1-x-2.wav", "rec/take1.wav", "rec/take1-99999999999999999999.wav"] {
+            XCTAssertNil(KeyNaming.number(of: other, stem: "rec/take1", suffix: ".wav"), other)
+        }
+        XCTAssertTrue(KeyNaming.parts("a.tar.gz") == ("a.tar", ".gz"))
+        XCTAssertTrue(KeyNaming.parts("v1.2/take") == ("v1.2/take", ""))
+    }
+
+    /// A hundred files of one name: each gets the next number, the gaps left by removed records
+    /// are filled first, keys that merely look numbered are left alone, and retired keys stay
+    /// taken.
+    func testManyFilesOfOneNameTakeTheFirstFreeNumbers() throws {
+        let queue = try openQueue()
+        for index in 1...100 {
+            let key = try queue.add("s\(index)/ZOOM0001.WAV", key: "rec/ZOOM0001.WAV").s3Key
+            XCTAssertEqual(key, index == 1 ? "rec/ZOOM0001.WAV" : "rec/ZOOM0001-\(index).WAV")
+        }
+        _ = try queue.remove(path: "s7/ZOOM0001.WAV")
+        _ = try queue.remove(path: "s40/ZOOM0001.WAV")
+        try queue.add("x/ZOOM0001-x.WAV", key: "rec/ZOOM0001-x.WAV")
+        XCTAssertEqual(try queue.add("t1/ZOOM0001.WAV", key: "rec/ZOOM0001.WAV").s3Key, "rec/ZOOM0001-7.WAV")
+        XCTAssertEqual(try queue.add("t2/ZOOM0001.WAV", key: "rec/ZOOM0001.WAV").s3Key, "rec/ZOOM0001-40.WAV")
+        XCTAssertEqual(try queue.add("t3/ZOOM0001.WAV", key: "rec/ZOOM0001.WAV").s3Key, "rec/ZOOM0001-101.WAV")
+        try queue.upload("t3/ZOOM0001.WAV")
+        _ = try queue.remove(path: "t3/ZOOM0001.WAV")
+        XCTAssertEqual(try queue.add("t4/ZOOM0001.WAV", key: "rec/ZOOM0001.WAV").s3Key, "rec/ZOOM0001-102.WAV",
+                       "the key of an uploaded, deleted file is retired, never reused")
+    }
+
     func testFirstFileKeepsTheKeyLaterOnesGetTheFirstFreeNumber() throws {
         let queue = try openQueue()
         XCTAssertEqual(try queue.add("a/take1.wav", key: "rec/take1.wav").s3Key, "rec/take1.wav")
@@ -88,14 +121,16 @@ final class QueueKeyTests: QueueTestCase {
         }
         let records = try queue.enqueue([request("b/take1.wav", "rec/take1.wav"), request("c/take1.wav", "rec/take1.wav"),
                                          request("a/take1.wav", "rec/take1.wav", size: 99), request("d.wav", "rec/d.wav")])
-        XCTAssertEqual(records.map(\.path), ["b/take1.wav", "c/take1.wav", "a/take1.wav", "d.wav"])
-        XCTAssertEqual(records.map(\.s3Key), ["rec/take1-2.wav", "rec/take1-3.wav", "rec/take1.wav", "rec/d.wav"])
-        XCTAssertTrue(records.allSatisfy { $0.status == .pending })
+        XCTAssertEqual(records.map(\.record.path), ["b/take1.wav", "c/take1.wav", "a/take1.wav", "d.wav"])
+        XCTAssertEqual(records.map(\.record.s3Key), ["rec/take1-2.wav", "rec/take1-3.wav", "rec/take1.wav", "rec/d.wav"])
+        XCTAssertTrue(records.allSatisfy { $0.record.status == .pending })
+        XCTAssertEqual(records.map(\.previous), [nil, nil, .synced, nil], "each with the status it had")
         XCTAssertEqual(try queue.record(path: "a/take1.wav")?.size, 99, "a synced file is queued again with its new size")
         XCTAssertEqual(try queue.record(path: "a/take1.wav")?.generation, 2)
 
+        // Checked before anything is written.
         XCTAssertThrowsError(try queue.enqueue([request("e.wav", "rec/e.wav"), request("/abs.wav", "rec/abs.wav")]))
         XCTAssertNil(try queue.record(path: "e.wav"), "nothing of a refused batch is stored")
-        XCTAssertEqual(try queue.enqueue([]), [])
+        XCTAssertTrue(try queue.enqueue([]).isEmpty)
     }
 }

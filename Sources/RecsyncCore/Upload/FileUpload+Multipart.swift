@@ -10,7 +10,7 @@ extension FileUpload {
     /// confirms what the server has and only the missing parts are sent. Returns the final ETag
     /// and the composite checksum of the parts.
     func uploadMultipart(_ record: FileRecord, fd: Int32, size: Int64, contentType: String, metadata: [String: String],
-                         progress: UploadProgress, log: Logger) throws -> (etag: String, checksum: String) {
+                         progress: UploadProgress, log: Logger) throws -> (etag: String, checksum: String?) {
         let plan = PartPlan(fileSize: size, chunkSize: Int64(engine.settings.chunkSize))
         let bucket = engine.settings.bucket
         let queue = engine.queue
@@ -133,13 +133,13 @@ extension FileUpload {
     }
 
     /// The checksum kept for a completed upload, of the kind its stored part digests are.
-    static func multipartChecksum(_ state: MultipartState) -> String {
+    static func multipartChecksum(_ state: MultipartState) -> String? {
         let digests = state.parts.map(\.digest)
         switch state.partDigest {
         case MultipartState.sha256PartDigest?:
             return FileDigest.compositeChecksum(partSize: state.partSize, partDigests: digests)
         case MultipartState.crc32cPartDigest?:
-            return FileDigest.crc32cCompositeChecksum(partSize: state.partSize, partDigests: digests)
+            return ContentCheck.md5PartsChecksum(partSize: state.partSize, partETags: state.parts.map(\.etag))
         default:
             return FileDigest.treeCompositeChecksum(partSize: state.partSize, partDigests: digests)
         }
@@ -161,6 +161,14 @@ extension FileUpload {
                                 log: Logger) throws -> MultipartState? {
         guard var state = try engine.queue.multipart(path: record.path, generation: record.generation) else { return nil }
         guard state.partSize == plan.partSize else {
+            try engine.queue.abandonMultipart(path: record.path, generation: record.generation)
+            return nil
+        }
+        if state.partDigest == MultipartState.crc32cPartDigest,
+           s3.uploadChecksum(bucket: engine.settings.bucket, key: record.s3Key) != .crc32c {
+            // Begun with CRC-32C trailers, which this server is no longer known to check
+            // (upload_checksum changed, or the probe says otherwise now): start over with SHA-256.
+            log.notice("a multipart upload begun with CRC32C checksums is started over with SHA-256")
             try engine.queue.abandonMultipart(path: record.path, generation: record.generation)
             return nil
         }
