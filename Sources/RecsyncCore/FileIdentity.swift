@@ -59,8 +59,8 @@ public enum ContentCheck {
     /// `md5-parts-PARTSIZE:ETAG`, the multipart ETag (MD5 of the parts' MD5s, `-N`) the parts'
     /// ETags give. A CRC-32C is a fine check of bytes on the wire but a weak proof that a file
     /// rewritten in place still holds them (32 bits, and linear); the MD5s the server took of
-    /// every part are a strong one, and cost nothing while uploading. Nil when a part's ETag is
-    /// not an MD5 (encrypted objects): such a file is then never taken for unchanged by a hash.
+    /// every part are a strong one, and cost nothing while uploading. Only for ETags the server
+    /// made MD5s (no KMS or customer key: the caller checks); nil when one is not of that form.
     public static func md5PartsChecksum(partSize: Int64, partETags: [String]) -> String? {
         FileDigest.multipartETag(partETags: partETags).map { "md5-parts-\(partSize):" + $0 }
     }

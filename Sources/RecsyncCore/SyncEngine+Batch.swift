@@ -47,6 +47,6 @@ extension SyncEngine {
         let timestamp = existing?.createdAt ?? Self.birthTime(rootFd, path) ?? Date()
         guard let key = renderKey(path: path, timestamp: timestamp) else { return nil }
         return SyncQueue.EnqueueRequest(path: path, priority: priority, size: Int64(st.st_size), mtimeNs: st.mtimeNanoseconds,
-                                        createdAt: timestamp, candidateKey: key)
+                                        createdAt: timestamp, candidateKey: key, knownGeneration: existing?.generation)
     }
 }

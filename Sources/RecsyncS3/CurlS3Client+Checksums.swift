@@ -120,6 +120,16 @@ extension CurlS3Client {
         return verdict ?? .sha256
     }
 
+    /// What is known of the server's trailers, without waiting: the forced choice, the probe's
+    /// verdict, or nil while none is in (a probe running, or not concluded yet).
+    public func decidedUploadChecksum() -> UploadChecksum? {
+        switch options.uploadChecksum {
+        case .sha256: return .sha256
+        case .crc32c: return .crc32c
+        case .auto: return checksumProbe.withLock { $0.decided }
+        }
+    }
+
     /// The key the probe uses: `.recsync-checksum-probe` in the folder of `key`, where recsync
     /// may write (a policy that limits it to a prefix allows it), and apart from the recording's
     /// own key, whose uploads stay as they are.
@@ -140,6 +150,12 @@ extension CurlS3Client {
     func probeChecksums(bucket: String, key: String) -> UploadChecksum? {
         let line = Array("recsync checks whether this server verifies CRC32C trailers\n".utf8)
         let body = Array((0..<(8192 / line.count + 1)).map { _ in line }.joined())
+        // An earlier probe cut short (the daemon killed, an abort that failed) left its upload.
+        if let leftovers = try? listMultipartUploads(bucket: bucket, prefix: key) {
+            for upload in leftovers where upload.key == key {
+                try? abortMultipartUpload(bucket: bucket, key: key, uploadId: upload.uploadId)
+            }
+        }
         let uploadId: String
         do {
             uploadId = try createMultipartUpload(bucket: bucket, key: key, contentType: "application/octet-stream",

@@ -31,13 +31,15 @@ extension CurlS3Client {
         switch MultipartXML.completeOutcome(response.body) {
         case let .completed(etag):
             let versionId = response.headers["x-amz-version-id"]
-            if let etag, !etag.isEmpty { return PutObjectResult(etag: etag, versionId: versionId) }
+            let encryption = response.headers["x-amz-server-side-encryption-customer-algorithm"] != nil
+                ? "SSE-C" : response.headers["x-amz-server-side-encryption"]
+            if let etag, !etag.isEmpty { return PutObjectResult(etag: etag, versionId: versionId, serverSideEncryption: encryption) }
             // Some radosgw releases answer with an empty ETag element; the object's HEAD
             // confirms it when it carries the multipart ETag of this many parts.
             if let info = try? headObject(bucket: bucket, key: key), info.etag.hasSuffix("-\(parts.count)") {
                 logger.debug("CompleteMultipartUpload answer had no ETag; took it from HeadObject",
                              metadata: ["operation": "\(operation)"])
-                return PutObjectResult(etag: info.etag, versionId: versionId)
+                return PutObjectResult(etag: info.etag, versionId: versionId, serverSideEncryption: encryption)
             }
             throw S3Error(.invalidResponse(message: "CompleteMultipartUpload answer has no ETag, so the object cannot be confirmed"),
                           operation: operation)

@@ -53,6 +53,8 @@ extension InMemoryS3Client {
         state.withLock { $0.uploadChecksum }
     }
 
+    public func decidedUploadChecksum() -> UploadChecksum? { state.withLock { $0.uploadChecksum } }
+
     public func createMultipartUpload(bucket: String, key: String, contentType: String, metadata: [String: String],
                                       checksum: UploadChecksum) throws -> String {
         try createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata)

@@ -97,6 +97,8 @@ public struct RetryingS3Client: S3Client {
         inner.uploadChecksum(bucket: bucket, key: key)
     }
 
+    public func decidedUploadChecksum() -> UploadChecksum? { inner.decidedUploadChecksum() }
+
     public func createMultipartUpload(bucket: String, key: String, contentType: String, metadata: [String: String],
                                       checksum: UploadChecksum) throws -> String {
         try run {

@@ -108,6 +108,8 @@ public protocol S3Client: Sendable {
     /// The checksum uploads of `key` would carry now (`UploadChecksum`); may ask the server the
     /// first time, never throws (SHA-256 when unsure).
     func uploadChecksum(bucket: String, key: String) -> UploadChecksum
+    /// What is known for good of the server's checksums: nil while a probe has not concluded.
+    func decidedUploadChecksum() -> UploadChecksum?
     /// `createMultipartUpload` declaring `checksum` as the algorithm of every part.
     func createMultipartUpload(bucket: String, key: String, contentType: String, metadata: [String: String],
                                checksum: UploadChecksum) throws -> String
@@ -166,6 +168,8 @@ extension S3Client {
 /// Clients without flexible checksums upload with SHA-256 only.
 extension S3Client {
     public func uploadChecksum(bucket: String, key: String) -> UploadChecksum { .sha256 }
+
+    public func decidedUploadChecksum() -> UploadChecksum? { .sha256 }
 
     public func createMultipartUpload(bucket: String, key: String, contentType: String, metadata: [String: String],
                                       checksum: UploadChecksum) throws -> String {

@@ -176,9 +176,12 @@ public final class SyncQueue: @unchecked Sendable {
         public var createdAt: Date
         public var candidateKey: String
         public var dueAt: Date?
+        /// The generation of the record the caller looked at, nil for none: a file whose record
+        /// changed since (a close queued it meanwhile) is left as that change made it.
+        public var knownGeneration: Int64?
 
         public init(path: String, priority: Priority, size: Int64, mtimeNs: Int64, createdAt: Date, candidateKey: String,
-                    dueAt: Date? = nil) {
+                    dueAt: Date? = nil, knownGeneration: Int64? = nil) {
             self.path = path
             self.priority = priority
             self.size = size
@@ -186,14 +189,16 @@ public final class SyncQueue: @unchecked Sendable {
             self.createdAt = createdAt
             self.candidateKey = candidateKey
             self.dueAt = dueAt
+            self.knownGeneration = knownGeneration
         }
     }
 
     /// Queues many files in one transaction, each exactly as `enqueue(path:...)` would (a start-up
     /// scan queues thousands: one commit for a batch instead of one per file). All or none: when
     /// one fails, nothing of the batch is stored and the error is thrown (the caller may then
-    /// queue them one by one to learn which). Returns the records in the order of `requests`,
-    /// each with the status it had before (nil: it had no record).
+    /// queue them one by one to learn which). Returns the records queued, in the order of
+    /// `requests`, each with the status it had before (nil: it had no record); a file whose
+    /// record is no longer the one its request knew is left out.
     public func enqueue(_ requests: [EnqueueRequest]) throws -> [(record: FileRecord, previous: SyncStatus?)] {
         for request in requests {
             try PathRules.validate(request.path)
@@ -205,10 +210,12 @@ public final class SyncQueue: @unchecked Sendable {
         return try locked {
             let nowNs = StoredTime.nanoseconds(now())
             return try db.transaction(operation: "enqueue \(requests.count) files") {
-                try requests.map {
-                    try enqueueInTransaction(path: $0.path, priority: $0.priority, size: $0.size, mtimeNs: $0.mtimeNs,
-                                             createdAt: $0.createdAt, candidateKey: $0.candidateKey, newKey: false,
-                                             dueAt: $0.dueAt, nowNs: nowNs)
+                try requests.compactMap { request in
+                    guard try fetch(request.path)?.generation == request.knownGeneration else { return nil }
+                    return try enqueueInTransaction(path: request.path, priority: request.priority, size: request.size,
+                                                    mtimeNs: request.mtimeNs, createdAt: request.createdAt,
+                                                    candidateKey: request.candidateKey, newKey: false, dueAt: request.dueAt,
+                                                    nowNs: nowNs)
                 }
             }
         }
@@ -337,7 +344,7 @@ public final class SyncQueue: @unchecked Sendable {
             status = 'synced', etag = ?, synced_at = ?, synced_size = ?, synced_mtime_ns = ?,
             synced_ctime_ns = ?, synced_inode = ?,
             last_error = NULL, next_attempt_at = NULL, interrupted = 0, upload_id = NULL, part_size = NULL,
-            renamed_from = NULL, renamed_from_etag = NULL
+            renamed_from = NULL, renamed_from_etag = NULL, checksum = NULL
             """) { nowNs in [.text(etag), .int(nowNs), .int(size), .int(mtimeNs), .optionalInt(ctimeNs), .optionalInt(inode)] }
     }
 

@@ -108,7 +108,7 @@ final class SyncedMeansTheseBytesTests: EngineTestCase {
     }
 
     /// The same when the parts were checked by CRC-32C (a server with flexible checksums): the
-    /// stored CRC-32Cs catch the rewritten part, and the others are not sent again.
+    /// parts' ETags (MD5s) catch the rewritten part, and the others are not sent again.
     func testAResumedCRC32CUploadSendsAgainOnlyThePartsRewrittenWhileStopped() throws {
         s3.setUploadChecksum(.crc32c)
         try makeEngine(chunkSize: Self.partSize)
@@ -127,6 +127,25 @@ final class SyncedMeansTheseBytesTests: EngineTestCase {
         let fd = open(url("crc.raw").path, O_RDONLY | O_CLOEXEC)
         defer { close(fd) }
         XCTAssertEqual(ContentCheck.matches(fd: fd, size: Int64(old.count), checksum: checksum), true)
+    }
+
+    /// A multipart upload begun with CRC-32C trailers on a server that is now known not to check
+    /// them (the setting changed) is started over with SHA-256, not resumed.
+    func testACRC32CUploadIsStartedOverWhenTheServerNoLongerChecksThem() throws {
+        s3.setUploadChecksum(.crc32c)
+        try makeEngine(chunkSize: Self.partSize)
+        let data = Self.randomBytes(Self.partSize * 2 + 4321, seed: 13)
+        let key = try interruptedMultipart("over.raw", old: data, complete: false, checksum: .crc32c)
+        s3.setUploadChecksum(.sha256)
+        let before = s3.calls.count
+        try restart()
+        try waitForStatus("over.raw", .synced, timeout: 20)
+        XCTAssertEqual(object(key)?.data, data)
+        let after = Array(s3.calls.dropFirst(before))
+        XCTAssertEqual(after.filter { $0.hasPrefix("CreateMultipartUpload") }.count, 1, "a new upload: \(after)")
+        XCTAssertEqual(after.filter { $0.hasPrefix("UploadPart") }.count, 3, "every part sent again: \(after)")
+        let checksum = try XCTUnwrap(try queue.checksum(path: "over.raw"))
+        XCTAssertTrue(checksum.hasPrefix("sha256-parts-"), checksum)
     }
 
     /// The checksum kept for a file synced with CRC-32C parts matches the file, and no longer

@@ -4,18 +4,24 @@ import XCTest
 
 /// The `upload_checksum = "auto"` probe's decisions, against small local servers that behave as
 /// S3 with flexible checksums does, as one that takes them without checking, and as one that
-/// is not there. (The test suite's real servers, moto and radosgw 16, check no CRC-32C
+/// is not there. Each answers CreateMultipartUpload, ListMultipartUploads (with one upload an
+/// earlier probe left), UploadPart with an aws-chunked body, and AbortMultipartUpload. (The test suite's real servers, moto and radosgw 16, check no CRC-32C
 /// trailers: ChecksumLiveTests runs the probe against them.)
 final class ChecksumProbeTests: XCTestCase {
     enum Behaviour: Sendable, Equatable { case checks, ignoresChecksum, noEcho, refuses(status: String, code: String) }
 
-    /// A server that answers CreateMultipartUpload, UploadPart with a one-chunk aws-chunked body
-    /// and AbortMultipartUpload.
     func server(_ behaviour: Behaviour) throws -> LocalHTTPServer {
         try LocalHTTPServer { connection, _ in
             guard let request = connection.readRequest() else { return }
             if request.method == "POST" {
                 let xml = "<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key><UploadId>probe-1</UploadId></InitiateMultipartUploadResult>"
+                connection.respond(status: "200 OK", body: Data(xml.utf8))
+                return
+            }
+            if request.method == "GET" {
+                // ListMultipartUploads: one upload an earlier probe left behind.
+                let xml = "<ListMultipartUploadsResult><Bucket>b</Bucket><IsTruncated>false</IsTruncated>"
+                    + "<Upload><Key>.recsync-checksum-probe</Key><UploadId>left-0</UploadId></Upload></ListMultipartUploadsResult>"
                 connection.respond(status: "200 OK", body: Data(xml.utf8))
                 return
             }
@@ -41,7 +47,7 @@ final class ChecksumProbeTests: XCTestCase {
         }
     }
 
-    /// The data and the trailer's checksum of a one-chunk aws-chunked body.
+    /// The data and the trailer's checksum of an aws-chunked body.
     static func decode(_ body: Data) -> (Data, String) {
         var data = Data()
         var index = body.startIndex
@@ -71,7 +77,10 @@ final class ChecksumProbeTests: XCTestCase {
         let s3 = try client(server.endpoint)
         XCTAssertEqual(s3.uploadChecksum(bucket: "b", key: "take.wav"), .crc32c)
         let methods = server.requests.values.map(\.method)
-        XCTAssertEqual(methods, ["POST", "PUT", "PUT", "DELETE"], "create, a right part, a wrong part, abort")
+        XCTAssertEqual(methods, ["GET", "DELETE", "POST", "PUT", "PUT", "DELETE"],
+                       "uploads left by an earlier probe listed and aborted, then create, a right part, a wrong part, abort")
+        XCTAssertTrue(server.requests.values[1].target.contains("uploadId=left-0"), server.requests.values[1].target)
+        XCTAssertTrue(server.requests.values[5].target.contains("uploadId=probe-1"), server.requests.values[5].target)
         let puts = server.requests.values.filter { $0.method == "PUT" }
         XCTAssertEqual(puts.first?.headers["x-amz-content-sha256"], "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
         XCTAssertEqual(puts.first?.headers["x-amz-trailer"], "x-amz-checksum-crc32c")
@@ -80,7 +89,7 @@ final class ChecksumProbeTests: XCTestCase {
         XCTAssertGreaterThan(puts.first.map { Self.decode($0.body).0.count } ?? 0, 8192, "two chunks, the first of 8 KiB")
         // Decided once for the client's life.
         XCTAssertEqual(s3.uploadChecksum(bucket: "b", key: "other.wav"), .crc32c)
-        XCTAssertEqual(server.requests.values.count, 4)
+        XCTAssertEqual(server.requests.values.count, 6)
     }
 
     func testAServerThatTakesAWrongChecksumGetsSHA256() throws {
@@ -94,7 +103,7 @@ final class ChecksumProbeTests: XCTestCase {
         let server = try server(.noEcho)
         defer { server.stop() }
         XCTAssertEqual(try client(server.endpoint).uploadChecksum(bucket: "b", key: "take.wav"), .sha256)
-        XCTAssertEqual(server.requests.values.map(\.method), ["POST", "PUT", "DELETE"])
+        XCTAssertEqual(server.requests.values.map(\.method), ["GET", "DELETE", "POST", "PUT", "DELETE"])
     }
 
     /// A refusal of the wrong part that is about something else than its checksum (expired

@@ -41,8 +41,17 @@ final class QueueKeyTests: QueueTestCase {
         XCTAssertEqual(try queue.add("t3/ZOOM0001.WAV", key: "rec/ZOOM0001.WAV").s3Key, "rec/ZOOM0001-101.WAV")
         try queue.upload("t3/ZOOM0001.WAV")
         _ = try queue.remove(path: "t3/ZOOM0001.WAV")
-        XCTAssertEqual(try queue.add("t4/ZOOM0001.WAV", key: "rec/ZOOM0001.WAV").s3Key, "rec/ZOOM0001-102.WAV",
-                       "the key of an uploaded, deleted file is retired, never reused")
+        // A file whose own name looks numbered takes that number; other spellings do not.
+        try queue.add("y/ZOOM0001-102.WAV", key: "rec/ZOOM0001-102.WAV")
+        try queue.add("y/ZOOM0001-103.wav", key: "rec/ZOOM0001-103.wav")
+        try queue.add("y/ZOOM0001-0104.WAV", key: "rec/ZOOM0001-0104.WAV")
+        XCTAssertEqual(try queue.add("t4/ZOOM0001.WAV", key: "rec/ZOOM0001.WAV").s3Key, "rec/ZOOM0001-103.WAV",
+                       "101 is retired (uploaded, then deleted), 102 is another file's own name")
+        // Names beyond ASCII are compared byte for byte.
+        XCTAssertEqual(try queue.add("n1/café.wav", key: "rec/café.wav").s3Key, "rec/café.wav")
+        XCTAssertEqual(try queue.add("n2/café.wav", key: "rec/café.wav").s3Key, "rec/café-2.wav")
+        XCTAssertEqual(try queue.add("n3/cafe\u{301}.wav", key: "rec/cafe\u{301}.wav").s3Key, "rec/cafe\u{301}.wav",
+                       "NFD is another name than NFC")
     }
 
     func testFirstFileKeepsTheKeyLaterOnesGetTheFirstFreeNumber() throws {
@@ -116,17 +125,23 @@ final class QueueKeyTests: QueueTestCase {
         try queue.add("a/take1.wav", key: "rec/take1.wav")
         try queue.upload("a/take1.wav")
         let created = Date(timeIntervalSince1970: 1_800_000_000)
-        func request(_ path: String, _ key: String, size: Int64 = 10) -> SyncQueue.EnqueueRequest {
-            SyncQueue.EnqueueRequest(path: path, priority: .normal, size: size, mtimeNs: 7, createdAt: created, candidateKey: key)
+        func request(_ path: String, _ key: String, size: Int64 = 10, known: Int64? = nil) -> SyncQueue.EnqueueRequest {
+            SyncQueue.EnqueueRequest(path: path, priority: .normal, size: size, mtimeNs: 7, createdAt: created, candidateKey: key,
+                                     knownGeneration: known)
         }
+        let synced = try XCTUnwrap(try queue.record(path: "a/take1.wav"))
+        try queue.add("z.wav", key: "rec/z.wav")  // queued by a close after the scan looked (it saw no record)
         let records = try queue.enqueue([request("b/take1.wav", "rec/take1.wav"), request("c/take1.wav", "rec/take1.wav"),
-                                         request("a/take1.wav", "rec/take1.wav", size: 99), request("d.wav", "rec/d.wav")])
+                                         request("a/take1.wav", "rec/take1.wav", size: 99, known: synced.generation),
+                                         request("z.wav", "rec/z.wav", size: 5), request("d.wav", "rec/d.wav")])
         XCTAssertEqual(records.map(\.record.path), ["b/take1.wav", "c/take1.wav", "a/take1.wav", "d.wav"])
         XCTAssertEqual(records.map(\.record.s3Key), ["rec/take1-2.wav", "rec/take1-3.wav", "rec/take1.wav", "rec/d.wav"])
         XCTAssertTrue(records.allSatisfy { $0.record.status == .pending })
         XCTAssertEqual(records.map(\.previous), [nil, nil, .synced, nil], "each with the status it had")
         XCTAssertEqual(try queue.record(path: "a/take1.wav")?.size, 99, "a synced file is queued again with its new size")
-        XCTAssertEqual(try queue.record(path: "a/take1.wav")?.generation, 2)
+        XCTAssertEqual(try queue.record(path: "a/take1.wav")?.generation, synced.generation + 1)
+        XCTAssertEqual(try queue.record(path: "z.wav")?.size, 100, "left as the close queued it")
+        XCTAssertEqual(try queue.record(path: "z.wav")?.generation, 1)
 
         // Checked before anything is written.
         XCTAssertThrowsError(try queue.enqueue([request("e.wav", "rec/e.wav"), request("/abs.wav", "rec/abs.wav")]))

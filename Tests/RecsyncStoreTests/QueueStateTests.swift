@@ -227,4 +227,17 @@ final class QueueStateTests: QueueTestCase {
                                                createdAt: clock.now, candidateKey: ""))
         XCTAssertEqual(try queue.records(under: ""), [])
     }
+
+    /// A new confirmed upload forgets the checksum of the one before: until the uploader stores
+    /// the new one (or when it has none), nothing compares the file with the old bytes' hash.
+    func testMarkSyncedForgetsTheChecksumOfThePreviousUpload() throws {
+        let queue = try openQueue()
+        try queue.add("take1.wav")
+        let first = try queue.upload("take1.wav")
+        try queue.setChecksum(path: "take1.wav", generation: first.generation, checksum: "md5:0123")
+        XCTAssertEqual(try queue.checksum(path: "take1.wav"), "md5:0123")
+        try queue.add("take1.wav", size: 200)
+        _ = try queue.upload("take1.wav", etag: "\"second\"")
+        XCTAssertNil(try queue.checksum(path: "take1.wav"))
+    }
 }

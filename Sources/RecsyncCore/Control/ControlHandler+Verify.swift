@@ -41,9 +41,13 @@ extension ControlHandler {
         if info.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) != etag {
             return result(.differs, "the object was replaced on the server (ETag \(info.etag), uploaded \(etag))")
         }
+        var checked = false
         if let checksum = try? engine.queue.checksum(path: path), !checksum.isEmpty,
-           let local = ContentCheck.localChecksum(fd: fd, size: Int64(st.st_size), like: checksum), local != checksum {
-            return result(.differs, "the local file changed since it was uploaded (checksum \(local), uploaded \(checksum))")
+           let local = ContentCheck.localChecksum(fd: fd, size: Int64(st.st_size), like: checksum) {
+            if local != checksum {
+                return result(.differs, "the local file changed since it was uploaded (checksum \(local), uploaded \(checksum))")
+            }
+            checked = true
         }
         if deep {
             // A piece at a time: neither the object nor the file is ever held whole in memory.
@@ -65,7 +69,8 @@ extension ControlHandler {
             }
             return result(.ok, "bytes identical")
         }
-        return result(.ok, "size, ETag and checksum match")
+        return result(.ok, checked ? "size, ETag and checksum match"
+                                   : "size and ETag match; no checksum was kept for this upload (use --deep to compare the bytes)")
     }
 
     func staleUploads(dryRun: Bool) throws -> ControlResponse {

@@ -25,7 +25,7 @@ extension FileUpload {
             // the file still holds every part's bytes.
             log.notice("the multipart upload had completed before the restart; not sending it again")
             try queue.clearMultipart(path: record.path, generation: record.generation)
-            return (expected, Self.multipartChecksum(stored))
+            return (expected, Self.multipartChecksum(stored, etagsAreMD5: false))
         }
         var state = try resumableState(record, plan: plan, identity: identity, fd: fd, log: log)
         if state == nil {
@@ -114,14 +114,16 @@ extension FileUpload {
                 log.notice("the multipart upload was completed by an earlier request whose answer was lost")
                 context.trustedUploads.withLock { _ = $0.removeValue(forKey: upload.uploadId) }
                 return (expected, Self.multipartChecksum(MultipartState(uploadId: upload.uploadId, partSize: plan.partSize,
-                                                                        parts: parts, partDigest: upload.partDigest)))
+                                                                        parts: parts, partDigest: upload.partDigest),
+                                                         etagsAreMD5: false))
             }
             throw S3Error(.invalidResponse(message: "the server forgot the multipart upload before it was completed; it starts over"),
                           operation: error.operation)
         }
         context.trustedUploads.withLock { _ = $0.removeValue(forKey: upload.uploadId) }
         return (result.etag, Self.multipartChecksum(MultipartState(uploadId: upload.uploadId, partSize: plan.partSize,
-                                                                   parts: parts, partDigest: upload.partDigest)))
+                                                                   parts: parts, partDigest: upload.partDigest),
+                                                    etagsAreMD5: result.etagIsContentMD5))
     }
 
     /// Drops bytes the server now holds from the page cache of the backing file (clean pages
@@ -132,14 +134,17 @@ extension FileUpload {
         _ = posix_fadvise(fd, off_t(offset), off_t(length), POSIX_FADV_DONTNEED)
     }
 
-    /// The checksum kept for a completed upload, of the kind its stored part digests are.
-    static func multipartChecksum(_ state: MultipartState) -> String? {
+    /// The checksum kept for a completed upload, of the kind its stored part digests are. Parts
+    /// sent with a CRC-32C are kept as their ETags' multipart ETag, which proves the bytes only
+    /// when the server says the ETags are MD5s (`etagsAreMD5`: no KMS or customer key); else nil,
+    /// and a file with no checksum is never taken for unchanged by a hash.
+    static func multipartChecksum(_ state: MultipartState, etagsAreMD5: Bool) -> String? {
         let digests = state.parts.map(\.digest)
         switch state.partDigest {
         case MultipartState.sha256PartDigest?:
             return FileDigest.compositeChecksum(partSize: state.partSize, partDigests: digests)
         case MultipartState.crc32cPartDigest?:
-            return ContentCheck.md5PartsChecksum(partSize: state.partSize, partETags: state.parts.map(\.etag))
+            return etagsAreMD5 ? ContentCheck.md5PartsChecksum(partSize: state.partSize, partETags: state.parts.map(\.etag)) : nil
         default:
             return FileDigest.treeCompositeChecksum(partSize: state.partSize, partDigests: digests)
         }
@@ -164,8 +169,12 @@ extension FileUpload {
             try engine.queue.abandonMultipart(path: record.path, generation: record.generation)
             return nil
         }
-        if state.partDigest == MultipartState.crc32cPartDigest,
-           s3.uploadChecksum(bucket: engine.settings.bucket, key: record.s3Key) != .crc32c {
+        if state.partDigest == MultipartState.crc32cPartDigest {
+            // Asks the server once if nobody has yet; a probe that cannot conclude now leaves
+            // the upload as it began (its server took CRC-32C when it started).
+            _ = s3.uploadChecksum(bucket: engine.settings.bucket, key: record.s3Key)
+        }
+        if state.partDigest == MultipartState.crc32cPartDigest, let decided = s3.decidedUploadChecksum(), decided != .crc32c {
             // Begun with CRC-32C trailers, which this server is no longer known to check
             // (upload_checksum changed, or the probe says otherwise now): start over with SHA-256.
             log.notice("a multipart upload begun with CRC32C checksums is started over with SHA-256")

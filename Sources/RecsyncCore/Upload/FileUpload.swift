@@ -186,7 +186,8 @@ extension FileUpload {
             }
             try Self.checkContentETag(result, fd: fd, size: size, before: before)
             Self.dropCachedPages(fd: fd, offset: 0, length: size)
-            return complete(record, etag: result.etag, checksum: Self.singlePartChecksum(result.etag), before: before, fd: fd,
+            return complete(record, etag: result.etag, checksum: result.etagIsContentMD5 ? Self.singlePartChecksum(result.etag) : nil,
+                            before: before, fd: fd,
                             progress: progress, log: log, uploaded: true)
         } catch {
             return failed(record, error: error, networkGeneration: networkGeneration, log: log)
