@@ -50,7 +50,7 @@ public struct Scanner: Sendable {
     static let batchSize = 256
 
     private func walk(folder: String, result: inout Result) {
-        var batch: [(path: String, known: FileRecord?)] = []
+        var batch: [(path: String, stat: stat, known: FileRecord?)] = []
         batch.reserveCapacity(Self.batchSize)
         for path in FolderWalk(rootFd: engine.rootFd).files(under: folder) {
             var st = stat()
@@ -62,17 +62,17 @@ public struct Scanner: Sendable {
         flush(&batch, result: &result)
     }
 
-    private func flush(_ batch: inout [(path: String, known: FileRecord?)], result: inout Result) {
+    private func flush(_ batch: inout [(path: String, stat: stat, known: FileRecord?)], result: inout Result) {
         guard !batch.isEmpty else { return }
         result.queued += engine.enqueueBatch(batch, priority: .normal)
         batch.removeAll(keepingCapacity: true)
     }
 
-    private func check(path: String, stat st: stat, into batch: inout [(path: String, known: FileRecord?)]) {
+    private func check(path: String, stat st: stat, into batch: inout [(path: String, stat: stat, known: FileRecord?)]) {
         do {
             let record = try engine.queue.record(path: path)
             guard needsUpload(path: path, record: record, identity: FileIdentity(st)), !engine.isBeingWritten(path) else { return }
-            batch.append((path, record))
+            batch.append((path, st, record))
         } catch {
             engine.noteQueueFailure(path: path)
             logger.error("scan could not queue a file", metadata: ["path": "\(path)", "error": "\(error)"])

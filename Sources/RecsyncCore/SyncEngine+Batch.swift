@@ -5,14 +5,15 @@ import RecsyncStore
 
 extension SyncEngine {
     /// Queues many files at once, each as `enqueue(path:priority:)` would, with one queue
-    /// transaction for all of them (the start-up scan). `known` are their records as the caller
-    /// just read them (nil: none), for their recording time. Returns how many were queued. When the batch cannot be stored,
+    /// transaction for all of them (the start-up scan). `stat` and `known` are each file's
+    /// attributes and record as the caller just read them (nil: no record); a file whose record
+    /// changed since is left alone. Returns how many were queued. When the batch cannot be stored,
     /// each file is queued on its own, so one bad file costs only itself.
-    func enqueueBatch(_ paths: [(path: String, known: FileRecord?)], priority: Priority) -> Int {
-        let requests = paths.compactMap { enqueueRequest(path: $0.path, priority: priority, existing: $0.known) }
+    func enqueueBatch(_ paths: [(path: String, stat: stat, known: FileRecord?)], priority: Priority) -> Int {
+        let requests = paths.compactMap { enqueueRequest(path: $0.path, stat: $0.stat, priority: priority, existing: $0.known) }
         // As `enqueue` does for each file it was asked to queue, stored or left alone.
         live.withLock { state in
-            for (path, _) in paths { _ = state.queueFailures.remove(PathKey(path)) }
+            for item in paths { _ = state.queueFailures.remove(PathKey(item.path)) }
         }
         let records: [(record: FileRecord, previous: SyncStatus?)]
         do {
@@ -37,13 +38,13 @@ extension SyncEngine {
         return records.count
     }
 
-    /// What `enqueue` would store for `path` (nil: nothing, as `enqueueNow` decides: an ignored
-    /// name, a file gone or not regular, no key can be made).
-    private func enqueueRequest(path: String, priority: Priority, existing: FileRecord?) -> SyncQueue.EnqueueRequest? {
+    /// What `enqueue` would store for `path`, whose `st` the caller just took (nil: nothing, as
+    /// `enqueueNow` decides: an ignored name, not a regular file, no key can be made).
+    private func enqueueRequest(path: String, stat st: stat, priority: Priority, existing: FileRecord?) -> SyncQueue.EnqueueRequest? {
         // The walk may have taken a while since the file was looked at: one opened for writing
         // meanwhile is queued by its last close instead.
         if ignoreRules.ignores(path) || isBeingWritten(path) { return nil }
-        guard let st = try? Self.stat(rootFd, path), (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { return nil }
         let timestamp = existing?.createdAt ?? Self.birthTime(rootFd, path) ?? Date()
         guard let key = renderKey(path: path, timestamp: timestamp) else { return nil }
         return SyncQueue.EnqueueRequest(path: path, priority: priority, size: Int64(st.st_size), mtimeNs: st.mtimeNanoseconds,

@@ -161,8 +161,9 @@ public final class SyncQueue: @unchecked Sendable {
         return try locked {
             let nowNs = StoredTime.nanoseconds(now())
             return try db.transaction(operation: "enqueue \(path)") {
-                try enqueueInTransaction(path: path, priority: priority, size: size, mtimeNs: mtimeNs, createdAt: createdAt,
-                                         candidateKey: candidateKey, newKey: newKey, dueAt: dueAt, nowNs: nowNs).record
+                try enqueueInTransaction(path: path, existing: try fetch(path), priority: priority, size: size, mtimeNs: mtimeNs,
+                                         createdAt: createdAt, candidateKey: candidateKey, newKey: newKey, dueAt: dueAt,
+                                         nowNs: nowNs).record
             }
         }
     }
@@ -211,8 +212,9 @@ public final class SyncQueue: @unchecked Sendable {
             let nowNs = StoredTime.nanoseconds(now())
             return try db.transaction(operation: "enqueue \(requests.count) files") {
                 try requests.compactMap { request in
-                    guard try fetch(request.path)?.generation == request.knownGeneration else { return nil }
-                    return try enqueueInTransaction(path: request.path, priority: request.priority, size: request.size,
+                    let existing = try fetch(request.path)
+                    guard existing?.generation == request.knownGeneration else { return nil }
+                    return try enqueueInTransaction(path: request.path, existing: existing, priority: request.priority, size: request.size,
                                                     mtimeNs: request.mtimeNs, createdAt: request.createdAt,
                                                     candidateKey: request.candidateKey, newKey: false, dueAt: request.dueAt,
                                                     nowNs: nowNs)
@@ -222,11 +224,11 @@ public final class SyncQueue: @unchecked Sendable {
     }
 
     /// The body of `enqueue`, inside the caller's transaction and lock.
-    private func enqueueInTransaction(path: String, priority: Priority, size: Int64, mtimeNs: Int64, createdAt: Date,
-                                      candidateKey: String, newKey: Bool, dueAt: Date?,
+    /// `existing` is the record of `path` as read in the same transaction.
+    private func enqueueInTransaction(path: String, existing: FileRecord?, priority: Priority, size: Int64, mtimeNs: Int64,
+                                      createdAt: Date, candidateKey: String, newKey: Bool, dueAt: Date?,
                                       nowNs: Int64) throws -> (record: FileRecord, previous: SyncStatus?) {
         let due: SQLValue = dueAt.map { .int(StoredTime.nanoseconds($0)) } ?? .null
-        let existing = try fetch(path)
         if let existing {
             var key = existing.s3Key
             // A synced file taking a new key (renamed) remembers its object's old key;

@@ -65,11 +65,14 @@ def scan(ctx, tool, rep):
     t0 = tool.mount_started
     finished = counted = None
     deadline = time.monotonic() + ctx.sizes.scan_timeout
+    # The log is polled while the scan runs; the mount's summary, a query over every record
+    # that takes the queue's lock, only once the log says done (polled every 20 ms it slowed
+    # the very scan it timed).
     while finished is None or counted is None:
         now = time.perf_counter()
         if finished is None and scan_logged(tool):
             finished = now
-        if counted is None and queued_count(tool) >= n:
+        if finished is not None and counted is None and queued_count(tool) >= n:
             counted = now
         tool.check_alive()
         if time.monotonic() > deadline:
