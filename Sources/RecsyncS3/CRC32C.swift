@@ -27,9 +27,6 @@ public struct CRC32C: Sendable, Equatable {
     /// Eight lowercase hex digits of `bytes`: the form recsync stores.
     public var hex: String { Crypto.hex(bytes) }
 
-    /// Whether the CPU's CRC32 instruction is used.
-    public static var usesHardware: Bool { recsync_crc32c_hardware() == 1 }
-
     /// The CRC-32C of `data` computed with the table alone (for tests of the fast path).
     public static func portable<D: ContiguousBytes>(_ data: D) -> UInt32 {
         data.withUnsafeBytes { raw in

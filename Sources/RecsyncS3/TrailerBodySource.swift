@@ -156,27 +156,26 @@ final class TrailerBodySource: RequestBodySource {
             }
         }
         let want = min(buffer.count, chunkLeft)
+        let n: Int
         if let bytes {
             let start = Int(sent)
             bytes.withUnsafeBytes { source in
                 // Safe: [start, start + want) lies within `bytes` and `want` fits curl's buffer.
                 buffer.baseAddress!.copyMemory(from: source.baseAddress! + start, byteCount: want)
             }
-            crc.update(UnsafeRawBufferPointer(rebasing: buffer[0..<want]))
-            sent += Int64(want)
-            chunkLeft -= want
-            return want
+            n = want
+        } else {
+            switch FileWindowBodySource.preadOnce(fd, into: buffer, want: want, at: offset + sent, end: offset + layout.decodedLength) {
+            case .success(let read): n = read
+            case .failure(let error):
+                failure = error
+                return nil
+            }
         }
-        switch FileWindowBodySource.preadOnce(fd, into: buffer, want: want, at: offset + sent, end: offset + layout.decodedLength) {
-        case .success(let n):
-            // Safe: the first n bytes of the buffer were just filled.
-            crc.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-            sent += Int64(n)
-            chunkLeft -= n
-            return n
-        case .failure(let error):
-            failure = error
-            return nil
-        }
+        // Safe: the first n bytes of the buffer were just filled.
+        crc.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        sent += Int64(n)
+        chunkLeft -= n
+        return n
     }
 }

@@ -154,10 +154,7 @@ public final class SyncQueue: @unchecked Sendable {
         path: String, priority: Priority, size: Int64, mtimeNs: Int64, createdAt: Date,
         candidateKey: String, newKey: Bool = false, dueAt: Date? = nil
     ) throws -> FileRecord {
-        try PathRules.validate(path)
-        guard !candidateKey.isEmpty else {
-            throw StoreError.invalidKey(candidateKey, reason: "the key is empty")
-        }
+        try Self.validateEnqueue(path: path, candidateKey: candidateKey)
         return try locked {
             let nowNs = StoredTime.nanoseconds(now())
             return try db.transaction(operation: "enqueue \(path)") {
@@ -201,12 +198,7 @@ public final class SyncQueue: @unchecked Sendable {
     /// `requests`, each with the status it had before (nil: it had no record); a file whose
     /// record is no longer the one its request knew is left out.
     public func enqueue(_ requests: [EnqueueRequest]) throws -> [(record: FileRecord, previous: SyncStatus?)] {
-        for request in requests {
-            try PathRules.validate(request.path)
-            guard !request.candidateKey.isEmpty else {
-                throw StoreError.invalidKey(request.candidateKey, reason: "the key is empty")
-            }
-        }
+        for request in requests { try Self.validateEnqueue(path: request.path, candidateKey: request.candidateKey) }
         guard !requests.isEmpty else { return [] }
         return try locked {
             let nowNs = StoredTime.nanoseconds(now())
@@ -220,6 +212,14 @@ public final class SyncQueue: @unchecked Sendable {
                                                     nowNs: nowNs)
                 }
             }
+        }
+    }
+
+    /// What every enqueue checks before it writes: a valid path and a key.
+    private static func validateEnqueue(path: String, candidateKey: String) throws {
+        try PathRules.validate(path)
+        guard !candidateKey.isEmpty else {
+            throw StoreError.invalidKey(candidateKey, reason: "the key is empty")
         }
     }
 

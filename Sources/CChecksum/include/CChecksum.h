@@ -11,7 +11,7 @@ uint32_t recsync_crc32c(uint32_t crc, const void *data, size_t length);
 /* The same with the table only, whatever the CPU (for tests). */
 uint32_t recsync_crc32c_portable(uint32_t crc, const void *data, size_t length);
 
-/* 1 when the hardware instruction is used, 0 for the table. */
+/* 1 when the hardware instruction is used, 0 for the table (decided once, by recsync_crc32c). */
 int recsync_crc32c_hardware(void);
 
 #endif
