@@ -13,6 +13,8 @@
 #include <spawn.h>
 #include <malloc.h>
 #include <string.h>
+#include <signal.h>
+#include <pthread.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
@@ -134,4 +136,24 @@ int recsync_stat_beneath(int dirfd, const char *path, struct stat *st) {
 
 int recsync_accept_cloexec(int fd) {
     return accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+}
+
+static void recsync_ignore_sigio(void) {
+    struct sigaction current;
+    if (sigaction(SIGIO, NULL, &current) == 0 && current.sa_handler == SIG_DFL) {
+        signal(SIGIO, SIG_IGN);
+    }
+}
+
+int recsync_open_for_writing_elsewhere(int fd) {
+    /* A lease is broken with SIGIO, whose default action ends the process; an opener that
+       meets our lease in the microseconds it exists must not take recsync down. */
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, recsync_ignore_sigio);
+    if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
+        fcntl(fd, F_SETLEASE, F_UNLCK);
+        return 0;
+    }
+    if (errno == EAGAIN || errno == EBUSY) return 1;
+    return -1;
 }

@@ -70,8 +70,14 @@ public struct Scanner: Sendable {
 
     private func check(path: String, stat st: stat, into batch: inout [(path: String, stat: stat, known: FileRecord?)]) {
         do {
+            guard (st.st_mode & S_IFMT) == S_IFREG, !engine.isBeingWritten(path) else { return }
+            if engine.hasUnseenWriter(path: path) {
+                // Still written by a program the last mount served (SyncEngine+UnseenWriters.swift).
+                engine.noteUnseenWriter(path: path)
+                return
+            }
             let record = try engine.queue.record(path: path)
-            guard needsUpload(path: path, record: record, identity: FileIdentity(st)), !engine.isBeingWritten(path) else { return }
+            guard needsUpload(path: path, record: record, identity: FileIdentity(st)) else { return }
             batch.append((path, st, record))
         } catch {
             engine.noteQueueFailure(path: path)

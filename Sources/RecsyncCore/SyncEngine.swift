@@ -94,6 +94,10 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
         var queueFailures: Set<PathKey> = []
         /// The start-up scan has not finished: files without a record may exist (see `awaitScan`).
         var awaitingScan = false
+        /// Files open for writing by a process recsync cannot see (see `noteUnseenWriter`); also
+        /// in `writing` while they are, and looked at again until the writer is gone.
+        var unseenWriters: Set<PathKey> = []
+        var watchingUnseenWriters = false
     }
 
     public init(queue: SyncQueue, settings: EngineSettings, rootFd: Int32, logger: Logger) {
@@ -119,7 +123,7 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
 
     public func fileWasWritten(path: String, stillOpen: Bool) throws {
         let critical = live.withLock { state -> Bool in
-            state.writing.remove(PathKey(path))
+            if !state.unseenWriters.contains(PathKey(path)) { state.writing.remove(PathKey(path)) }
             if stillOpen { state.held.insert(PathKey(path)) } else { state.held.remove(PathKey(path)) }
             return stillOpen ? state.criticalOnClose.contains(PathKey(path)) : state.criticalOnClose.remove(PathKey(path)) != nil
         }
@@ -156,7 +160,7 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
     public func fileWritersReleased(path: String) {
         // A writer whose writes recsync cannot see made the file `local` when it opened it.
         let wasHeld = live.withLock { state in
-            state.writing.remove(PathKey(path))
+            if !state.unseenWriters.contains(PathKey(path)) { state.writing.remove(PathKey(path)) }
             return state.held.remove(PathKey(path)) != nil
         }
         if wasHeld { wake() }
@@ -175,9 +179,11 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
             state.writing = state.writing.filter { !Self.isSameOrInside($0.path, to) }
             state.held = state.held.filter { !Self.isSameOrInside($0.path, to) }
             state.queueFailures = state.queueFailures.filter { !Self.isSameOrInside($0.path, to) }
+            state.unseenWriters = state.unseenWriters.filter { !Self.isSameOrInside($0.path, to) }
             state.writing = Set(state.writing.map { PathKey(Self.rebase($0.path, from: from, to: to)) })
             state.held = Set(state.held.map { PathKey(Self.rebase($0.path, from: from, to: to)) })
             state.queueFailures = Set(state.queueFailures.map { PathKey(Self.rebase($0.path, from: from, to: to)) })
+            state.unseenWriters = Set(state.unseenWriters.map { PathKey(Self.rebase($0.path, from: from, to: to)) })
             return state.uploads.filter { Self.isSameOrInside($0.key.path, from) || Self.isSameOrInside($0.key.path, to) }.map(\.value)
         }
         cancelled.forEach { $0.cancel() }
@@ -224,6 +230,7 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
             state.held = Set(state.held.map(swapped))
             state.queueFailures = Set(state.queueFailures.map(swapped))
             state.criticalOnClose = Set(state.criticalOnClose.map(swapped))
+            state.unseenWriters = Set(state.unseenWriters.map(swapped))
             state.keyErrors = Dictionary(state.keyErrors.map { (swapped($0.key), $0.value) }, uniquingKeysWith: { first, _ in first })
             return state.uploads.filter { Self.isSameOrInside($0.key.path, first) || Self.isSameOrInside($0.key.path, second) }.map(\.value)
         }
@@ -255,6 +262,7 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
             state.writing = state.writing.filter { !Self.isSameOrInside($0.path, path) }
             state.held = state.held.filter { !Self.isSameOrInside($0.path, path) }
             state.queueFailures = state.queueFailures.filter { !Self.isSameOrInside($0.path, path) }
+            state.unseenWriters = state.unseenWriters.filter { !Self.isSameOrInside($0.path, path) }
             state.keyErrors[PathKey(path)] = nil
             return state.uploads.filter { Self.isSameOrInside($0.key.path, path) }.map(\.value)
         }

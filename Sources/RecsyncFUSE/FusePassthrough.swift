@@ -170,7 +170,7 @@ final class FusePassthrough: Sendable {
                 return id
             }
             if backing.ordinaryOpens == 0, !refused.load(ordering: .relaxed), handle.inode.device == device {
-                let id = recsync_fuse_backing_open(connection.load(ordering: .acquiring), handle.fd)
+                let id = Self.register(handle, connection: connection.load(ordering: .acquiring))
                 if id > 0 {
                     if !announced.exchange(true, ordering: .relaxed) {
                         logger.info("kernel passthrough is on: reads and writes of open files go straight to the files on disk")
@@ -190,6 +190,22 @@ final class FusePassthrough: Sendable {
             state.handles[key] = (inode, false)
             return nil
         }
+    }
+
+    /// Registers the handle's file with the connection through a read-only descriptor of its
+    /// own, closed once the kernel holds it. The kernel keeps the registered descriptor until the
+    /// registration is given back, and opens each handle's file afresh with that handle's own
+    /// flags; registering the first opener's read-write descriptor would leave the file open for
+    /// writing while readers alone still have it, and the uploader would take that for a writer
+    /// it cannot see (`SyncEngine.noteUnseenWriter`). Returns the id, or -1 with errno set.
+    private static func register(_ handle: OpenFile, connection: Int32) -> Int32 {
+        let fd = open("/proc/self/fd/\(handle.inode.fd)", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return recsync_fuse_backing_open(connection, handle.fd) }
+        let id = recsync_fuse_backing_open(connection, fd)
+        let failure = errno
+        close(fd)
+        errno = failure
+        return id
     }
 
     /// The handle is gone: the last passthrough handle of a file gives its registration back.

@@ -45,4 +45,10 @@ struct stat;
 int recsync_open_beneath(int dirfd, const char *path, int flags, unsigned int mode);
 /* lstat of `path` inside `dirfd`, following no symbolic link on the way. */
 int recsync_stat_beneath(int dirfd, const char *path, struct stat *st);
+/* Whether any process has the file open for writing, `fd` being open read-only: 1 yes, 0 no,
+   -1 with errno set when it cannot be told (leases refused: not the owner without CAP_LEASE,
+   leases disabled, a filesystem without them). Asked by taking a read lease (F_SETLEASE F_RDLCK),
+   which the kernel refuses while the file has a writer, and giving it back at once; SIGIO, which
+   a lease break sends, is ignored from the first call unless the process handles it. */
+int recsync_open_for_writing_elsewhere(int fd);
 #endif

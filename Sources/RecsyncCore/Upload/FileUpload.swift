@@ -101,6 +101,12 @@ extension FileUpload {
             settle { _ = try queue.markFailed(path: path, generation: record.generation, error: message) }
             return .local
         }
+        if SyncEngine.hasUnseenWriter(fd: fd) {
+            // Open for writing where recsync cannot see it (SyncEngine+UnseenWriters.swift).
+            engine.noteUnseenWriter(path: path)
+            settle { try queue.release(path: path, generation: record.generation) }
+            return .local
+        }
         engine.emitStatus(path: path, key: record.s3Key, status: .syncing, previous: .pending, error: nil,
                           attempts: record.attempts)
 
@@ -233,6 +239,11 @@ extension FileUpload {
             // the ones the server confirmed, as the hash shows. No new upload for that.
             log.debug("the file's ctime moved during the upload; its content is unchanged (hashed again)")
             unchanged = true
+        }
+        if unchanged, SyncEngine.hasUnseenWriter(fd: fd) {
+            // A writer recsync cannot see may change it at any moment: not synced yet.
+            engine.noteUnseenWriter(path: path)
+            unchanged = false
         }
         if !unchanged || progress.isCancelled || engine.isBeingWritten(path) {
             log.info("file changed during upload; it will be uploaded again")
