@@ -157,3 +157,9 @@ int recsync_open_for_writing_elsewhere(int fd) {
     if (errno == EAGAIN || errno == EBUSY) return 1;
     return -1;
 }
+
+static _Thread_local int recsync_request_kill_setid;
+
+void recsync_set_request_kills_setid(int value) { recsync_request_kill_setid = value; }
+
+int recsync_request_kills_setid(void) { return recsync_request_kill_setid; }

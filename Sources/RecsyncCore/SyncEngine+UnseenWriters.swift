@@ -60,11 +60,6 @@ extension SyncEngine {
         }
     }
 
-    /// Files with an unseen writer right now (for tests and `recsync status`).
-    public var filesWithUnseenWriters: [String] {
-        live.withLock { $0.unseenWriters.map(\.path) }.sorted()
-    }
-
     private func watchUnseenWriters() {
         while true {
             Thread.sleep(forTimeInterval: Self.unseenWriterInterval)

@@ -18,7 +18,10 @@ public struct AttributeChanges: Sendable {
 }
 
 extension PassthroughFS {
-    public func setattr(_ id: UInt64, changes: AttributeChanges, handle: OpenFile?, caller: Caller? = nil) throws -> stat {
+    /// `killSetID`: the kernel left the clearing of the set-ID bits to recsync and this change
+    /// calls for it (see `dropSetIDBits`).
+    public func setattr(_ id: UInt64, changes: AttributeChanges, handle: OpenFile?, caller: Caller? = nil,
+                        killSetID: Bool = false) throws -> stat {
         let inode = try table.get(id)
         let path = Sys.procPath(inode.fd)
         if let mode = changes.mode {
@@ -59,28 +62,49 @@ extension PassthroughFS {
                 _ = try Sys.check("set times") { utimensat(inode.fd, "", &times, Sys.atEmptyPath | Sys.atSymlinkNoFollow) }
             }
         }
-        if changes.mode == nil, changes.size != nil || changes.isEmpty, let caller {
-            try dropSetGroupIDIfNeeded(inode, caller: caller, emptyChange: changes.isEmpty)
+        if changes.mode == nil, killSetID || changes.size != nil || changes.isEmpty, let caller {
+            try dropSetIDBits(inode, caller: caller, userAndExecutableGroup: killSetID, emptyChange: changes.isEmpty)
         }
         return try Sys.fstat(inode.fd)
     }
 
-    /// A write or truncate by someone who is not in the file's group drops its set-group-ID bit
-    /// even without group execute, as the kernel does on ext4. FUSE's kernel side clears that bit
-    /// only together with group execute; for the rest it sends an empty setattr (a write) or a
-    /// size alone (a truncate), which is where it is done here.
+    /// After a write by `caller` when the kernel left the clearing of the set-ID bits to recsync
+    /// (FUSE_HANDLE_KILLPRIV_V2, which asks for it on every write by a caller without
+    /// CAP_FSETID), and after an O_TRUNC open by anyone but root: the bits are cleared as ext4
+    /// clears them.
+    public func dropSetIDBits(_ id: UInt64, caller: Caller) throws {
+        try dropSetIDBits(try table.get(id), caller: caller, userAndExecutableGroup: true, emptyChange: false)
+    }
+
+    /// A write or truncate by someone without CAP_FSETID drops the file's set-ID bits, as the
+    /// kernel does on ext4: set-user-ID, set-group-ID with group execute, and set-group-ID
+    /// without it when the caller is not in the file's group.
+    ///
+    /// Without FUSE_HANDLE_KILLPRIV_V2, FUSE's kernel side clears the first two itself (a mode
+    /// change) and sends an empty setattr (a write) or a size alone (a truncate) for the last,
+    /// which is done here. With it (`userAndExecutableGroup`), all three are recsync's.
     /// An empty change also comes from chown(f, -1, -1), which ext4 refuses to people who may not
-    /// write the file: the bit is then dropped only for a caller with write permission.
-    func dropSetGroupIDIfNeeded(_ inode: Inode, caller: Caller, emptyChange: Bool) throws {
+    /// write the file: the bits are then dropped only for a caller with write permission.
+    func dropSetIDBits(_ inode: Inode, caller: Caller, userAndExecutableGroup: Bool, emptyChange: Bool) throws {
         guard caller.uid != 0 else { return }
         let st = try Sys.fstat(inode.fd)
-        guard st.isRegular, st.st_mode & S_ISGID != 0, st.st_mode & S_IXGRP == 0, st.st_gid != caller.gid else { return }
+        guard st.isRegular, st.st_mode & (S_ISUID | S_ISGID) != 0 else { return }
+        let current = st.st_mode & 0o7777
+        var mode = current
+        if userAndExecutableGroup {
+            mode &= ~S_ISUID
+            if st.st_mode & S_IXGRP != 0 { mode &= ~S_ISGID }
+        }
+        if mode & S_ISGID != 0, st.st_mode & S_IXGRP == 0, st.st_gid != caller.gid,
+           let groups = caller.groups(), !groups.contains(st.st_gid) {
+            mode &= ~S_ISGID
+        }
+        guard mode != current else { return }
         if emptyChange {
             let writable = caller.uid == st.st_uid ? st.st_mode & S_IWUSR != 0 : st.st_mode & S_IWOTH != 0
             guard writable else { return }
         }
-        guard let groups = caller.groups(), !groups.contains(st.st_gid) else { return }
-        _ = try Sys.check("chmod") { chmod(Sys.procPath(inode.fd), st.st_mode & 0o7777 & ~S_ISGID) }
+        _ = try Sys.check("chmod") { chmod(Sys.procPath(inode.fd), mode) }
     }
 
     /// With the writeback cache the kernel keeps a file's times itself and writes them back

@@ -12,6 +12,11 @@ enum FuseFileOperations {
                 let handle = try c.fs.open(ino, flags: fi.pointee.flags, writebackCache: c.options.writebackCache,
                                            writesUnseen: c.passthrough.active)
                 FuseContext.store(handle, in: fi)
+                if fi.pointee.flags & O_TRUNC != 0, let caller = FuseContext.caller(req), caller.uid != 0 {
+                    // Truncated by the open itself (FUSE_ATOMIC_O_TRUNC), for which the kernel
+                    // clears no set-ID bit, with or without FUSE_HANDLE_KILLPRIV_V2.
+                    try? c.fs.dropSetIDBits(ino, caller: caller)
+                }
                 let replied: Int32
                 if c.passthrough.active, let id = c.passthrough.backingID(for: handle, inode: ino, logger: c.logger) {
                     replied = FusePassthrough.replyOpen(req, fi, backingID: id)
@@ -64,6 +69,10 @@ enum FuseFileOperations {
                 return
             }
             c.fs.noteWritten(handle)
+            if FusePassthrough.requestKillsSetID, let caller = FuseContext.caller(req) {
+                // Written by a caller without CAP_FSETID (FUSE_WRITE_KILL_SUIDGID).
+                do { try c.fs.dropSetIDBits(handle.inode.id, caller: caller) } catch { c.fail(req, error, "write"); return }
+            }
             fuse_reply_write(req, Int(written))
         }
         ops.flush = { req, _, fi in

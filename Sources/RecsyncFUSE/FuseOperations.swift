@@ -49,7 +49,14 @@ enum FuseOperations {
             else if valid & FUSE_SET_ATTR_ATIME != 0 { changes.accessTime = .at(attr.pointee.st_atim) }
             if valid & FUSE_SET_ATTR_MTIME_NOW != 0 { changes.modificationTime = .now }
             else if valid & FUSE_SET_ATTR_MTIME != 0 { changes.modificationTime = .at(attr.pointee.st_mtim) }
-            do { c.replyAttr(req, ino, try c.fs.setattr(ino, changes: changes, handle: FuseContext.fileHandle(fi), caller: FuseContext.caller(req))) }
+            // With FUSE_HANDLE_KILLPRIV_V2 the set-ID bits are recsync's to clear: on a truncate or
+            // chown that says so (FATTR_KILL_SUIDGID), and on the empty setattr that a write through
+            // a passthrough handle sends.
+            let killSetID = c.passthrough.killPrivV2.load(ordering: .relaxed) && (FusePassthrough.requestKillsSetID || changes.isEmpty)
+            do {
+                c.replyAttr(req, ino, try c.fs.setattr(ino, changes: changes, handle: FuseContext.fileHandle(fi), caller: FuseContext.caller(req),
+                                                       killSetID: killSetID))
+            }
             catch { c.fail(req, error, "setattr") }
         }
         ops.readlink = { req, ino in

@@ -1,4 +1,5 @@
 import CFuse3
+import CSysShims
 import Foundation
 import Logging
 import RecsyncFS
@@ -39,6 +40,10 @@ final class FusePassthrough: Sendable {
     private let offered = Atomic<Bool>(false)
     /// Set once the INIT reply went out with the flag added.
     private let negotiated = Atomic<Bool>(false)
+    /// Whether the kernel offered FUSE_HANDLE_KILLPRIV_V2, and whether the INIT reply took it
+    /// (with passthrough only: see `handleKillPrivV2`).
+    private let offeredKillPrivV2 = Atomic<Bool>(false)
+    let killPrivV2 = Atomic<Bool>(false)
     /// Set when the kernel refused a registration for a reason that holds for every file (no
     /// CAP_SYS_ADMIN, no passthrough in this kernel): no new registrations for the mount.
     private let refused = Atomic<Bool>(false)
@@ -124,18 +129,50 @@ final class FusePassthrough: Sendable {
     }
 
     /// Remembers the INIT request: its id, and whether the kernel offers passthrough
-    /// (FUSE_INIT_EXT with FUSE_PASSTHROUGH, bit 37, in `flags2`).
+    /// (FUSE_INIT_EXT with FUSE_PASSTHROUGH, bit 37, in `flags2`) and FUSE_HANDLE_KILLPRIV_V2.
+    /// After it, notes for the thread that handles each request whether it asks for the
+    /// set-ID bits to be cleared (`requestKillsSetID`).
     func noteRequest(_ bytes: UnsafeRawBufferPointer) {
         let headerSize = MemoryLayout<fuse_in_header>.size
-        guard initUnique.load(ordering: .relaxed) == 0, !negotiated.load(ordering: .relaxed),
-              bytes.count >= headerSize + MemoryLayout<fuse_init_in>.size else { return }
+        guard bytes.count >= headerSize else { return }
         let header = bytes.loadUnaligned(as: fuse_in_header.self)
-        guard header.opcode == FUSE_INIT.rawValue else { return }
+        if killPrivV2.load(ordering: .relaxed) {
+            recsync_set_request_kills_setid(Self.killsSetID(header.opcode, bytes.dropFirst(headerSize)) ? 1 : 0)
+            return
+        }
+        guard initUnique.load(ordering: .relaxed) == 0, !negotiated.load(ordering: .relaxed),
+              header.opcode == FUSE_INIT.rawValue, bytes.count >= headerSize + MemoryLayout<fuse_init_in>.size else { return }
         let request = bytes.loadUnaligned(fromByteOffset: headerSize, as: fuse_init_in.self)
         let extended = request.flags & UInt32(FUSE_INIT_EXT) != 0
         offered.store(extended && request.flags2 & (UInt32(1) << (37 - 32)) != 0, ordering: .relaxed)
+        offeredKillPrivV2.store(request.flags & Self.handleKillPrivV2 != 0, ordering: .relaxed)
         initUnique.store(header.unique, ordering: .releasing)
     }
+
+    /// FUSE_HANDLE_KILLPRIV_V2 (protocol 7.33). With it the kernel no longer asks for
+    /// `security.capability` before every write (the inode is marked as having nothing to drop,
+    /// S_NOSEC, until its attributes change); in exchange it leaves the clearing of the set-ID
+    /// bits to the filesystem and says when: `FUSE_WRITE_KILL_SUIDGID` in a WRITE,
+    /// `FATTR_KILL_SUIDGID` in a SETATTR (truncate, chown), and an empty SETATTR for a write
+    /// through a passthrough handle. (An O_TRUNC open is handled the same with or without it:
+    /// `FuseFileOperations`.)
+    static let handleKillPrivV2 = UInt32(1) << 28
+
+    /// Whether a request's body asks for the set-ID bits to be cleared.
+    static func killsSetID(_ opcode: UInt32, _ body: UnsafeRawBufferPointer.SubSequence) -> Bool {
+        let base = UnsafeRawBufferPointer(rebasing: body)
+        switch opcode {
+        case FUSE_WRITE.rawValue where base.count >= MemoryLayout<fuse_write_in>.size:
+            return base.loadUnaligned(as: fuse_write_in.self).write_flags & UInt32(FUSE_WRITE_KILL_SUIDGID) != 0
+        case FUSE_SETATTR.rawValue where base.count >= MemoryLayout<fuse_setattr_in>.size:
+            return base.loadUnaligned(as: fuse_setattr_in.self).valid & UInt32(FATTR_KILL_SUIDGID) != 0
+        default:
+            return false
+        }
+    }
+
+    /// Whether the request this thread is handling asked for the set-ID bits to be cleared.
+    static var requestKillsSetID: Bool { recsync_request_kills_setid() != 0 }
 
     /// Asks for passthrough in the reply to the INIT request, when the kernel offered it.
     func amendInitReply(_ iov: UnsafeMutablePointer<iovec>, _ count: Int32) {
@@ -150,6 +187,10 @@ final class FusePassthrough: Sendable {
         guard reply.pointee.major == 7, reply.pointee.flags & UInt32(FUSE_INIT_EXT) != 0 else { return }
         reply.pointee.flags2 |= UInt32(1) << (37 - 32)  // FUSE_PASSTHROUGH
         reply.pointee.unused.0 = 1                      // max_stack_depth (protocol 7.40)
+        if offeredKillPrivV2.load(ordering: .relaxed) {
+            reply.pointee.flags |= Self.handleKillPrivV2
+            killPrivV2.store(true, ordering: .releasing)
+        }
         negotiated.store(true, ordering: .releasing)
     }
 

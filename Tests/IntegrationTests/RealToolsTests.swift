@@ -282,8 +282,17 @@ final class RealToolsTests: ProxiedMountTestCase {
     // MARK: POSIX conformance and the exerciser
 
     func testPosixConformanceMatchesTheBackingFilesystem() throws {
+        try checkPosixConformance(config: "")
+    }
+
+    /// The same with every read and write through the daemon, as on kernels without passthrough.
+    func testPosixConformanceMatchesTheBackingFilesystemWithoutPassthrough() throws {
+        try checkPosixConformance(config: "kernel_passthrough = false\n")
+    }
+
+    private func checkPosixConformance(config: String) throws {
         // Other users (the checks run as uids 1000 and 1001 too) reach the mount with allow_other.
-        try mountThroughProxy(server: try TestServer.moto(), config: "allow_other = true\n")
+        try mountThroughProxy(server: try TestServer.moto(), config: "allow_other = true\n" + config)
         let plain = fixture.root.appendingPathComponent("plain")
         try FileManager.default.createDirectory(at: plain, withIntermediateDirectories: true)
         let inMount = fixture.mountpoint.appendingPathComponent("conformance")

@@ -115,6 +115,43 @@ final class ScannerTests: EngineTestCase {
         XCTAssertNil(try storedRecord("open.wav"), "a file being written is queued by its close, not by the scan")
     }
 
+    /// A file some process still has open for writing where recsync cannot see it (a writer that
+    /// outlived the last mount): `local`, not queued, until that writer is gone; then queued and
+    /// uploaded with its final bytes. The test's own descriptor plays the writer.
+    func testAFileStillOpenForWritingElsewhereStaysLocalUntilItsWriterIsGone() throws {
+        try writeFile("held.wav", TestAudio.bytes(10, seed: 1))
+        let writer = open(url("held.wav").path, O_WRONLY | O_APPEND)
+        XCTAssertGreaterThanOrEqual(writer, 0)
+        startUploader()
+
+        let result = Scanner(engine: engine, logger: logger).run()
+        XCTAssertEqual(result, Scanner.Result(queued: 0, removed: 0, seen: 1))
+        XCTAssertEqual(try status("held.wav"), "local")
+        XCTAssertNil(try storedRecord("held.wav"), "not queued while it may still change")
+        let more = TestAudio.bytes(30, seed: 2)
+        XCTAssertEqual(more.withUnsafeBytes { write(writer, $0.baseAddress, $0.count) }, more.count)
+        try assertStays("held.wav local", for: 1.5) { (try? self.status("held.wav")) == "local" }
+        XCTAssertEqual(close(writer), 0)
+
+        try waitForStatus("held.wav", .synced)
+        let key = try XCTUnwrap(storedRecord("held.wav")).s3Key
+        XCTAssertEqual(object(key)?.data, TestAudio.bytes(10, seed: 1) + more)
+    }
+
+    /// The same writer met by the uploader: an upload does not start, and the file is `local`.
+    func testAnUploadWaitsForAWriterItCannotSee() throws {
+        try writeFile("late.wav", TestAudio.bytes(10, seed: 3))
+        let writer = open(url("late.wav").path, O_WRONLY | O_APPEND)
+        XCTAssertGreaterThanOrEqual(writer, 0)
+        try engine.enqueue(path: "late.wav", priority: .high)
+        startUploader()
+        try waitUntil("late.wav local") { (try? self.status("late.wav")) == "local" }
+        try assertStays("late.wav not uploaded", for: 1.5) { self.allPutCalls.isEmpty }
+        XCTAssertEqual(close(writer), 0)
+        try waitForStatus("late.wav", .synced)
+        XCTAssertEqual(allPutCalls.count, 1)
+    }
+
     func testSecondScanFindsNothingToDo() throws {
         try writeFile("a.wav", TestAudio.bytes(10))
         let scanner = Scanner(engine: engine, logger: logger)

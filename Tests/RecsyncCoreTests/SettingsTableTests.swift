@@ -15,7 +15,7 @@ final class SettingsTableTests: XCTestCase {
         "user_id": ("\"studio-b\"", "studio-b"),
         "state_dir": ("\"/srv/state\"", "/srv/state"),
         "allow_other": ("true", "true"),
-        "kernel_passthrough": ("true", "true"),
+        "kernel_passthrough": ("false", "false"),
         "allow_plain_http": ("true", "yes"),
         "log_level": ("\"debug\"", "DEBUG"),
         "metrics_address": ("\"127.0.0.1:9464\"", "127.0.0.1:9464"),

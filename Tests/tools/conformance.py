@@ -514,9 +514,32 @@ def check_setid_bits_cleared_for_other_writers(d):
             result = err(os.truncate, path, 3)
             return [result, mode_of(path)]
 
+        def other_opens_truncating(path=path):
+            fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+            os.close(fd)
+            return mode_of(path)
+
+        def other_writes_mapped(path=path):
+            fd = os.open(path, os.O_RDWR)
+            os.ftruncate(fd, 4096)
+            with mmap.mmap(fd, 4096) as mapped:
+                mapped[0:4] = b"echo"
+                mapped.flush()
+            os.close(fd)
+            return mode_of(path)
+
         results[label] = {"write_by_other": as_user(USER_B, USER_B, other_writes)}
         os.chmod(path, mode)
         results[label]["truncate_by_other"] = as_user(USER_B, USER_B, other_truncates)
+        os.chmod(path, mode)
+        results[label]["trunc_open_by_other"] = as_user(USER_B, USER_B, other_opens_truncating)
+        # A write that found nothing to clear, then the bits set again: the next write clears them.
+        os.chmod(path, 0o666)
+        as_user(USER_B, USER_B, other_writes)
+        os.chmod(path, mode)
+        results[label]["write_after_a_plain_write"] = as_user(USER_B, USER_B, other_writes)
+        os.chmod(path, mode)
+        results[label]["mapped_write_by_other"] = as_user(USER_B, USER_B, other_writes_mapped)
         os.chmod(path, mode)
         results[label]["write_by_root"] = [err(lambda: write_file(path, b"root")), mode_of(path)]
         os.chmod(path, mode)

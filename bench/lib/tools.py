@@ -1,4 +1,4 @@
-"""The tools compared: a plain folder, recsync (also with kernel passthrough: recsync-pt),
+"""The tools compared: a plain folder, recsync (also without kernel passthrough: recsync-fuse),
 libfuse's passthrough_ll, rclone mount (write-back 0 s and its default 5 s), s3fs, and `aws s3 cp`.
 Each filesystem tool mounts in its own folder of the scratch tree, with its own prefix in the
 bucket; the harness remembers every mount so that it is unmounted whatever happens."""
@@ -11,9 +11,9 @@ from .procs import alive, stop_pid
 from .s3 import BUCKET
 from .util import Broken, is_mounted, log, remove_tree_contents, wait_for
 
-ALL_TOOLS = ("native", "recsync", "recsync-pt", "passthrough_ll", "rclone-0s", "rclone-5s", "s3fs", "aws")
+ALL_TOOLS = ("native", "recsync", "recsync-fuse", "passthrough_ll", "rclone-0s", "rclone-5s", "s3fs", "aws")
 FS_TOOLS = ALL_TOOLS[:-1]
-RECSYNCS = ("recsync", "recsync-pt")  # recsync's variants: its targets apply to each
+RECSYNCS = ("recsync", "recsync-fuse")  # recsync's variants: its targets apply to each
 UPLOADERS = RECSYNCS + ("rclone-0s", "rclone-5s", "s3fs", "aws")
 
 
@@ -196,14 +196,14 @@ class S3fs(FuseTool):
 class Recsync(Tool):
     """recsync with its defaults (whatever the machine's config says is ignored: --config names
     the run's own file); `settle0` sets settle_delay = 0. user_id = "recsync" puts its keys
-    under recsync/. With `passthrough`: recsync-pt, the same with kernel_passthrough = true,
-    its keys under recsync-pt/."""
+    under recsync/. Without `passthrough`: recsync-fuse, the same with kernel_passthrough = false
+    (every read and write through the daemon), its keys under recsync-fuse/."""
 
     mounts = 0
 
-    def __init__(self, ctx, passthrough=False):
+    def __init__(self, ctx, passthrough=True):
         self.passthrough = passthrough
-        self.name = "recsync-pt" if passthrough else "recsync"
+        self.name = "recsync" if passthrough else "recsync-fuse"
         self.prefix = f"{self.name}/"
         super().__init__(ctx)
 
@@ -216,7 +216,7 @@ class Recsync(Tool):
         self.state = os.path.join(self.base, f"state-{Recsync.mounts}")
         config = os.path.join(self.base, f"{variant}.toml")
         with open(config, "w") as f:
-            f.write(f'user_id = "{self.name}"\n' + ("kernel_passthrough = true\n" if self.passthrough else "") + "[sync]\n" +
+            f.write(f'user_id = "{self.name}"\n' + ("" if self.passthrough else "kernel_passthrough = false\n") + "[sync]\n" +
                     ("settle_delay = 0\n" if variant == "settle0" else "") +
                     (f'upload_checksum = "{self.ctx.args.upload_checksum}"\n' if self.ctx.args.upload_checksum else ""))
         self.ctx.mounted.append(self)
@@ -278,7 +278,7 @@ def make_tools(ctx, names):
         if name == "native":
             tools[name] = Native(ctx)
         elif name in RECSYNCS:
-            tools[name] = Recsync(ctx, passthrough=name == "recsync-pt")
+            tools[name] = Recsync(ctx, passthrough=name == "recsync")
         elif name == "passthrough_ll":
             tools[name] = PassthroughLL(ctx)
         elif name.startswith("rclone-"):

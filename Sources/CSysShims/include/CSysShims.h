@@ -51,4 +51,10 @@ int recsync_stat_beneath(int dirfd, const char *path, struct stat *st);
    which the kernel refuses while the file has a writer, and giving it back at once; SIGIO, which
    a lease break sends, is ignored from the first call unless the process handles it. */
 int recsync_open_for_writing_elsewhere(int fd);
+/* Whether the FUSE request this thread read last asks the filesystem to clear the set-user-ID
+   and set-group-ID bits (FUSE_HANDLE_KILLPRIV_V2: a write, truncate or O_TRUNC open by a caller
+   without CAP_FSETID). libfuse 3.14 reads and handles a request on the same thread and passes
+   none of these flags on, so the custom I/O hook notes them here. */
+void recsync_set_request_kills_setid(int value);
+int recsync_request_kills_setid(void);
 #endif

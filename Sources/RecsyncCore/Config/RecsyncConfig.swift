@@ -31,7 +31,7 @@ public struct RecsyncConfig: Sendable, Equatable {
     /// `user_allow_other` in /etc/fuse.conf). The kernel still checks the mode bits. Default false.
     public var allowOther = false
     /// Kernel FUSE passthrough for open files, where the kernel allows it (docs/PERFORMANCE.md).
-    public var kernelPassthrough = false
+    public var kernelPassthrough = true
 
     /// Accept a plain `http://` endpoint that is not on this machine (requests and a session
     /// token would cross the network in the clear). Default false: such an endpoint is refused.

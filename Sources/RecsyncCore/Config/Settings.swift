@@ -49,7 +49,7 @@ public enum Settings {
                  flag: "--allow-other"),
         .boolean("kernel_passthrough", \.kernelPassthrough,
                  help: "Let the kernel send the reads and writes of open files straight to the files on disk (FUSE passthrough).",
-                 notes: "Used on Linux 6.13 and later when the mount runs as root and the kernel agrees; otherwise every read and write goes through recsync. Not yet the default: a program that keeps writing after the daemon stopped is not followed; see [PERFORMANCE.md](PERFORMANCE.md#kernel-passthrough)."),
+                 notes: "Used on Linux 6.13 and later when the mount runs as root, the folder is on ext4, XFS, Btrfs or tmpfs and the kernel agrees; otherwise every read and write goes through recsync, as with `false`. See [PERFORMANCE.md](PERFORMANCE.md#kernel-passthrough)."),
         .boolean("allow_plain_http", \.allowPlainHTTP, help: "Accept a plain http:// endpoint on another machine (traffic crosses the network in the clear).",
                  notes: "Logged as a warning at mount. `http://` to this machine (127.0.0.0/8, `::1`, `localhost`) is always accepted.",
                  flag: "--allow-plain-http"),
