@@ -151,7 +151,8 @@ int recsync_open_for_writing_elsewhere(int fd) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, recsync_ignore_sigio);
     if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
-        fcntl(fd, F_SETLEASE, F_UNLCK);
+        /* Given back at once: a writer's open waits for as long as it is held. */
+        if (fcntl(fd, F_SETLEASE, F_UNLCK) != 0) fcntl(fd, F_SETLEASE, F_UNLCK);
         return 0;
     }
     if (errno == EAGAIN || errno == EBUSY) return 1;

@@ -10,10 +10,15 @@ import RecsyncStore
 public struct Scanner: Sendable {
     let engine: SyncEngine
     let logger: Logger
+    /// Ask the kernel, for every file, whether a process recsync cannot see still has it open for
+    /// writing (SyncEngine+UnseenWriters.swift): a program that outlived the last mount. Done by
+    /// the scan at start-up; on a live mount the uploader and each release ask instead.
+    let lookForUnseenWriters: Bool
 
-    public init(engine: SyncEngine, logger: Logger) {
+    public init(engine: SyncEngine, logger: Logger, lookForUnseenWriters: Bool = false) {
         self.engine = engine
         self.logger = logger
+        self.lookForUnseenWriters = lookForUnseenWriters
     }
 
     public struct Result: Sendable, Equatable {
@@ -71,7 +76,7 @@ public struct Scanner: Sendable {
     private func check(path: String, stat st: stat, into batch: inout [(path: String, stat: stat, known: FileRecord?)]) {
         do {
             guard (st.st_mode & S_IFMT) == S_IFREG, !engine.isBeingWritten(path) else { return }
-            if engine.hasUnseenWriter(path: path) {
+            if lookForUnseenWriters, engine.hasUnseenWriter(path: path) {
                 // Still written by a program the last mount served (SyncEngine+UnseenWriters.swift).
                 engine.noteUnseenWriter(path: path)
                 return

@@ -97,7 +97,11 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
         /// Files open for writing by a process recsync cannot see (see `noteUnseenWriter`); also
         /// in `writing` while they are, and looked at again until the writer is gone.
         var unseenWriters: Set<PathKey> = []
+        /// Files whose writers were all released, to be asked about once more, and since when: a
+        /// shared mapping kept after close writes on unseen (see `noteWritersReleased`).
+        var releasedWriters: [PathKey: ContinuousClock.Instant] = [:]
         var watchingUnseenWriters = false
+        var stoppedWatching = false
     }
 
     public init(queue: SyncQueue, settings: EngineSettings, rootFd: Int32, logger: Logger) {
@@ -163,6 +167,7 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
             if !state.unseenWriters.contains(PathKey(path)) { state.writing.remove(PathKey(path)) }
             return state.held.remove(PathKey(path)) != nil
         }
+        noteWritersReleased(path: path)
         if wasHeld { wake() }
     }
 
@@ -180,10 +185,13 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
             state.held = state.held.filter { !Self.isSameOrInside($0.path, to) }
             state.queueFailures = state.queueFailures.filter { !Self.isSameOrInside($0.path, to) }
             state.unseenWriters = state.unseenWriters.filter { !Self.isSameOrInside($0.path, to) }
+            state.releasedWriters = state.releasedWriters.filter { !Self.isSameOrInside($0.key.path, to) }
             state.writing = Set(state.writing.map { PathKey(Self.rebase($0.path, from: from, to: to)) })
             state.held = Set(state.held.map { PathKey(Self.rebase($0.path, from: from, to: to)) })
             state.queueFailures = Set(state.queueFailures.map { PathKey(Self.rebase($0.path, from: from, to: to)) })
             state.unseenWriters = Set(state.unseenWriters.map { PathKey(Self.rebase($0.path, from: from, to: to)) })
+            state.releasedWriters = Dictionary(state.releasedWriters.map { (PathKey(Self.rebase($0.key.path, from: from, to: to)), $0.value) },
+                                               uniquingKeysWith: { first, _ in first })
             return state.uploads.filter { Self.isSameOrInside($0.key.path, from) || Self.isSameOrInside($0.key.path, to) }.map(\.value)
         }
         cancelled.forEach { $0.cancel() }
@@ -231,6 +239,7 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
             state.queueFailures = Set(state.queueFailures.map(swapped))
             state.criticalOnClose = Set(state.criticalOnClose.map(swapped))
             state.unseenWriters = Set(state.unseenWriters.map(swapped))
+            state.releasedWriters = Dictionary(state.releasedWriters.map { (swapped($0.key), $0.value) }, uniquingKeysWith: { first, _ in first })
             state.keyErrors = Dictionary(state.keyErrors.map { (swapped($0.key), $0.value) }, uniquingKeysWith: { first, _ in first })
             return state.uploads.filter { Self.isSameOrInside($0.key.path, first) || Self.isSameOrInside($0.key.path, second) }.map(\.value)
         }
@@ -263,6 +272,7 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
             state.held = state.held.filter { !Self.isSameOrInside($0.path, path) }
             state.queueFailures = state.queueFailures.filter { !Self.isSameOrInside($0.path, path) }
             state.unseenWriters = state.unseenWriters.filter { !Self.isSameOrInside($0.path, path) }
+            state.releasedWriters = state.releasedWriters.filter { !Self.isSameOrInside($0.key.path, path) }
             state.keyErrors[PathKey(path)] = nil
             return state.uploads.filter { Self.isSameOrInside($0.key.path, path) }.map(\.value)
         }

@@ -76,6 +76,14 @@ extension PassthroughFS {
         try dropSetIDBits(try table.get(id), caller: caller, userAndExecutableGroup: true, emptyChange: false)
     }
 
+    /// The same for the file of an open handle, with one fstat when it has no set-ID bit (the
+    /// case of nearly every write that asks).
+    public func dropSetIDBits(of handle: OpenFile, caller: Caller) throws {
+        var st = stat()
+        guard fstat(handle.fd, &st) != 0 || st.st_mode & (S_ISUID | S_ISGID) != 0 else { return }
+        try dropSetIDBits(handle.inode, caller: caller, userAndExecutableGroup: true, emptyChange: false)
+    }
+
     /// A write or truncate by someone without CAP_FSETID drops the file's set-ID bits, as the
     /// kernel does on ext4: set-user-ID, set-group-ID with group execute, and set-group-ID
     /// without it when the caller is not in the file's group.
@@ -101,7 +109,14 @@ extension PassthroughFS {
         }
         guard mode != current else { return }
         if emptyChange {
-            let writable = caller.uid == st.st_uid ? st.st_mode & S_IWUSR != 0 : st.st_mode & S_IWOTH != 0
+            let writable: Bool
+            if caller.uid == st.st_uid {
+                writable = st.st_mode & S_IWUSR != 0
+            } else if caller.gid == st.st_gid || caller.groups()?.contains(st.st_gid) == true {
+                writable = st.st_mode & S_IWGRP != 0
+            } else {
+                writable = st.st_mode & S_IWOTH != 0
+            }
             guard writable else { return }
         }
         _ = try Sys.check("chmod") { chmod(Sys.procPath(inode.fd), mode) }

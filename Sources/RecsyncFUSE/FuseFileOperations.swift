@@ -70,8 +70,11 @@ enum FuseFileOperations {
             }
             c.fs.noteWritten(handle)
             if FusePassthrough.requestKillsSetID, let caller = FuseContext.caller(req) {
-                // Written by a caller without CAP_FSETID (FUSE_WRITE_KILL_SUIDGID).
-                do { try c.fs.dropSetIDBits(handle.inode.id, caller: caller) } catch { c.fail(req, error, "write"); return }
+                // Written by a caller without CAP_FSETID (FUSE_WRITE_KILL_SUIDGID). The bytes are
+                // written: a failure to clear the bits is logged, never turned into a failed write.
+                do { try c.fs.dropSetIDBits(of: handle, caller: caller) } catch {
+                    c.logger.warning("cannot clear the set-ID bits of a file written by another user", metadata: ["error": "\(error)"])
+                }
             }
             fuse_reply_write(req, Int(written))
         }

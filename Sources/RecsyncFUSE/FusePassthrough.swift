@@ -238,10 +238,12 @@ final class FusePassthrough: Sendable {
     /// registration is given back, and opens each handle's file afresh with that handle's own
     /// flags; registering the first opener's read-write descriptor would leave the file open for
     /// writing while readers alone still have it, and the uploader would take that for a writer
-    /// it cannot see (`SyncEngine.noteUnseenWriter`). Returns the id, or -1 with errno set.
+    /// it cannot see (`SyncEngine.noteUnseenWriter`). Returns the id, or -1 with errno set: when
+    /// that descriptor cannot be had (out of descriptors), the handle is an ordinary one.
+    /// O_NONBLOCK: never wait here, under the lock, for another process's lease to break.
     private static func register(_ handle: OpenFile, connection: Int32) -> Int32 {
-        let fd = open("/proc/self/fd/\(handle.inode.fd)", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return recsync_fuse_backing_open(connection, handle.fd) }
+        let fd = open("/proc/self/fd/\(handle.inode.fd)", O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return -1 }
         let id = recsync_fuse_backing_open(connection, fd)
         let failure = errno
         close(fd)

@@ -167,7 +167,8 @@ struct Daemon {
             follower?.refresh()
         })
         uploader.start()
-        Thread.detachNewThread { scanner.run() }
+        let startupScanner = Scanner(engine: engine, logger: logger, lookForUnseenWriters: true)
+        Thread.detachNewThread { startupScanner.run() }
 
         stopper.setTeardown {
             control.stop()
@@ -176,6 +177,7 @@ struct Daemon {
             metrics.stop()
             uploader.stop(grace: max(0, stopper.uploadDeadline.timeIntervalSinceNow))
             engine.setStatusHandler(nil)
+            engine.stopWatchingUnseenWriters()
             events.close(timeout: 5)
             queue.close()
             logger.info("stopped")

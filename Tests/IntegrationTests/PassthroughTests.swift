@@ -85,7 +85,10 @@ final class PassthroughTests: XCTestCase {
         XCTAssertTrue(remount.succeeded, remount.stderr)
         fixture.mounted = true
         try fixture.waitForStatus("outlive.raw", "local", timeout: 10)
-        while writer.isRunning {
+        // Until the writer closes the file (it records that, or the close's error, first).
+        while !FileManager.default.fileExists(atPath: acked + ".closed") && !FileManager.default.fileExists(atPath: acked + ".error") {
+            XCTAssertTrue(writer.isRunning, "the writer ended without recording its close")
+            if !writer.isRunning { break }
             let status = try fixture.status("outlive.raw")
             XCTAssertEqual(status, "local", "a file another program still writes is never reported otherwise\n\(fixture.log.suffix(3000))")
             if status != "local" { break }
@@ -117,6 +120,7 @@ final class PassthroughTests: XCTestCase {
         let map = try XCTUnwrap(mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0))
         XCTAssertNotEqual(map, MAP_FAILED)
         close(fd)
+        XCTAssertTrue(fixture.log.contains("kernel passthrough is on"), "the file is a passthrough one:\n\(fixture.log)")
         // Released: without the check the file would upload (all zeroes) and read synced.
         usleep(1_500_000)
         XCTAssertEqual(try fixture.status("mapped.raw"), "local", "a file still mapped for writing is local\n\(fixture.log.suffix(3000))")
@@ -130,6 +134,22 @@ final class PassthroughTests: XCTestCase {
         var expected = Data(count: size)
         expected.replaceSubrange(0..<late.count, with: late)
         XCTAssertEqual(try fixture.backingContents("mapped.raw"), expected)
+        XCTAssertEqual(try fixture.object("anonymous/\(MountFixture.yearMonth)/mapped.raw"), expected)
+
+        // A synced file opened, mapped and closed unchanged: the mapping writes after the close,
+        // with no upload to ask. The release is asked about once more, a moment later.
+        let again = open(fixture.path("mapped.raw"), O_RDWR)
+        XCTAssertGreaterThanOrEqual(again, 0)
+        let second = try XCTUnwrap(mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, again, 0))
+        XCTAssertNotEqual(second, MAP_FAILED)
+        close(again)
+        try fixture.waitForStatus("mapped.raw", "local", timeout: 10)
+        let later = Data("and again, after a close that changed nothing".utf8)
+        later.withUnsafeBytes { _ = memcpy(second + 4096, $0.baseAddress!, later.count) }
+        XCTAssertEqual(msync(second, size, MS_SYNC), 0)
+        XCTAssertEqual(munmap(second, size), 0)
+        try fixture.waitForStatus("mapped.raw", "synced", timeout: 20)
+        expected.replaceSubrange(4096..<(4096 + later.count), with: later)
         XCTAssertEqual(try fixture.object("anonymous/\(MountFixture.yearMonth)/mapped.raw"), expected)
     }
 
@@ -148,6 +168,7 @@ final class PassthroughTests: XCTestCase {
         defer { close(reader) }
         XCTAssertEqual(body.withUnsafeBytes { write(writer, $0.baseAddress, $0.count) }, body.count)
         XCTAssertEqual(close(writer), 0)
+        XCTAssertTrue(fixture.log.contains("kernel passthrough is on"), "the file is a passthrough one:\n\(fixture.log)")
         try fixture.waitForStatus("played.raw", "synced", timeout: 20)
         XCTAssertEqual(try fixture.object("anonymous/\(MountFixture.yearMonth)/played.raw"), body)
         var buffer = [UInt8](repeating: 0, count: 16)

@@ -43,6 +43,7 @@ class EngineTestCase: XCTestCase {
     override func tearDownWithError() throws {
         uploader?.stop(grace: 0)
         uploader = nil
+        engine?.stopWatchingUnseenWriters()
         engine = nil
         queue?.close()
         queue = nil

@@ -521,8 +521,7 @@ def check_setid_bits_cleared_for_other_writers(d):
 
         def other_writes_mapped(path=path):
             fd = os.open(path, os.O_RDWR)
-            os.ftruncate(fd, 4096)
-            with mmap.mmap(fd, 4096) as mapped:
+            with mmap.mmap(fd, 4) as mapped:
                 mapped[0:4] = b"echo"
                 mapped.flush()
             os.close(fd)
@@ -540,6 +539,12 @@ def check_setid_bits_cleared_for_other_writers(d):
         results[label]["write_after_a_plain_write"] = as_user(USER_B, USER_B, other_writes)
         os.chmod(path, mode)
         results[label]["mapped_write_by_other"] = as_user(USER_B, USER_B, other_writes_mapped)
+        # A writer allowed in through the group, on a file the world may not write.
+        os.chown(path, USER_A, GROUP_A)
+        os.chmod(path, mode & ~0o007)
+        results[label]["write_by_group_member"] = as_user(USER_B, GROUP_A, other_writes)
+        os.chmod(path, mode & ~0o007)
+        results[label]["truncate_by_group_member"] = as_user(USER_B, GROUP_A, other_truncates)
         os.chmod(path, mode)
         results[label]["write_by_root"] = [err(lambda: write_file(path, b"root")), mode_of(path)]
         os.chmod(path, mode)

@@ -101,7 +101,7 @@ extension FileUpload {
             settle { _ = try queue.markFailed(path: path, generation: record.generation, error: message) }
             return .local
         }
-        if SyncEngine.hasUnseenWriter(fd: fd) {
+        if engine.hasUnseenWriter(fd: fd) {
             // Open for writing where recsync cannot see it (SyncEngine+UnseenWriters.swift).
             engine.noteUnseenWriter(path: path)
             settle { try queue.release(path: path, generation: record.generation) }
@@ -240,7 +240,7 @@ extension FileUpload {
             log.debug("the file's ctime moved during the upload; its content is unchanged (hashed again)")
             unchanged = true
         }
-        if unchanged, SyncEngine.hasUnseenWriter(fd: fd) {
+        if unchanged, engine.hasUnseenWriter(fd: fd) {
             // A writer recsync cannot see may change it at any moment: not synced yet.
             engine.noteUnseenWriter(path: path)
             unchanged = false
