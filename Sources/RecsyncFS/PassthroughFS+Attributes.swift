@@ -70,14 +70,9 @@ extension PassthroughFS {
 
     /// After a write by `caller` when the kernel left the clearing of the set-ID bits to recsync
     /// (FUSE_HANDLE_KILLPRIV_V2, which asks for it on every write by a caller without
-    /// CAP_FSETID), and after an O_TRUNC open by anyone but root: the bits are cleared as ext4
-    /// clears them.
-    public func dropSetIDBits(_ id: UInt64, caller: Caller) throws {
-        try dropSetIDBits(try table.get(id), caller: caller, userAndExecutableGroup: true, emptyChange: false)
-    }
-
-    /// The same for the file of an open handle, with one fstat when it has no set-ID bit (the
-    /// case of nearly every write that asks).
+    /// CAP_FSETID), and after an O_TRUNC open by anyone but root: the bits of the handle's file
+    /// are cleared as ext4 clears them, at the cost of one fstat when it has none (the case of
+    /// nearly every write that asks).
     public func dropSetIDBits(of handle: OpenFile, caller: Caller) throws {
         var st = stat()
         guard fstat(handle.fd, &st) != 0 || st.st_mode & (S_ISUID | S_ISGID) != 0 else { return }

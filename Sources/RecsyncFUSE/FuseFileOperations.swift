@@ -15,7 +15,7 @@ enum FuseFileOperations {
                 if fi.pointee.flags & O_TRUNC != 0, let caller = FuseContext.caller(req), caller.uid != 0 {
                     // Truncated by the open itself (FUSE_ATOMIC_O_TRUNC), for which the kernel
                     // clears no set-ID bit, with or without FUSE_HANDLE_KILLPRIV_V2.
-                    try? c.fs.dropSetIDBits(ino, caller: caller)
+                    FuseFileOperations.dropSetIDBits(c, handle, caller: caller)
                 }
                 let replied: Int32
                 if c.passthrough.active, let id = c.passthrough.backingID(for: handle, inode: ino, logger: c.logger) {
@@ -70,11 +70,8 @@ enum FuseFileOperations {
             }
             c.fs.noteWritten(handle)
             if FusePassthrough.requestKillsSetID, let caller = FuseContext.caller(req) {
-                // Written by a caller without CAP_FSETID (FUSE_WRITE_KILL_SUIDGID). The bytes are
-                // written: a failure to clear the bits is logged, never turned into a failed write.
-                do { try c.fs.dropSetIDBits(of: handle, caller: caller) } catch {
-                    c.logger.warning("cannot clear the set-ID bits of a file written by another user", metadata: ["error": "\(error)"])
-                }
+                // Written by a caller without CAP_FSETID (FUSE_WRITE_KILL_SUIDGID).
+                FuseFileOperations.dropSetIDBits(c, handle, caller: caller)
             }
             fuse_reply_write(req, Int(written))
         }
@@ -118,6 +115,14 @@ enum FuseFileOperations {
             guard let handle = FuseContext.fileHandle(fi) else { fuse_reply_err(req, EBADF); return }
             do { try c.fs.fsync(handle, dataOnly: datasync != 0); fuse_reply_err(req, 0) }
             catch { c.fail(req, error, "fsync") }
+        }
+    }
+
+    /// Clears the set-ID bits after a write or an O_TRUNC open by `caller`. The open or the write
+    /// went through: a failure to clear them is logged, never turned into a failed request.
+    static func dropSetIDBits(_ c: FuseContext, _ handle: OpenFile, caller: PassthroughFS.Caller) {
+        do { try c.fs.dropSetIDBits(of: handle, caller: caller) } catch {
+            c.logger.warning("cannot clear the set-ID bits of a file written by another user", metadata: ["error": "\(error)"])
         }
     }
 
