@@ -104,7 +104,7 @@ public enum ContentCheck {
                 return FileDigest.sha256Hex(fd: fd, offset: offset, length: part.size) == part.digest
             case MultipartState.crc32cPartDigest?:
                 // The part's ETag, the MD5 the server took of it (see `md5PartsChecksum`).
-                return FileDigest.md5Hex(fd: fd, offset: offset, length: part.size) == part.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased()
+                return FileDigest.md5Hex(fd: fd, offset: offset, length: part.size) == part.etag.unquotedETag().lowercased()
             default:
                 return false
             }

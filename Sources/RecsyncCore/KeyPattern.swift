@@ -209,7 +209,9 @@ public struct KeyPattern: Sendable, Equatable, CustomStringConvertible {
         for (index, scalar) in scalars.enumerated() {
             if NameCoding.hasEscapedBytes(String(scalar)) || isKeyControl(scalar) {
                 for byte in NameCoding.bytes(of: String(scalar)) {
-                    result.append(contentsOf: String(format: "%%%02X", byte).unicodeScalars)
+                    result.append("%")
+                    result.append(Unicode.Scalar(upperHexDigits[Int(byte >> 4)]))
+                    result.append(Unicode.Scalar(upperHexDigits[Int(byte & 0x0F)]))
                 }
             } else if scalar == "%", index + 2 < scalars.count, isHex(scalars[index + 1]), isHex(scalars[index + 2]) {
                 result.append(contentsOf: "%25".unicodeScalars)
@@ -219,6 +221,8 @@ public struct KeyPattern: Sendable, Equatable, CustomStringConvertible {
         }
         return String(result)
     }
+
+    private static let upperHexDigits = Array("0123456789ABCDEF".utf8)
 
     /// The name a key text stands for (the inverse of `keyText`).
     public static func name(fromKeyText text: String) -> String {
@@ -279,11 +283,13 @@ public struct KeyPattern: Sendable, Equatable, CustomStringConvertible {
         return result
     }
 
+    /// The UTC date of `date`, from the C library (every close renders a key; a `Calendar` cost
+    /// more than the rest of the key).
     static func utcDate(_ date: Date) -> (year: String, month: String, day: String) {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day], from: date)
-        return (pad(parts.year ?? 0, 4), pad(parts.month ?? 0, 2), pad(parts.day ?? 0, 2))
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return (pad(Int(parts.tm_year) + 1900, 4), pad(Int(parts.tm_mon) + 1, 2), pad(Int(parts.tm_mday), 2))
     }
 
     static func pad(_ value: Int, _ width: Int) -> String {

@@ -231,15 +231,15 @@ private func curlHeaderCallback(_ data: UnsafeMutablePointer<CChar>?, _ size: In
     guard let data, length > 0 else { return length }
     // Safe: curl guarantees `data` points at `length` readable bytes for this call.
     let bytes = UnsafeRawBufferPointer(start: data, count: length)
-    let line = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    if line.hasPrefix("HTTP/") {
+    if bytes.starts(with: "HTTP/".utf8) {
         // A new response (e.g. after an interim 1xx): start over.
         state.headers = [:]
-        let parts = line.split(separator: " ", maxSplits: 2)
+        let parts = ASCIIText.trimmed(bytes).split(separator: " ", maxSplits: 2)
         state.status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
-    } else if let colon = line.firstIndex(of: ":") {
-        let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
-        state.headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    } else if let colon = bytes.firstIndex(of: UInt8(ascii: ":")) {
+        // Safe: both halves lie within `bytes`.
+        let name = ASCIIText.lowercased(ASCIIText.trimmed(UnsafeRawBufferPointer(rebasing: bytes[..<colon])))
+        state.headers[name] = ASCIIText.trimmed(UnsafeRawBufferPointer(rebasing: bytes[(colon + 1)...]))
     }
     return length
 }

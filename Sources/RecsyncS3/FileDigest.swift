@@ -33,7 +33,7 @@ public enum FileDigest {
         var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var size: UInt32 = 0
         guard EVP_DigestFinal_ex(context, &digest, &size) == 1 else { return nil }
-        return digest.prefix(Int(size)).map { String(format: "%02x", $0) }.joined()
+        return Crypto.hex(digest.prefix(Int(size)))
     }
 }
 
@@ -45,7 +45,7 @@ extension FileDigest {
             // Safe: SHA256 reads raw.count bytes of the data and writes 32 bytes into digest.
             _ = SHA256(raw.bindMemory(to: UInt8.self).baseAddress, raw.count, &digest)
         }
-        return digest.map { String(format: "%02x", $0) }.joined()
+        return Crypto.hex(digest)
     }
 
     /// The checksum recsync keeps for a multipart upload: `sha256-parts-PARTSIZE:HEX`, the SHA-256
@@ -69,7 +69,7 @@ extension FileDigest {
     public static func multipartETag(partETags: [String]) -> String? {
         var joined = Data()
         for etag in partETags {
-            let hex = etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased()
+            let hex = etag.unquotedETag().lowercased()
             guard hex.count == 32 else { return nil }
             var index = hex.startIndex
             for _ in 0..<16 {

@@ -95,7 +95,7 @@ public final class InMemoryS3Client: S3Client {
         let holds: Bool
         switch condition {
         case .noObject?: holds = existing == nil
-        case .etag(let etag)?: holds = existing?.etag == etag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        case .etag(let etag)?: holds = existing?.etag == etag.unquotedETag()
         case nil: holds = true
         }
         if !holds {

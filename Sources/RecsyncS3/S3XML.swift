@@ -115,7 +115,7 @@ package struct ListObjectsPage {
 enum ETag {
     /// Removes the surrounding quotes S3 puts around ETags (and a weak `W/` prefix).
     static func normalize(_ raw: String) -> String {
-        var s = raw.trimmingCharacters(in: .whitespaces)
+        var s = raw.trimmingASCIIWhitespace()
         if s.hasPrefix("W/") { s.removeFirst(2) }
         if s.count >= 2, s.hasPrefix("\""), s.hasSuffix("\"") { s = String(s.dropFirst().dropLast()) }
         return s

@@ -143,7 +143,7 @@ public final class SigV4Signer: Sendable {
     static func normalizeHeaderValue(_ value: String) -> String {
         var out = ""
         var lastWasSpace = false
-        for ch in value.trimmingCharacters(in: .whitespaces) {
+        for ch in value.trimmingASCIIWhitespace() {
             if ch == " " {
                 if !lastWasSpace { out.append(ch) }
                 lastWasSpace = true

@@ -75,6 +75,28 @@ final class EventLogTests: XCTestCase {
         XCTAssertThrowsError(try SyncEvent.decode(line: #"{"attempts":0,"path":"x","status":"gone","time":"2026-11-25T14:03:07.123Z","type":"statusChange"}"#))
     }
 
+    /// The line is written by hand; it must stay the bytes `JSONEncoder` gives, whatever a name holds.
+    func testLineIsWhatJSONEncoderWrites() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let controls = String(String.UnicodeScalarView((0..<0x20).compactMap(Unicode.Scalar.init)))
+        let names = ["take1.wav", "a/b/c.wav", #"quote " and \ backslash"#, controls, "del \u{7F} c1 \u{85} nbsp \u{A0}",
+                     "line\u{2028}para\u{2029}", "café 日本 🎙️.wav", "", "%41 100% take", "\\u0041 not an escape", "</script>"]
+        for (index, name) in names.enumerated() {
+            let events = [
+                SyncEvent(time: Date(timeIntervalSince1970: 1_795_615_387.5 + Double(index)), type: .syncFailure, path: name,
+                          key: "user/" + name, status: .pending, previous: .syncing, error: "failed: " + name,
+                          attempts: index, bytes: Int64(index) * -7),
+                SyncEvent(time: Date(timeIntervalSince1970: Double(index)), type: .statusChange, path: name, status: .local),
+            ]
+            for event in events {
+                let expected = String(decoding: try encoder.encode(event), as: UTF8.self) + "\n"
+                XCTAssertEqual(event.jsonLine(), expected, "name \(name.debugDescription)")
+                XCTAssertEqual(try SyncEvent.decode(line: event.jsonLine()), event)
+            }
+        }
+    }
+
     func testTimesAreUTCWithMilliseconds() {
         XCTAssertEqual(EventTime.format(Date(timeIntervalSince1970: 1_795_615_387.1234)), "2026-11-25T14:03:07.123Z")
         XCTAssertEqual(EventTime.format(Date(timeIntervalSince1970: 59.9996)), "1970-01-01T00:01:00.000Z")

@@ -63,6 +63,11 @@ final class KeyPatternTests: XCTestCase {
         let early = Date(timeIntervalSince1970: 0)
         XCTAssertEqual(try KeyPattern("{timestamp}_{filename}").render(
             KeyContext(relativePath: "x", timestamp: early, hostname: "h")), "1970-01-01_x")
+        // The last millisecond of a day, and a leap day.
+        for (seconds, day) in [(1_798_761_599.999, "2026-12-31"), (1_835_395_200.0, "2028-02-29")] {
+            XCTAssertEqual(try KeyPattern("{timestamp}_{filename}").render(
+                KeyContext(relativePath: "x", timestamp: Date(timeIntervalSince1970: seconds), hostname: "h")), day + "_x")
+        }
     }
 
     func testEmptyPathCollapsesSlashes() throws {

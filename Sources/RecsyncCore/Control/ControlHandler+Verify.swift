@@ -38,7 +38,7 @@ extension ControlHandler {
         if info.size != Int64(st.st_size) {
             return result(.differs, "sizes differ: local \(st.st_size) bytes, object \(info.size) bytes")
         }
-        if info.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) != etag {
+        if info.etag.unquotedETag() != etag {
             return result(.differs, "the object was replaced on the server (ETag \(info.etag), uploaded \(etag))")
         }
         var checked = false

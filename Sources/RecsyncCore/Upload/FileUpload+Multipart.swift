@@ -19,7 +19,7 @@ extension FileUpload {
            stored.partSize == plan.partSize, stored.parts.count == plan.partCount,
            let expected = FileDigest.multipartETag(partETags: stored.parts.map(\.etag)),
            let info = try s3.headObject(bucket: bucket, key: record.s3Key), info.size == size,
-           info.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased() == expected,
+           info.etag.unquotedETag().lowercased() == expected,
            try trustedParts(record, stored, identity: identity, fd: fd, log: log).count == stored.parts.count {
             // Every part was done and CompleteMultipartUpload went through before a crash, and
             // the file still holds every part's bytes.
@@ -110,7 +110,7 @@ extension FileUpload {
             try queue.clearMultipart(path: record.path, generation: record.generation)
             if let expected = FileDigest.multipartETag(partETags: parts.map(\.etag)),
                let info = try s3.headObject(bucket: bucket, key: record.s3Key), info.size == size,
-               info.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased() == expected {
+               info.etag.unquotedETag().lowercased() == expected {
                 log.notice("the multipart upload was completed by an earlier request whose answer was lost")
                 context.trustedUploads.withLock { _ = $0.removeValue(forKey: upload.uploadId) }
                 return (expected, Self.multipartChecksum(MultipartState(uploadId: upload.uploadId, partSize: plan.partSize,
@@ -193,7 +193,7 @@ extension FileUpload {
             let confirmed = Dictionary(listed.map { ($0.partNumber, $0) }, uniquingKeysWith: { first, _ in first })
             state.parts = state.parts.filter { part in
                 guard let server = confirmed[part.partNumber] else { return false }
-                return server.size == part.size && server.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) == part.etag
+                return server.size == part.size && server.etag.unquotedETag() == part.etag
             }
             state.parts = try trustedParts(record, state, identity: identity, fd: fd, log: log)
             log.info("resuming a multipart upload", metadata: ["parts_done": "\(state.parts.count)/\(plan.partCount)"])

@@ -30,7 +30,7 @@ extension FileUpload {
         } catch let error as S3Error where error.isNoSuchKey {
             return .absent
         }
-        let etag = info.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased()
+        let etag = info.etag.unquotedETag().lowercased()
         if info.size == size, let local = localETag(fd: fd, size: size, like: etag), local == etag {
             log.notice("the object already holds these bytes (an upload that landed after a crash, or a lost queue); not sending it again")
             return .same(etag: etag, checksum: etag.contains("-") ? multipartChecksum(fd: fd, size: size) : Self.singlePartChecksum(etag))

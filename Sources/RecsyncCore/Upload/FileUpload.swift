@@ -224,7 +224,7 @@ extension FileUpload {
 
     /// A single-part upload's ETag is the MD5 of its bytes.
     static func singlePartChecksum(_ etag: String) -> String? {
-        let plain = etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased()
+        let plain = etag.unquotedETag().lowercased()
         return plain.count == 32 && plain.allSatisfy(\.isHexDigit) ? "md5:" + plain : nil
     }
 
