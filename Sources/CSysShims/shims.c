@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <sys/resource.h>
 
 const int recsync_O_PATH = O_PATH;
 const int recsync_O_NOFOLLOW = O_NOFOLLOW;
@@ -164,3 +165,12 @@ static _Thread_local int recsync_request_kill_setid;
 void recsync_set_request_kills_setid(int value) { recsync_request_kill_setid = value; }
 
 int recsync_request_kills_setid(void) { return recsync_request_kill_setid; }
+
+int recsync_lower_thread_priority(int increment) {
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    errno = 0;
+    int current = getpriority(PRIO_PROCESS, (id_t)tid);
+    if (current == -1 && errno != 0) return -1;
+    int wanted = current + increment > 19 ? 19 : current + increment;
+    return setpriority(PRIO_PROCESS, (id_t)tid, wanted);
+}

@@ -57,4 +57,7 @@ int recsync_open_for_writing_elsewhere(int fd);
    none of these flags on, so the custom I/O hook notes them here. */
 void recsync_set_request_kills_setid(int value);
 int recsync_request_kills_setid(void);
+/* Raises the calling thread's nice value (alone: on Linux it is per thread) by `increment`, so
+   that it yields the CPU to the rest of the process and to other programs. 0 or -1 with errno. */
+int recsync_lower_thread_priority(int increment);
 #endif

@@ -1,3 +1,4 @@
+import CSysShims
 import Foundation
 import RecsyncFS
 import Logging
@@ -29,6 +30,10 @@ public final class QueueRunner: @unchecked Sendable {
     static let batchSize = 10
     /// The longest the runner sleeps without a reason, as a safety net.
     let idleWait: TimeInterval = 30
+    /// How much an upload's thread raises its nice value: 10, so that under contention a
+    /// program writing into the mount gets the CPU about ten times as often as the uploads;
+    /// alone on the machine they still take all of it.
+    static let uploadNiceness: Int32 = 10
     static let firstProbeDelay: TimeInterval = 2
     static let maxProbeDelay: TimeInterval = 30
 
@@ -188,6 +193,9 @@ public final class QueueRunner: @unchecked Sendable {
         inFlight += 1
         condition.unlock()
         let thread = Thread { [self] in
+            // Uploads are background work: they yield the CPU to the program writing into the
+            // mount (and to recsync's own answers to it). Parts the upload starts inherit it.
+            _ = recsync_lower_thread_priority(Self.uploadNiceness)
             let outcome = FileUpload(context: self.context, record: record).run()
             // A forced upload is forced once: it ends when the file is synced or failed.
             if engine.gate.isForced(record.path),
