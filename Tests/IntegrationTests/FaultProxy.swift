@@ -52,6 +52,10 @@ struct ProxyRequest: Decodable {
     let upstreamStatus: Int?
     let requestBytes: Int
     let error: String?
+    /// Answered, then its connection was reset when the server went down before the client
+    /// sent anything more on it: the client may never have read the answer, and may send the
+    /// request again.
+    var resetAfterAnswer = false
 
     enum CodingKeys: String, CodingKey {
         case id, time, end, method, path, query, fault, status, error
@@ -61,6 +65,17 @@ struct ProxyRequest: Decodable {
 
     /// The path with percent-encoding removed: `/bucket/key`.
     var decodedPath: String { path.removingPercentEncoding ?? path }
+}
+
+/// A line of the proxy's log that is not a request: the server went down.
+private struct ProxyEvent: Decodable {
+    let event: String
+    let resetAfterAnswer: [Int]
+
+    enum CodingKeys: String, CodingKey {
+        case event
+        case resetAfterAnswer = "reset_after_answer"
+    }
 }
 
 /// `Tests/tools/faultproxy.py` as a child process of the test: an HTTP proxy in front of a test
@@ -184,7 +199,17 @@ final class FaultProxy {
     func requests() throws -> [ProxyRequest] {
         guard let text = try? String(contentsOf: logFile, encoding: .utf8) else { return [] }
         let decoder = JSONDecoder()
-        return try text.split(separator: "\n").map { try decoder.decode(ProxyRequest.self, from: Data($0.utf8)) }
+        var requests: [ProxyRequest] = []
+        var resetAfterAnswer = Set<Int>()
+        for line in text.split(separator: "\n") {
+            if let event = try? decoder.decode(ProxyEvent.self, from: Data(line.utf8)) {
+                resetAfterAnswer.formUnion(event.resetAfterAnswer)
+            } else {
+                requests.append(try decoder.decode(ProxyRequest.self, from: Data(line.utf8)))
+            }
+        }
+        for index in requests.indices where resetAfterAnswer.contains(requests[index].id) { requests[index].resetAfterAnswer = true }
+        return requests
     }
 
     /// The PutObject requests for one key, in the order they started.

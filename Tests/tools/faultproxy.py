@@ -92,6 +92,13 @@ also when the client had closed its connection before the answer came),
 or did not answer). `error` says what went wrong on the way, e.g. that the client
 disconnected.
 
+When the server is taken down (`PUT /server {"up": false}`), more lines say
+which answered requests may never have reached their client: those whose
+connection was reset before the client sent another request on it (Linux
+drops a reset connection's unread data, so the client may retry them):
+
+    {"event": "down", "time": 1700000000.789, "reset_after_answer": [7, 9]}
+
 SIGTERM or SIGINT closes every connection and ends the proxy with status 0.
 """
 
@@ -463,6 +470,9 @@ class FaultProxy:
         self._log_lock = threading.Lock()
         self._sockets = set()
         self._sockets_lock = threading.Lock()
+        # The id of the request last answered on each connection, until the client sends the
+        # next one (which proves it read the answer).
+        self._answered = {}
         self.listener = None
         self.listen_address = None
         self.netns = None
@@ -479,6 +489,7 @@ class FaultProxy:
     def _forget(self, sock, abort=False):
         with self._sockets_lock:
             self._sockets.discard(sock)
+            self._answered.pop(sock, None)
         if abort:
             reset(sock)
         else:
@@ -502,8 +513,16 @@ class FaultProxy:
         with self._sockets_lock:
             open_sockets = list(self._sockets)
             self._sockets.clear()
+            answered = sorted(self._answered.pop(sock) for sock in open_sockets if sock in self._answered)
         for sock in open_sockets:
             reset(sock)
+        self.note_reset_after_answer(answered)
+
+    def note_reset_after_answer(self, ids):
+        with self._log_lock:
+            if self._log:
+                self._log.write(json.dumps({"event": "down", "time": time.time(), "reset_after_answer": ids}) + "\n")
+                self._log.flush()
 
     def come_up(self):
         with self._listener_lock:
@@ -551,7 +570,16 @@ class FaultProxy:
                 head = client.read_head()
                 if head is None:
                     break
-                keep, aborted = self.serve_request(client, head)
+                with self._sockets_lock:
+                    self._answered.pop(sock, None)
+                keep, aborted, answered = self.serve_request(client, head)
+                if answered is not None and not aborted:
+                    with self._sockets_lock:
+                        still_open = sock in self._sockets
+                        if still_open:
+                            self._answered[sock] = answered
+                    if not still_open:  # reset by go_down while this answer was on its way
+                        self.note_reset_after_answer([answered])
         except (OSError, PeerClosed, ProtocolError):
             pass
         finally:
@@ -559,7 +587,8 @@ class FaultProxy:
                 self._forget(sock)
 
     def serve_request(self, client, head):
-        """Handles one request; returns (keep the connection, connection already closed)."""
+        """Handles one request; returns (keep the connection, connection already closed, the
+        request's id when a status was sent)."""
         entry = {"id": next(self._ids), "time": time.time(), "end": None, "method": None, "path": None,
                  "query": "", "fault": "pass", "status": None, "upstream_status": None,
                  "request_bytes": 0, "error": None}
@@ -594,7 +623,7 @@ class FaultProxy:
         finally:
             entry["end"] = time.time()
             self.write_log(entry)
-        return keep, aborted
+        return keep, aborted, (entry["id"] if entry["status"] is not None else None)
 
     def read_body(self, client, kind, length, expect, entry):
         if expect:

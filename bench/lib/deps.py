@@ -49,7 +49,7 @@ def ensure_packages(tools):
 
 
 def recsync_binary(repo):
-    """RECSYNC_BIN, or a release build in .build-bench."""
+    """RECSYNC_BIN, or a release build in .build-bench, linked as `make` links it."""
     given = os.environ.get("RECSYNC_BIN")
     if given:
         path = os.path.abspath(given)
@@ -61,8 +61,10 @@ def recsync_binary(repo):
         env["PATH"] = "/opt/swift/usr/bin:" + env["PATH"]
     if not shutil.which("swift", path=env["PATH"]):
         raise Broken("swift not found: install a Swift 6 toolchain or set RECSYNC_BIN")
-    log("building recsync (swift build -c release --scratch-path .build-bench)")
-    if subprocess.run(["swift", "build", "-c", "release", "--scratch-path", ".build-bench"], cwd=repo, env=env).returncode:
+    # As `make` builds it: the Swift runtime and Foundation linked in.
+    log("building recsync (swift build -c release --static-swift-stdlib --product recsync --scratch-path .build-bench)")
+    if subprocess.run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", "recsync",
+                       "--scratch-path", ".build-bench"], cwd=repo, env=env).returncode:
         raise Broken("swift build failed")
     return os.path.join(repo, ".build-bench", "release", "recsync")
 
