@@ -240,13 +240,19 @@ extension FileUpload {
             log.debug("the file's ctime moved during the upload; its content is unchanged (hashed again)")
             unchanged = true
         }
+        var unseenWriter = false
         if unchanged, engine.hasUnseenWriter(fd: fd) {
             // A writer recsync cannot see may change it at any moment: not synced yet.
             engine.noteUnseenWriter(path: path)
             unchanged = false
+            unseenWriter = true
         }
         if !unchanged || progress.isCancelled || engine.isBeingWritten(path) {
-            log.info("file changed during upload; it will be uploaded again")
+            if unseenWriter {
+                log.info("a program still has the file open for writing; it will be uploaded again once that program closes it")
+            } else {
+                log.info("file changed during upload; it will be uploaded again")
+            }
             do { try engine.queue.release(path: path, generation: record.generation) } catch {
                 log.error("cannot record the upload outcome", metadata: ["error": "\(error)"])
             }
