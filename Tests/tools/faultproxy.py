@@ -93,9 +93,10 @@ or did not answer). `error` says what went wrong on the way, e.g. that the clien
 disconnected.
 
 When the server is taken down (`PUT /server {"up": false}`), more lines say
-which answered requests may never have reached their client: those whose
-connection was reset before the client sent another request on it (Linux
-drops a reset connection's unread data, so the client may retry them):
+which answered requests may never have reached their client: those answered in
+the last 2 seconds whose connection was reset before the client sent another
+request on it (Linux drops a reset connection's unread data, so the client may
+retry them):
 
     {"event": "down", "time": 1700000000.789, "reset_after_answer": [7, 9]}
 
@@ -120,6 +121,8 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+# How long after an answer was sent the proxy's death may still keep it from the client.
+UNREAD_WINDOW = 2.0
 MODES = ("pass", "503", "500", "reset", "hang", "slow", "corrupt")
 MAX_HEAD = 64 * 1024
 PIECE = 64 * 1024
@@ -470,8 +473,8 @@ class FaultProxy:
         self._log_lock = threading.Lock()
         self._sockets = set()
         self._sockets_lock = threading.Lock()
-        # The id of the request last answered on each connection, until the client sends the
-        # next one (which proves it read the answer).
+        # (id, when) of the request last answered on each connection, until the client sends
+        # the next one (which proves it read the answer).
         self._answered = {}
         self.listener = None
         self.listen_address = None
@@ -513,7 +516,11 @@ class FaultProxy:
         with self._sockets_lock:
             open_sockets = list(self._sockets)
             self._sockets.clear()
-            answered = sorted(self._answered.pop(sock) for sock in open_sockets if sock in self._answered)
+            # An answer sent more than UNREAD_WINDOW seconds ago was read by any live client.
+            now = time.time()
+            answered = sorted(entry_id for entry_id, sent in (self._answered.pop(sock) for sock in open_sockets
+                                                              if sock in self._answered)
+                              if now - sent <= UNREAD_WINDOW)
         for sock in open_sockets:
             reset(sock)
         self.note_reset_after_answer(answered)
@@ -577,7 +584,7 @@ class FaultProxy:
                     with self._sockets_lock:
                         still_open = sock in self._sockets
                         if still_open:
-                            self._answered[sock] = answered
+                            self._answered[sock] = (answered, time.time())
                     if not still_open:  # reset by go_down while this answer was on its way
                         self.note_reset_after_answer([answered])
         except (OSError, PeerClosed, ProtocolError):
