@@ -23,27 +23,30 @@ let package = Package(
         .target(name: "CSysShims"),
         // CRC-32C, with the CPU's instruction where there is one (S3's flexible checksums).
         .target(name: "CChecksum"),
+        // Locks, conditions and named threads over pthreads: what the daemon would otherwise take from
+        // Foundation, which it does not link (FoundationEssentials only; see docs/DEVELOPMENT.md).
+        .target(name: "RecsyncPrimitives", dependencies: ["CSysShims"]),
 
         .target(name: "RecsyncS3", dependencies: [
-            "CCurl", "CCrypto", "CChecksum",
+            "CCurl", "CCrypto", "CChecksum", "RecsyncPrimitives",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "RecsyncStore", dependencies: ["CSQLite3"]),
+        .target(name: "RecsyncStore", dependencies: ["CSQLite3", "RecsyncPrimitives"]),
         .target(name: "RecsyncFS", dependencies: [
-            "CSysShims",
+            "CSysShims", "RecsyncPrimitives",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "RecsyncCore", dependencies: [
-            "RecsyncS3", "RecsyncStore", "RecsyncFS", "CSysShims",
+            "RecsyncS3", "RecsyncStore", "RecsyncFS", "RecsyncPrimitives", "CSysShims",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "RecsyncFUSE", dependencies: [
-            "CFuse3", "RecsyncFS", "CSysShims",
+            "CFuse3", "RecsyncFS", "RecsyncPrimitives", "CSysShims",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Prometheus metrics: what the engine reports, and an endpoint and a textfile to read them.
         .target(name: "RecsyncMetrics", dependencies: [
-            "RecsyncCore", "RecsyncStore", "CSysShims",
+            "RecsyncCore", "RecsyncStore", "RecsyncPrimitives", "CSysShims",
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -51,15 +54,16 @@ let package = Package(
         .target(name: "RecsyncFuzzTargets", dependencies: ["RecsyncCore", "RecsyncS3", "RecsyncFS"]),
         .executableTarget(name: "recsync-fuzz", dependencies: ["RecsyncFuzzTargets"]),
         .executableTarget(name: "recsync", dependencies: [
-            "RecsyncCore", "RecsyncFUSE", "RecsyncS3", "RecsyncStore", "RecsyncFS", "RecsyncMetrics", "CSysShims",
+            "RecsyncCore", "RecsyncFUSE", "RecsyncS3", "RecsyncStore", "RecsyncFS", "RecsyncMetrics", "RecsyncPrimitives", "CSysShims",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         .testTarget(name: "RecsyncS3Tests", dependencies: ["RecsyncS3"]),
         .testTarget(name: "RecsyncStoreTests", dependencies: ["RecsyncStore"]),
+        .testTarget(name: "RecsyncPrimitivesTests", dependencies: ["RecsyncPrimitives"]),
         .testTarget(name: "RecsyncCoreTests", dependencies: [
-            "RecsyncCore", "RecsyncS3", "RecsyncStore", "RecsyncFS", "RecsyncFuzzTargets",
+            "RecsyncCore", "RecsyncS3", "RecsyncStore", "RecsyncFS", "RecsyncFuzzTargets", "RecsyncPrimitives",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "RecsyncFSTests", dependencies: ["RecsyncFS"]),

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <linux/openat2.h>
@@ -173,4 +174,8 @@ int recsync_lower_thread_priority(int increment) {
     if (current == -1 && errno != 0) return -1;
     int wanted = current + increment > 19 ? 19 : current + increment;
     return setpriority(PRIO_PROCESS, (id_t)tid, wanted);
+}
+
+int recsync_set_thread_name(const char *name) {
+    return pthread_setname_np(pthread_self(), name);
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Duration of AIFF and AIFF-C files from the COMM chunk.
 enum AIFFHeader {

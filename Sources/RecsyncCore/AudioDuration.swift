@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Reads the playing time of an audio file from its own header.
 ///

@@ -1,6 +1,7 @@
 import CSysShims
-import Foundation
+import FoundationEssentials
 import RecsyncFS
+import Glibc
 
 /// Paths inside the backing folder are opened beneath its root without following a symbolic
 /// link anywhere on the way (openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): a link planted

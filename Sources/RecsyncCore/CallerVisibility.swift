@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import RecsyncFS
+import Glibc
 
 /// Whether a caller could read a file's `user.sync.status` themselves: the kernel asks for
 /// search permission on every folder on the way and read permission on the file. A folder's

@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import RecsyncFS
+import Glibc
 
 /// File names that are never uploaded: editors' swap files, browsers' `.part` downloads, GNOME's
 /// `.goutputstream-*` save files, Office lock files. Patterns are shell patterns (fnmatch,

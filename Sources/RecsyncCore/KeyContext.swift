@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RecsyncFS
 
 /// The facts about one recording that a ``KeyPattern`` turns into an S3 key.

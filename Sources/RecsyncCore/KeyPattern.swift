@@ -1,5 +1,7 @@
-import Foundation
+import FoundationEssentials
 import RecsyncFS
+import Glibc
+import RecsyncPrimitives
 
 /// Turns a recording's path inside the mount into its S3 object key.
 ///
@@ -286,14 +288,7 @@ public struct KeyPattern: Sendable, Equatable, CustomStringConvertible {
     /// The UTC date of `date`, from the C library (every close renders a key; a `Calendar` cost
     /// more than the rest of the key).
     static func utcDate(_ date: Date) -> (year: String, month: String, day: String) {
-        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        return (pad(Int(parts.tm_year) + 1900, 4), pad(Int(parts.tm_mon) + 1, 2), pad(Int(parts.tm_mday), 2))
-    }
-
-    static func pad(_ value: Int, _ width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+        let time = CivilTime.utc(date)
+        return (NumberText.padded(time.year, width: 4), NumberText.padded(time.month, width: 2), NumberText.padded(time.day, width: 2))
     }
 }

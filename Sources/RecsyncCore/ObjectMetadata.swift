@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import RecsyncPrimitives
 
 /// The user metadata stored with each uploaded recording.
 ///
@@ -38,7 +39,7 @@ public struct ObjectMetadata: Sendable {
             sizeKey: String(size),
             timestampKey: formatTimestamp(timestamp),
             tagsKey: tags
-                .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+                .map { $0.trimmingWhitespace() }
                 .filter { !$0.isEmpty }
                 .joined(separator: ","),
         ]
@@ -50,15 +51,7 @@ public struct ObjectMetadata: Sendable {
 
     /// `2026-11-25T14:03:07Z`: ISO 8601 in UTC, fractional seconds dropped.
     public static func formatTimestamp(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        func pad(_ value: Int?, _ width: Int) -> String {
-            let digits = String(value ?? 0)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T"
-            + "\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2))Z"
+        CivilTime.utc(date).iso8601UTC
     }
 
     /// Seconds with up to three decimals, trailing zeros trimmed: `30`, `2.5`,

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// How a file is cut into parts: files above the threshold go up as a multipart upload with
 /// parts of `chunkSize` bytes (at least 5 MiB), grown (doubled) until no more than 10,000

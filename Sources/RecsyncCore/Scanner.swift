@@ -1,8 +1,9 @@
 import CSysShims
-import Foundation
+import FoundationEssentials
 import RecsyncFS
 import Logging
 import RecsyncStore
+import Glibc
 
 /// Finds files that changed while recsync was not running and queues them at NORMAL priority:
 /// new files, and known files of any status that differ from their record (see `needsUpload`).

@@ -1,6 +1,7 @@
-import Foundation
+import FoundationEssentials
 import RecsyncFS
 import RecsyncStore
+import Glibc
 
 /// What a program sees when the queue cannot record its file (at close): the disk being full is
 /// ENOSPC, as for its own writes; anything else an I/O error.

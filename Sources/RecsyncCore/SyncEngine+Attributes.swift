@@ -1,6 +1,8 @@
-import Foundation
+import FoundationEssentials
 import RecsyncFS
 import RecsyncStore
+import RecsyncPrimitives
+import Glibc
 
 /// The `user.sync.*` extended attributes.
 ///
@@ -128,7 +130,7 @@ extension SyncEngine {
         guard name == "user.sync.request" else {
             throw FSError(EPERM, "\(name) is maintained by recsync and cannot be set")
         }
-        let request = String(decoding: value, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines.union(.controlCharacters))
+        let request = String(decoding: value, as: UTF8.self).trimming(while: { $0.isWhitespace || $0.unicodeScalars.allSatisfy { $0.properties.generalCategory == .control } })
         switch request {
         case "now": try syncNow(path: path)
         case "retry": _ = try retry(path: path)

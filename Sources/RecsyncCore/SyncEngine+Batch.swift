@@ -1,7 +1,8 @@
-import Foundation
+import FoundationEssentials
 import RecsyncFS
 import Logging
 import RecsyncStore
+import Glibc
 
 extension SyncEngine {
     /// Queues many files at once, each as `enqueue(path:priority:)` would, with one queue

@@ -1,8 +1,10 @@
 import CSysShims
-import Foundation
+import FoundationEssentials
 import RecsyncFS
 import RecsyncStore
 import Synchronization
+import RecsyncPrimitives
+import Glibc
 
 /// Writers recsync cannot see. With kernel passthrough a program's writes go from the kernel
 /// straight to the file on disk, and two of them outlive what recsync watches:
@@ -98,14 +100,14 @@ extension SyncEngine {
     }
 
     private func startWatcher() {
-        let thread = Thread { [self] in watchUnseenWriters() }
+        let thread = WorkerThread { [self] in watchUnseenWriters() }
         thread.name = "recsync-unseen-writers"
         thread.start()
     }
 
     private func watchUnseenWriters() {
         while true {
-            Thread.sleep(forTimeInterval: Self.unseenWriterInterval)
+            WorkerThread.sleep(forTimeInterval: Self.unseenWriterInterval)
             let now = ContinuousClock.now
             let next = live.withLock { state -> (watched: [PathKey], released: [PathKey])? in
                 if state.stoppedWatching {

@@ -1,10 +1,12 @@
 import CSysShims
-import Foundation
+import FoundationEssentials
 import Logging
 import RecsyncFS
 import RecsyncS3
 import RecsyncStore
 import Synchronization
+import RecsyncPrimitives
+import Glibc
 
 /// Settings the engine needs, already validated.
 public struct EngineSettings: Sendable {
@@ -59,7 +61,7 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
     let live = Mutex(LiveState())
     /// Held while a name changes on disk and in the queue (see `namespaceChange`), and while the
     /// uploader decides that a file it could not find is really gone.
-    let namespaceLock = NSLock()
+    let namespaceLock = Lock()
     /// Set by the uploader so a queued file wakes it at once.
     let wakeUploader = Mutex<Callback<Void>?>(nil)
     /// Whether uploads may start: the network and the user's policy.

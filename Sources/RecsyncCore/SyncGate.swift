@@ -1,7 +1,8 @@
-import Foundation
+import FoundationEssentials
 import RecsyncFS
 import RecsyncStore
 import Synchronization
+import RecsyncPrimitives
 
 /// Whether uploads may start now, and why not: the network monitor's last state under the user's
 /// policy, the uploader's own finding that the endpoint does not answer, and the files the user
@@ -111,10 +112,8 @@ public final class SyncGate: Sendable {
 
     /// `Mon 08:00`, in local time.
     static func windowTime(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.dateFormat = "EEE HH:mm"
-        return formatter.string(from: date)
+        let time = CivilTime.local(date)
+        return "\(time.weekdayName) \(NumberText.padded(time.hour, width: 2)):\(NumberText.padded(time.minute, width: 2))"
     }
 
     func setEndpointUnreachable(_ reason: String?) {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RecsyncStore
 
 /// The state of a whole mount at a glance: `user.sync.summary` on the mount's root folder (JSON)

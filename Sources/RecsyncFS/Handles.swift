@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Synchronization
+import Glibc
 
 /// An open file: a real read/write descriptor on the backing file.
 /// `flushed` and `seen` are guarded by the inode's `writeState` lock.

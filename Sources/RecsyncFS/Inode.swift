@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Synchronization
+import Glibc
 
 /// One file or folder the kernel knows about: an O_PATH descriptor on the backing file,
 /// the kernel's lookup count, and the write tracking that decides when a file is queued.

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import RecsyncPrimitives
 
 /// Names are bytes: how a file name (or a path of them) the kernel hands over becomes the text
 /// recsync keeps in its queue and passes between its parts, and back, without losing a byte.
@@ -94,14 +96,14 @@ public enum NameCoding {
         var result = ""
         for scalar in text.unicodeScalars {
             switch scalar.value {
-            case reserved: result += String(format: "\\x%02X", scalar.value - escapeBase)
+            case reserved: result += "\\x" + NumberText.hexByte(scalar.value - escapeBase)
             case 0x5C: result += "\\\\"
             case 0x0A: result += "\\n"
             case 0x09: result += "\\t"
             case 0x0D: result += "\\r"
-            case 0..<0x20, 0x7F: result += String(format: "\\x%02X", scalar.value)
+            case 0..<0x20, 0x7F: result += "\\x" + NumberText.hexByte(scalar.value)
             case 0x80...0x9F:  // each of its UTF-8 bytes, so `\xHH` always stands for one byte
-                for byte in String(scalar).utf8 { result += String(format: "\\x%02X", byte) }
+                for byte in String(scalar).utf8 { result += "\\x" + NumberText.hexByte(byte) }
             default: result.unicodeScalars.append(scalar)
             }
         }

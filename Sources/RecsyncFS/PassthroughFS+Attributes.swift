@@ -1,5 +1,6 @@
 import CSysShims
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// What a setattr call changes. Times use `.now` or an explicit value.
 public struct AttributeChanges: Sendable {

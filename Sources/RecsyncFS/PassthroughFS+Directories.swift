@@ -1,5 +1,6 @@
 import CSysShims
-import Foundation
+import FoundationEssentials
+import Glibc
 
 extension PassthroughFS {
     public func opendir(_ id: UInt64) throws -> DirHandle {

@@ -1,5 +1,6 @@
 import CSysShims
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Opening, reading, writing and closing files, and the write tracking that queues a file
 /// when its last writer closes it.

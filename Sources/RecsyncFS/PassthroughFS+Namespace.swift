@@ -1,5 +1,6 @@
 import CSysShims
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Creating, linking, renaming and removing names. Each change is made on the backing folder
 /// first and reported to the sync engine only once it succeeded.

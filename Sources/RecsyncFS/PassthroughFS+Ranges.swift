@@ -1,5 +1,6 @@
 import CSysShims
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// fallocate, SEEK_DATA/SEEK_HOLE and copy_file_range: passed to the backing file as they are,
 /// so preallocation, punched holes, sparse copies and server-side-free copies behave as on ext4.

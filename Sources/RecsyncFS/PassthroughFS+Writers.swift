@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// What a stop needs to know about files that programs still hold open for writing.
 ///

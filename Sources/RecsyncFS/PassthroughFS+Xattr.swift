@@ -1,5 +1,6 @@
 import CSysShims
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Extended attributes: `user.sync.*` belong to recsync and are answered by the sync engine;
 /// every other name passes through to the backing file.

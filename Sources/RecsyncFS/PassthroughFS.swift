@@ -1,7 +1,8 @@
 import CSysShims
-import Foundation
+import FoundationEssentials
 import Logging
 import Synchronization
+import Glibc
 
 /// A passthrough filesystem core in the style of libfuse's passthrough_hp: every inode keeps an
 /// O_PATH descriptor of its backing file and every operation is a `*at()` call relative to it.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What the passthrough core tells the sync engine, and asks of it.
 ///

@@ -1,5 +1,6 @@
 import CSysShims
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Thin wrappers over the system calls the passthrough core uses. Each one either returns
 /// its result or throws an `FSError` carrying the errno, so callers never read `errno` themselves.

@@ -1,7 +1,10 @@
 import CFuse3
-import Foundation
+import FoundationEssentials
 import Logging
 import RecsyncFS
+import RecsyncPrimitives
+import Glibc
+import Dispatch
 
 /// Keeps the inode table's O_PATH descriptors below half of the process's descriptor limit, so
 /// that a `find` over a hundred thousand files cannot leave the uploader, SQLite or curl without
@@ -20,7 +23,7 @@ final class DescriptorEvictor: @unchecked Sendable {
     private let logger: Logger
     let highWater: Int
     let lowWater: Int
-    private let condition = NSCondition()
+    private let condition = Condition()
     private var pressed = false
     private var stopped = false
     private let done = DispatchSemaphore(value: 0)
@@ -41,7 +44,7 @@ final class DescriptorEvictor: @unchecked Sendable {
     }
 
     func start() {
-        let thread = Thread { [self] in
+        let thread = WorkerThread { [self] in
             defer { done.signal() }
             while true {
                 condition.lock()

@@ -1,7 +1,8 @@
 import CFuse3
-import Foundation
+import FoundationEssentials
 import Logging
 import RecsyncFS
+import Glibc
 
 /// What every callback needs: the filesystem core, the options and a logger.
 /// Immutable after creation, so it is shared by all worker threads without locking.

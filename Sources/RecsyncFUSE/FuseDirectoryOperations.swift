@@ -1,6 +1,7 @@
 import CFuse3
-import Foundation
+import FoundationEssentials
 import RecsyncFS
+import Glibc
 
 /// opendir, readdir, releasedir and fsyncdir.
 enum FuseDirectoryOperations {

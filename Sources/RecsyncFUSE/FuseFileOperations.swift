@@ -1,6 +1,7 @@
 import CFuse3
-import Foundation
+import FoundationEssentials
 import RecsyncFS
+import Glibc
 
 /// open, create, read, write, flush, release, fsync, fallocate, lseek and copy_file_range.
 enum FuseFileOperations {

@@ -1,7 +1,9 @@
 import CFuse3
-import Foundation
+import FoundationEssentials
 import Logging
 import RecsyncFS
+import RecsyncPrimitives
+import Glibc
 
 /// A live FUSE session over a `PassthroughFS`: mount, serve requests on worker threads, unmount.
 public final class FuseMount: @unchecked Sendable {
@@ -61,7 +63,7 @@ public final class FuseMount: @unchecked Sendable {
     private var evictor: DescriptorEvictor?
     private var contextPointer: UnsafeMutableRawPointer?
 
-    private let unmountLock = NSLock()
+    private let unmountLock = Lock()
     /// Guarded by `unmountLock`.
     private var detached = false
 

@@ -1,6 +1,7 @@
 import CFuse3
-import Foundation
+import FoundationEssentials
 import RecsyncFS
+import Glibc
 
 /// The libfuse low-level callbacks. Each one only translates: it unpacks the request, calls the
 /// `PassthroughFS` core, and turns the result or the thrown `FSError` into a reply.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// How the kernel mount is set up.
 public struct FuseOptions: Sendable {

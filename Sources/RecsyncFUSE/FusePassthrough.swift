@@ -1,9 +1,10 @@
 import CFuse3
 import CSysShims
-import Foundation
+import FoundationEssentials
 import Logging
 import RecsyncFS
 import Synchronization
+import Glibc
 
 /// Kernel FUSE passthrough (Linux 6.9 and later): the kernel sends the reads and writes of an
 /// open file straight to the backing file, and recsync only sees opens, closes, fsyncs and

@@ -1,6 +1,7 @@
 import CFuse3
-import Foundation
+import FoundationEssentials
 import RecsyncFS
+import Glibc
 
 /// getxattr, listxattr, setxattr and removexattr.
 enum FuseXattrOperations {

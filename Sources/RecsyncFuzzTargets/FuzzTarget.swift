@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RecsyncCore
 import RecsyncFS
 import RecsyncS3

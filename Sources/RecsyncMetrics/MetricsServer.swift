@@ -1,11 +1,12 @@
 import CSysShims
-import Foundation
+import FoundationEssentials
 import Logging
 import RecsyncCore
 import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
+import RecsyncPrimitives
 
 /// Serves `GET /metrics` over plain HTTP on one address (`metrics_address`), for Prometheus to
 /// scrape. Each connection gets its own thread (at most 8 at once, 2 from one address; more are
@@ -81,7 +82,7 @@ public final class MetricsServer: Sendable {
 
     /// Serves until ``stop()``.
     public func start() {
-        Thread.detachNewThread { [self] in
+        WorkerThread.detachNewThread { [self] in
             defer { stopped.withLock { _ in close(listener) } }
             while !stopped.withLock({ $0 }) {
                 let client = recsync_accept_cloexec(listener)
@@ -94,7 +95,7 @@ public final class MetricsServer: Sendable {
                     if code == EINTR || code == ECONNABORTED { continue }
                     // Out of descriptors or memory: wait and try again rather than stop serving.
                     logger.warning("metrics endpoint cannot accept a connection", metadata: ["error": "\(String(cString: strerror(code)))"])
-                    Thread.sleep(forTimeInterval: 1)
+                    WorkerThread.sleep(forTimeInterval: 1)
                     continue
                 }
                 let peer = Self.peerAddress(client)
@@ -107,7 +108,7 @@ public final class MetricsServer: Sendable {
                     close(client)
                     continue
                 }
-                Thread.detachNewThread { [self] in
+                WorkerThread.detachNewThread { [self] in
                     serve(client)
                     close(client)
                     active.withLock { active in

@@ -2,10 +2,12 @@ import CSysShims
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
+import FoundationEssentials
 import Logging
 import RecsyncCore
 import Synchronization
+import RecsyncPrimitives
+import Dispatch
 
 /// Writes the metrics to a file every `interval` seconds for node_exporter's textfile collector
 /// (`metrics_file`): into a new temporary file in the same folder, then renamed over the old one,
@@ -34,7 +36,7 @@ public final class MetricsTextFile: Sendable {
     /// Writes once now (so a wrong folder is reported at mount), then every `interval`.
     public func start() throws {
         try write()
-        Thread.detachNewThread { [self] in
+        WorkerThread.detachNewThread { [self] in
             while wake.wait(timeout: .now() + interval) == .timedOut {
                 do {
                     try write()
@@ -62,8 +64,8 @@ public final class MetricsTextFile: Sendable {
         let text = render()
         try state.withLock { stopped in
             if stopped { throw Stopped() }
-            let folder = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
-            let temporary = folder + "/.\((path as NSString).lastPathComponent).\(UInt64.random(in: 0...UInt64.max)).tmp"
+            let folder = PathText.parent(path).isEmpty ? "." : PathText.parent(path)
+            let temporary = folder + "/.\(PathText.lastComponent(path)).\(UInt64.random(in: 0...UInt64.max)).tmp"
             let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | recsync_O_NOFOLLOW, 0o644)
             guard fd >= 0 else {
                 throw MetricsError("cannot create \(temporary): \(String(cString: strerror(errno))); check that the folder exists and is writable")

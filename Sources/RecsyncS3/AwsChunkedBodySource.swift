@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Produces an aws-chunked body from a window of a file descriptor as libcurl asks for data.
 ///

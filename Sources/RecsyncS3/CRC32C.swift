@@ -1,5 +1,5 @@
 import CChecksum
-import Foundation
+import FoundationEssentials
 
 /// Incremental CRC-32C (S3's `CRC32C` checksum). A value type: each user owns its own.
 public struct CRC32C: Sendable, Equatable {

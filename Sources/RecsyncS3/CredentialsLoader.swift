@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import RecsyncPrimitives
+import Glibc
 
 /// Finds AWS credentials the way the AWS CLI and SDKs do for static keys.
 public enum CredentialsLoader {
@@ -81,7 +83,7 @@ public enum CredentialsLoader {
     }
 
     private static func nonEmpty(_ value: String?) -> String? {
-        guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        guard let value = value?.trimmingWhitespace(), !value.isEmpty else { return nil }
         return value
     }
 
@@ -96,7 +98,7 @@ public enum CredentialsLoader {
         do {
             return try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw S3ConfigurationError("Cannot read AWS credentials file \(path): \(error.localizedDescription). Check its permissions and that it is UTF-8 text.")
+            throw S3ConfigurationError("Cannot read AWS credentials file \(path): \(errorText(error)). Check its permissions and that it is UTF-8 text.")
         }
     }
 }

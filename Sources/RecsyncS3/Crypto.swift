@@ -1,5 +1,5 @@
 import CCrypto
-import Foundation
+import FoundationEssentials
 
 /// SHA-256, HMAC-SHA256 and MD5 on OpenSSL's libcrypto, plus lowercase hex encoding.
 enum Crypto {

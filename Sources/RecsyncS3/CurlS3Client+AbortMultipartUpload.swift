@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension CurlS3Client {
     /// DELETE `?uploadId`: discards the upload and its parts. `NoSuchUpload` (already

@@ -1,6 +1,7 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import Synchronization
+import RecsyncPrimitives
 
 /// What the client knows of the server's flexible checksums (`upload_checksum = "auto"`).
 struct ChecksumProbeState: Sendable {
@@ -47,7 +48,7 @@ extension CurlS3Client {
             throw S3Error(.invalidResponse(message: "the server did not confirm the CRC32C sent with the upload (no \(TrailerLayout.trailerName) in its answer), so it may not check it; set upload_checksum = \"sha256\" or \"auto\""),
                           operation: operation)
         }
-        guard echoed.trimmingCharacters(in: .whitespaces) == crc.base64 else {
+        guard echoed.trimmingWhitespace() == crc.base64 else {
             throw S3Error(.invalidResponse(message: "the server confirmed CRC32C \(echoed), not the \(crc.base64) of the bytes sent; the upload is not confirmed"),
                           operation: operation)
         }

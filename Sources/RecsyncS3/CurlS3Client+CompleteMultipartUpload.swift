@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension CurlS3Client {
     /// POST `?uploadId` with the part list. S3 sends the 200 status line at once and then

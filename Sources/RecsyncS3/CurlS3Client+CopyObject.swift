@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension CurlS3Client {
     /// Copies `sourceKey` to `key` inside `bucket` on the server: no byte crosses the network.

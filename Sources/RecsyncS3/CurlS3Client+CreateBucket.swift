@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension CurlS3Client {
     /// Creates the bucket in the endpoint's region; `BucketAlreadyOwnedByYou` counts as success.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension CurlS3Client {
     /// POST `?uploads`: starts a multipart upload; the object's type and metadata are given here.

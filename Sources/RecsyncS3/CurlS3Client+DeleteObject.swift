@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension CurlS3Client {
     /// Deletes the object (S3 answers 204 whether or not it existed).

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension CurlS3Client {
     /// Uploads a file in one PutObject request with an aws-chunked, chunk-signed body: each byte

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension CurlS3Client {
     /// How much of a part is read at a time to hash it: small enough to stay in the CPU's cache

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension CurlS3Client {
     /// `send` for requests that name an upload id (UploadPart, ListParts, Complete, Abort): a

@@ -1,6 +1,7 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import Synchronization
+import RecsyncPrimitives
 
 /// The production `S3Client`: libcurl for HTTP, SigV4 written on libcrypto.
 ///
@@ -171,7 +172,7 @@ public final class CurlS3Client: S3Client {
     /// The server's clock as reported by an error answer.
     static func serverTime(of response: HTTPResponse) -> Date? {
         if let body = S3ErrorBody.parse(response.body), let text = body.serverTime,
-           let date = HTTPDate.parseISO8601(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+           let date = HTTPDate.parseISO8601(text.trimmingWhitespace()) {
             return date
         }
         return response.headers["date"].flatMap(HTTPDate.parseRFC1123)
@@ -203,7 +204,7 @@ public final class CurlS3Client: S3Client {
                                  requestId: parsed.requestId ?? requestId), operation: operation)
         }
         let snippet = String(decoding: response.body.prefix(200), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+            .trimmingWhitespace()
         var code = S3Error.codeForStatus(response.status)
         // Answers without a body (HEAD) cannot name the error; a 403 whose Date is more than
         // S3's 15 minutes away from the signing time is taken as a skewed clock.

@@ -1,5 +1,5 @@
 import CCurl
-import Foundation
+import FoundationEssentials
 
 /// One HTTP exchange to run with libcurl.
 struct HTTPRequest {

@@ -1,5 +1,6 @@
 import CCrypto
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Whole-file digests, for checking what the server holds against what is on disk.
 public enum FileDigest {

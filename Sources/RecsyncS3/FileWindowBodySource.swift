@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Sends bytes `[offset, offset + length)` of a file descriptor as a plain request body: each
 /// call of libcurl's read callback is one `pread` straight into curl's upload buffer, so the

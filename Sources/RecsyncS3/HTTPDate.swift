@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Parsing of the two date formats S3 uses, without shared formatter state.
 package enum HTTPDate {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension InMemoryS3Client {
     /// A server-side copy: the object's bytes under a new key, with the new type and metadata.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import RecsyncPrimitives
 
 /// An open multipart upload of `InMemoryS3Client`.
 struct MultipartUploadRecord: Sendable {
@@ -35,7 +36,7 @@ extension InMemoryS3Client {
             error.operation = operation
             throw error
         }
-        let uploadId = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let uploadId = UUID().uuidString.replacingBytes(of: "-", with: "").lowercased()
         let record = MultipartUploadRecord(bucket: bucket, key: key, contentType: contentType,
                                            metadata: Dictionary(uniqueKeysWithValues: metadata.map { ($0.key.lowercased(), $0.value) }),
                                            initiated: Date())

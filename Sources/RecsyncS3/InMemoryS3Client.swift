@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Synchronization
+import Glibc
 
 /// An `S3Client` that keeps objects in memory, for unit tests of code that uploads.
 ///

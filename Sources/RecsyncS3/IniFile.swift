@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import RecsyncPrimitives
 
 /// A minimal reader for the AWS shared config and credentials files: `[section]` headers,
 /// `key = value` lines, `#`/`;` comment lines. Indented lines (nested sub-settings such as
@@ -11,7 +12,7 @@ struct IniFile {
         var current: String?
         for line in contents.split(whereSeparator: \.isNewline) {
             if let first = line.first, first == " " || first == "\t" { continue }
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            let trimmed = line.trimmingWhitespace()
             if trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed.hasPrefix(";") { continue }
             if trimmed.hasPrefix("[") {
                 guard let close = trimmed.firstIndex(of: "]") else { current = nil; continue }
@@ -22,8 +23,8 @@ struct IniFile {
                 continue
             }
             guard let section = current, let eq = trimmed.firstIndex(of: "=") else { continue }
-            let key = trimmed[..<eq].trimmingCharacters(in: .whitespaces).lowercased()
-            let value = trimmed[trimmed.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            let key = trimmed[..<eq].trimmingWhitespace().lowercased()
+            let value = trimmed[trimmed.index(after: eq)...].trimmingWhitespace()
             sections[section, default: [:]][key] = value
         }
     }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Encoding of user metadata into `x-amz-meta-*` headers and back.
 ///

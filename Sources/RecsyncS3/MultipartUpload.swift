@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A part accepted by UploadPart.
 public struct UploadedPart: Sendable, Equatable {

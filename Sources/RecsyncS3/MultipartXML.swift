@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import RecsyncPrimitives
 
 /// The XML documents of the multipart upload operations. Result documents are accepted under
 /// S3's `…Result` root names and the `…Response` names some servers (moto) still use.
@@ -121,8 +122,8 @@ package enum MultipartXML {
     }
 
     static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;")
+        text.replacingBytes(of: "&", with: "&amp;").replacingBytes(of: "<", with: "&lt;")
+            .replacingBytes(of: ">", with: "&gt;")
     }
 }
 

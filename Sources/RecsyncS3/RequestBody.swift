@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Supplies an upload body to libcurl's read callback. Used by one thread, the one running the
 /// transfer.

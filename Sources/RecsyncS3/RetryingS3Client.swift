@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import RecsyncPrimitives
 
 /// Tries a request that carries no file data again at once, twice at most, when it failed in a
 /// way that says nothing about the request itself: a 5xx or 429 answer, a connection reset or
@@ -38,9 +40,9 @@ public struct RetryingS3Client: S3Client {
                 return try body()
             } catch {
                 guard tries < retries, Self.isWorthRetrying(error) else { throw error }
-                let delay = firstDelay * pow(2, Double(tries)) * Double.random(in: 0.75...1.25)
+                let delay = firstDelay * Glibc.pow(2.0, Double(tries)) * Double.random(in: 0.75...1.25)
                 tries += 1
-                Thread.sleep(forTimeInterval: delay)
+                WorkerThread.sleep(forTimeInterval: delay)
             }
         }
     }

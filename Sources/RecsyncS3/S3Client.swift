@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A local file to upload: read with `pread` from offset 0 up to `length` bytes.
 /// The caller keeps `fd` open for the duration of the call.

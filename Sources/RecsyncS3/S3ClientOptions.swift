@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Tuning for `CurlS3Client`.
 public struct S3ClientOptions: Sendable {

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import RecsyncPrimitives
+import Glibc
 
 /// Where S3 requests go: scheme, host, optional port, signing region and addressing style.
 public struct S3Endpoint: Sendable, Equatable {
@@ -19,7 +21,7 @@ public struct S3Endpoint: Sendable, Equatable {
     /// the path sees the requests and could change the answers.
     public var isPlainHTTPOffThisMachine: Bool {
         guard scheme == "http" else { return false }
-        let name = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        let name = host.lowercased().trimming(while: { $0 == "[" || $0 == "]" })
         if name == "localhost" || name.hasSuffix(".localhost") || name == "::1" { return false }
         let octets = name.split(separator: ".")
         if octets.count == 4, octets.allSatisfy({ UInt8($0) != nil }), octets.first == "127" { return false }
@@ -39,12 +41,12 @@ public struct S3Endpoint: Sendable, Equatable {
     /// - Throws: `S3ConfigurationError` if the URL is not `http(s)://host[:port]` (no path other
     ///   than `/`, no query, no user info) or the region is empty.
     public init(endpoint: String?, region: String, pathStyle: Bool?, environment: [String: String]) throws {
-        let region = region.trimmingCharacters(in: .whitespaces)
+        let region = region.trimmingWhitespace()
         guard !region.isEmpty, region.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
             throw S3ConfigurationError("Invalid S3 region '\(region)': use a region name such as us-east-1 (any non-empty name for S3-compatible servers).")
         }
         func nonEmpty(_ s: String?) -> String? {
-            guard let s = s?.trimmingCharacters(in: .whitespaces), !s.isEmpty else { return nil }
+            guard let s = s?.trimmingWhitespace(), !s.isEmpty else { return nil }
             return s
         }
         let source: String

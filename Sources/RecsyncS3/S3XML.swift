@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A flat view of a small S3 XML document: for each element, its path from the root
 /// (e.g. `ListBucketResult/Contents/Key`) and its text. Used for error bodies and listings.

@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Synchronization
+import Glibc
 
 /// A request as AWS Signature Version 4 sees it.
 public struct SignableRequest: Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The sizes of a `STREAMING-UNSIGNED-PAYLOAD-TRAILER` body: data chunks of `chunkSize` bytes
 /// (the last one shorter), each `hex(size)\r\n<data>\r\n`, then the final chunk and the trailer,

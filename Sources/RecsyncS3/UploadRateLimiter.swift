@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Synchronization
+import RecsyncPrimitives
 
 /// A token bucket shared by every upload of one client, so that together they send at most
 /// `bytesPerSecond` request-body bytes per second.
@@ -80,7 +81,7 @@ final class UploadRateLimiter: Sendable {
             let left = deadline - ContinuousClock.now
             if left <= .zero { return true }
             if let shouldCancel, shouldCancel() { return false }
-            Thread.sleep(forTimeInterval: Self.seconds(min(left, .milliseconds(100))))
+            WorkerThread.sleep(forTimeInterval: Self.seconds(min(left, .milliseconds(100))))
         }
     }
 

@@ -1,7 +1,7 @@
 // The record types of the upload queue: a file's sync status, its upload
 // priority, and the queue record itself.
 
-import Foundation
+import FoundationEssentials
 
 /// Where a file stands with respect to the bucket. Exposed as `user.sync.status`.
 public enum SyncStatus: String, Sendable, CaseIterable {

@@ -1,7 +1,7 @@
 // How a FileRecord is stored: column list, row decoding, and the time encoding.
 // Every timestamp in the database is INTEGER nanoseconds since the Unix epoch.
 
-import Foundation
+import FoundationEssentials
 
 enum StoredTime {
     /// Nanoseconds since the Unix epoch, rounded to the nearest nanosecond.

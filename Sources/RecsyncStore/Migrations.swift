@@ -2,7 +2,7 @@
 // transaction together with its row in `schema_migrations`. Never edit or
 // reorder a migration that has shipped: append a new one.
 
-import Foundation
+import FoundationEssentials
 
 /// One named schema change.
 struct Migration {

@@ -9,7 +9,8 @@ import Glibc
 import Darwin
 #endif
 import CSQLite3
-import Foundation
+import FoundationEssentials
+import RecsyncPrimitives
 
 final class OwnerLock {
     let path: String
@@ -52,7 +53,7 @@ final class OwnerLock {
         // The buffer has 32 bytes and pread writes at most 31, leaving a NUL.
         let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 31, 0) }
         let text = count > 0
-            ? String(decoding: buffer[0..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            ? String(decoding: buffer[0..<count], as: UTF8.self).trimmingWhitespace()
             : ""
         if let pid = Int32(text) {
             return pid == getpid() ? "another SyncQueue in this process (pid \(pid))" : "process \(pid)"

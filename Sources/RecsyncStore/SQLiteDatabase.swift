@@ -7,7 +7,7 @@
 // holds its own lock.
 
 import CSQLite3
-import Foundation
+import FoundationEssentials
 
 /// A value bound to a statement parameter.
 enum SQLValue {

@@ -2,7 +2,7 @@
 // what the user can do about it.
 
 import CSQLite3
-import Foundation
+import FoundationEssentials
 
 /// An error from the durable upload queue.
 public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible, LocalizedError {

@@ -2,7 +2,7 @@
 // source of a renamed file. Lock rule: as in SyncQueue.swift, every method holds `lock` for its
 // whole duration.
 
-import Foundation
+import FoundationEssentials
 
 extension SyncQueue {
     /// Lists `keys` for deletion on the server (kept until `forgetDelete`).

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The queue's shape for metrics: counts by status and priority, and the oldest waiting file.
 public struct QueueShape: Sendable, Equatable {

@@ -5,7 +5,7 @@
 // aborted on the server.
 // Lock rule: as in SyncQueue.swift, every method holds `lock` for its whole duration.
 
-import Foundation
+import FoundationEssentials
 
 /// A part the server confirmed.
 public struct StoredPart: Sendable, Equatable {

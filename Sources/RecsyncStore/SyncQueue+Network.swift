@@ -2,7 +2,7 @@
 // and "try everything now" when the network comes back.
 // Lock rule: as in SyncQueue.swift, every method holds `lock` for its whole duration.
 
-import Foundation
+import FoundationEssentials
 
 extension SyncQueue {
     /// Claims `pending` records among `paths` only (files the user forced through while uploads

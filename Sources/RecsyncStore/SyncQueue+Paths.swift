@@ -1,7 +1,7 @@
 // Renames and removals of queue records, mirroring the filesystem.
 // Lock rule: as in SyncQueue.swift, every method holds `lock` for its whole duration.
 
-import Foundation
+import FoundationEssentials
 
 extension SyncQueue {
     /// Moves the record at `from`, and every record under the folder `from/`, to the same

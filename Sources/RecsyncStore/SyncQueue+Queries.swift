@@ -1,7 +1,7 @@
 // Read-only views of the queue, for `user.sync.*` attributes and status output.
 // Lock rule: as in SyncQueue.swift, every method holds `lock` for its whole duration.
 
-import Foundation
+import FoundationEssentials
 
 extension SyncQueue {
     /// The record at `path`, or nil if the file is not queued (status `local`).

@@ -2,7 +2,8 @@
 // Lock rule: runs before anyone else holds the queue; `open` is the only entry point.
 
 import CSQLite3
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// What `SyncQueue.openRecovering` had to do to open the queue.
 public enum QueueRecovery: Sendable, Equatable, CustomStringConvertible {

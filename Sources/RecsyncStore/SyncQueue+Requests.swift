@@ -1,7 +1,7 @@
 // What users ask for: upload a file now, or try a failed file again.
 // Lock rule: as in SyncQueue.swift, every method holds `lock` for its whole duration.
 
-import Foundation
+import FoundationEssentials
 
 extension SyncQueue {
     /// Makes a queued file CRITICAL and due now: it starts before every waiting item, even one

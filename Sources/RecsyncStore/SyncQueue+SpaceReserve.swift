@@ -1,6 +1,6 @@
 // Room for the queue on a full disk. Lock rule: holds `lock` for its whole duration.
 
-import Foundation
+import FoundationEssentials
 
 extension SyncQueue {
     /// Free pages kept inside the database file and room kept in its write-ahead log, so that the

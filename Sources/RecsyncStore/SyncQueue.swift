@@ -40,7 +40,8 @@
 // reserved again. See docs/QUEUE.md for the collision rule.
 
 import CSQLite3
-import Foundation
+import FoundationEssentials
+import RecsyncPrimitives
 
 /// The durable, thread-safe upload queue backed by one SQLite file.
 ///
@@ -54,7 +55,7 @@ public final class SyncQueue: @unchecked Sendable {
     public private(set) var recoveredOnOpen: Int
 
     let now: @Sendable () -> Date
-    let lock = NSLock()
+    let lock = Lock()
     let db: SQLiteDatabase
     private let ownerLock: OwnerLock
     /// Syncs the write-ahead log once a second while commits come in (see `WALSyncer`).
@@ -70,14 +71,14 @@ public final class SyncQueue: @unchecked Sendable {
     public init(databasePath: String, now: @escaping @Sendable () -> Date = { Date() }) throws {
         self.databasePath = databasePath
         self.now = now
-        let directory = (databasePath as NSString).deletingLastPathComponent
+        let directory = PathText.parent(databasePath)
         if !directory.isEmpty {
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             } catch {
                 throw StoreError.cannotOpen(
                     path: databasePath,
-                    reason: "cannot create directory \(directory) (\(error.localizedDescription))",
+                    reason: "cannot create directory \(directory) (\(errorText(error)))",
                     code: SQLITE_CANTOPEN)
             }
         }

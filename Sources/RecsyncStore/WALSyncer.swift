@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+import RecsyncPrimitives
+import Glibc
+import Dispatch
 
 /// Brings the queue's commits to the disk within a second, without a disk sync in each commit.
 ///
@@ -21,7 +24,7 @@ final class WALSyncer: @unchecked Sendable {
         var syncs = 0
         var stopped = false
     }
-    private let state = NSLock()
+    private let state = Lock()
     private var current = State()
     private let timer: DispatchSourceTimer
 

@@ -1,7 +1,8 @@
 import CSysShims
-import Foundation
+import FoundationEssentials
 import RecsyncFS
 import RecsyncCore
+import Glibc
 
 /// Talks to a running daemon over its control socket.
 struct ControlClient {

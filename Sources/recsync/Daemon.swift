@@ -1,5 +1,5 @@
 import CSysShims
-import Foundation
+import FoundationEssentials
 import Logging
 import RecsyncCore
 import RecsyncFS
@@ -7,6 +7,8 @@ import RecsyncFUSE
 import RecsyncMetrics
 import RecsyncS3
 import RecsyncStore
+import RecsyncPrimitives
+import Glibc
 
 /// The long-running part of `recsync mount`: opens the queue, mounts, uploads, and on unmount
 /// or SIGTERM stops cleanly with the queue consistent.
@@ -108,7 +110,7 @@ struct Daemon {
         handler.stopHandler = { stopper.stop(reason: "recsync unmount") }
         handler.shutdownGrace = plan.config.shutdownGrace
         let controlPath = Paths.controlSocket(for: plan.mountpoint, environment: environment)
-        try Paths.privateDirectory((plan.runtimeFile as NSString).deletingLastPathComponent, purpose: "the runtime folder",
+        try Paths.privateDirectory(PathText.parent(plan.runtimeFile), purpose: "the runtime folder",
                                    fix: "set XDG_RUNTIME_DIR to a folder of your own")
         let metrics = try startMetrics(engine: engine, queue: queue, logger: logger)
         let control = ControlServer(socketPath: controlPath, logger: logger) { [handler] in handler.handle($0) }
@@ -168,7 +170,7 @@ struct Daemon {
         })
         uploader.start()
         let startupScanner = Scanner(engine: engine, logger: logger, lookForUnseenWriters: true)
-        Thread.detachNewThread { startupScanner.run() }
+        WorkerThread.detachNewThread { startupScanner.run() }
 
         stopper.setTeardown {
             control.stop()
@@ -274,11 +276,11 @@ struct Daemon {
     }
 
     private func writeRuntimeFile() throws {
-        let directory = (plan.runtimeFile as NSString).deletingLastPathComponent
+        let directory = PathText.parent(plan.runtimeFile)
         do {
             try "\(getpid())\n".write(toFile: plan.runtimeFile, atomically: true, encoding: .utf8)
         } catch {
-            throw CLIError("cannot write the pid file \(plan.runtimeFile): \(error.localizedDescription); check that \(directory) is writable by this user")
+            throw CLIError("cannot write the pid file \(plan.runtimeFile): \(errorText(error)); check that \(directory) is writable by this user")
         }
     }
 
@@ -305,7 +307,7 @@ struct Daemon {
 
 /// Lets the endpoint resolver reach the monitor it feeds without keeping it alive.
 private final class MonitorReference: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private weak var stored: NetworkMonitor?
     var monitor: NetworkMonitor? {
         get { lock.withLock { stored } }

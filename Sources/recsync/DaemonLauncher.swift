@@ -1,6 +1,7 @@
 import CSysShims
-import Foundation
+import FoundationEssentials
 import RecsyncFS
+import Glibc
 
 /// Starts the background process (`recsync mount ... --foreground --ready-fd 3`) in its own
 /// session with its output going to the log in the state folder, and waits until it reports

@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import RecsyncFS
+import Glibc
 
 /// A recsync mount whose daemon is gone (kill -9, a crash, the OOM killer): the kernel keeps the
 /// mount, and every access to the folder answers "Transport endpoint is not connected" until it

@@ -1,8 +1,9 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Logging
 import RecsyncCore
 import RecsyncS3
+import Glibc
 
 /// `recsync doctor`: checks everything a mount needs and says what to do about each problem.
 struct DoctorCommand: ParsableCommand {

@@ -1,7 +1,8 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import RecsyncFS
 import RecsyncCore
+import RecsyncPrimitives
 
 struct DrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -81,13 +82,13 @@ enum Waiter {
                 outcome.pausedForGood = "auto_sync is off; upload them with 'recsync sync-now', or turn auto_sync on"
                 return outcome
             }
-            var line = "waiting for \(outcome.waiting) file(s), \(ByteCountFormatter.string(fromByteCount: bytes, countStyle: .file)) left"
+            var line = "waiting for \(outcome.waiting) file(s), \(NumberText.byteCount(bytes)) left"
             if let paused { line += " (paused: \(paused))" }
             if line != lastLine {
-                FileHandle.standardError.write(Data((line + "\n").utf8))
+                StandardStream.error(line + "\n")
                 lastLine = line
             }
-            Thread.sleep(forTimeInterval: interval)
+            WorkerThread.sleep(forTimeInterval: interval)
         }
     }
 }

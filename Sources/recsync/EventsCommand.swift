@@ -1,6 +1,7 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import RecsyncCore
+import RecsyncPrimitives
 
 /// `recsync events`: what happened to the files of a mount, from its event log.
 struct EventsCommand: ParsableCommand {
@@ -32,10 +33,8 @@ struct EventsCommand: ParsableCommand {
             throw CLIError.usage("no event log at \(path); mount the folder with 'recsync mount' first, or pass --state-dir with the directory it was mounted with")
         }
         let reader = EventReader(path: path)
-        let output = FileHandle.standardOutput
         let show: (String) -> Void = { line in
-            let text = json ? line : Self.readable(line)
-            output.write(Data((text + "\n").utf8))
+            StandardStream.output((json ? line : Self.readable(line)) + "\n")
         }
         if follow {
             try reader.follow(includeRotated: true, show)

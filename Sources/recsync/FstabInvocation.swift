@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import RecsyncCore
+import RecsyncPrimitives
 
 /// How `mount(8)` starts recsync for `mount -t fuse.recsync` and `/etc/fstab` lines, turned into
 /// a `recsync mount` command line.
@@ -21,7 +22,7 @@ enum FstabInvocation {
     ///   - program: the name the binary was started as (`argv[0]`).
     ///   - subcommands: the names of recsync's commands, which are never a mount source.
     static func arguments(program: String, arguments: [String], subcommands: Set<String>) throws -> [String]? {
-        let name = (program as NSString).lastPathComponent
+        let name = PathText.lastComponent(program)
         if helperNames.contains(name) { return try translate(arguments) }
         // mount.fuse3's form always carries -o; without it, two plain words are a mistyped
         // command (`recsync verfy a b`), which must not become a mount.

@@ -1,5 +1,7 @@
-import Foundation
+import FoundationEssentials
 import Logging
+import RecsyncPrimitives
+import Glibc
 
 /// Log lines for systemd's journal: when standard error is the journal's stream (systemd sets
 /// `JOURNAL_STREAM` to its device and inode), each line starts with its syslog priority
@@ -41,7 +43,7 @@ struct JournalLogHandler: LogHandler {
         var text = "<\(Self.priority(level))>\(message)"
         for (key, value) in merged.sorted(by: { $0.key < $1.key }) { text += " \(key)=\(value)" }
         // One entry per line: a newline inside a message or a value would split it.
-        text = text.replacingOccurrences(of: "\n", with: "\\n") + "\n"
+        text = text.replacingBytes(of: "\n", with: "\\n") + "\n"
         _ = text.withCString { write(STDERR_FILENO, $0, strlen($0)) }
     }
 }

@@ -1,5 +1,7 @@
 import CSysShims
-import Foundation
+import FoundationEssentials
+import RecsyncPrimitives
+import Glibc
 
 /// Keeps `recsync.log` from growing without bound while the daemon runs for weeks: once it is
 /// larger than `limit`, it becomes `recsync.log.1` (replacing the previous one) and a new log is
@@ -14,9 +16,9 @@ struct LogRotation {
     /// Starts a thread that checks the size every `interval` seconds, for the process's life.
     func start(interval: TimeInterval = 5) {
         guard Self.standardErrorIs(path) else { return }
-        let thread = Thread { [self] in
+        let thread = WorkerThread { [self] in
             while true {
-                Thread.sleep(forTimeInterval: interval)
+                WorkerThread.sleep(forTimeInterval: interval)
                 rotateIfNeeded()
             }
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import RecsyncS3
+import RecsyncPrimitives
 
 struct MountCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -49,7 +50,7 @@ struct MountCommand: ParsableCommand {
         if readyFd == nil {
             for warning in CredentialsLoader.exposureWarnings(environment: plan.environment,
                                                               homeDirectory: Paths.home(plan.environment)) {
-                FileHandle.standardError.write(Data("recsync: warning: \(warning)\n".utf8))
+                StandardStream.error("recsync: warning: \(warning)\n")
             }
         }
         if foreground {

@@ -1,6 +1,7 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import RecsyncCore
+import RecsyncPrimitives
 
 /// The settings `recsync mount` takes on the command line; each one overrides the config file.
 /// Every setting can be given with `-o NAME=VALUE`; the common ones also have flags.
@@ -110,7 +111,7 @@ struct MountOptions: ParsableArguments {
 enum SettingsHelp {
     /// Markdown defaults (`` `8388608` (8 MiB) ``) as plain text.
     static func plain(_ text: String) -> String {
-        text.replacingOccurrences(of: "`", with: "").replacingOccurrences(of: "**", with: "")
+        text.replacingBytes(of: "`", with: "").replacingBytes(of: "**", with: "")
     }
 
     /// One line per setting: `-o chunk_size=SIZE  The part size ... (default: 8388608 (8 MiB))`.

@@ -1,6 +1,8 @@
-import Foundation
+import FoundationEssentials
 import RecsyncCore
 import RecsyncS3
+import RecsyncPrimitives
+import Glibc
 
 /// Everything `recsync mount` needs, resolved and checked before anything is mounted, so that
 /// bad input fails with one clear line and leaves nothing behind.
@@ -39,11 +41,11 @@ struct MountPlan {
         if purpose != .inspect, DeadMount.isDead(requested) {
             // Left by a daemon that crashed or was killed: the files are below it, untouched.
             if purpose == .check {
-                FileHandle.standardError.write(Data("recsync: \(requested) is a dead mount a stopped recsync left; mounting detaches it first\n".utf8))
+                StandardStream.error("recsync: \(requested) is a dead mount a stopped recsync left; mounting detaches it first\n")
                 mountpoint = requested
             } else {
                 try DeadMount.clear(requested)
-                FileHandle.standardError.write(Data("recsync: detached the dead mount a stopped recsync left at \(requested)\n".utf8))
+                StandardStream.error("recsync: detached the dead mount a stopped recsync left at \(requested)\n")
                 mountpoint = try Paths.existingDirectory(rawMountpoint)
             }
         } else {
@@ -92,7 +94,7 @@ struct MountPlan {
 
     /// `AWS_CA_BUNDLE`, as the AWS CLI reads it: a PEM file of the CAs to trust for https://.
     static func caBundle(_ environment: [String: String]) throws -> String? {
-        guard let path = environment["AWS_CA_BUNDLE"]?.trimmingCharacters(in: .whitespaces), !path.isEmpty else { return nil }
+        guard let path = environment["AWS_CA_BUNDLE"]?.trimmingWhitespace(), !path.isEmpty else { return nil }
         var info = stat()
         guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, access(path, R_OK) == 0 else {
             throw CLIError.usage("AWS_CA_BUNDLE names \(path), which is not a readable file; point it at a PEM file of the "

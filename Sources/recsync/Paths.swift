@@ -1,16 +1,53 @@
-import Foundation
+import FoundationEssentials
 import RecsyncFS
+import RecsyncPrimitives
+import Glibc
 
 /// Where recsync keeps things: per-mount state and runtime files, named after the mountpoint.
 enum Paths {
     static func home(_ environment: [String: String]) -> String {
-        environment["HOME"] ?? NSHomeDirectory()
+        if let home = environment["HOME"] { return home }
+        guard let entry = getpwuid(geteuid()), let dir = entry.pointee.pw_dir else { return "/" }
+        return NameCoding.text(cString: dir)
     }
 
+    /// `path` made absolute as Foundation's `standardizingPath` would: `~` and `~/` expanded,
+    /// relative paths taken from the working folder, `.` and `..` resolved, and a symlink met
+    /// on the way replaced by its target (so `mount` and `unmount` name the same folder).
     static func absolute(_ path: String) -> String {
-        let expanded = (path as NSString).expandingTildeInPath
-        if expanded.hasPrefix("/") { return (expanded as NSString).standardizingPath }
-        return ((currentDirectory() as NSString).appendingPathComponent(expanded) as NSString).standardizingPath
+        var expanded = path
+        if path == "~" || path.hasPrefix("~/") {
+            expanded = home(ProcessInfo.processInfo.environment) + path.dropFirst()
+        }
+        if !expanded.hasPrefix("/") { expanded = PathText.appending(currentDirectory(), expanded) }
+        return resolvingSymlinks(PathText.normalized(expanded))
+    }
+
+    /// Each component of the normalized absolute `path` that is a symlink, replaced by its
+    /// target; components that do not exist are kept as they are.
+    private static func resolvingSymlinks(_ path: String, hops: Int = 0) -> String {
+        var resolved = "/"
+        var parts = path.split(separator: "/").map(String.init)[...]
+        while let part = parts.popFirst() {
+            let candidate = PathText.appending(resolved, part)
+            var st = stat()
+            guard NameCoding.withCString(candidate, { lstat($0, &st) }) == 0, st.st_mode & S_IFMT == S_IFLNK,
+                  hops < 40, let target = readLink(candidate) else {
+                resolved = candidate
+                continue
+            }
+            let joined = target.hasPrefix("/") ? target : PathText.appending(resolved, target)
+            let rest = parts.joined(separator: "/")
+            return resolvingSymlinks(PathText.normalized(PathText.appending(joined, rest)), hops: hops + 1)
+        }
+        return resolved
+    }
+
+    private static func readLink(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = NameCoding.withCString(path) { readlink($0, &buffer, buffer.count - 1) }
+        guard count > 0 else { return nil }
+        return NameCoding.text(buffer[0..<count].map { UInt8(bitPattern: $0) })
     }
 
     /// The working folder as its bytes (`NameCoding`); Foundation's would replace some.
@@ -29,11 +66,11 @@ enum Paths {
     /// The canonical path of an existing folder, or an error saying what is wrong with it.
     static func existingDirectory(_ path: String) throws -> String {
         let absolutePath = absolute(path)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: absolutePath, isDirectory: &isDirectory) else {
+        let kind = NameCoding.withCString(absolutePath) { FileKind.of(cString: $0) }
+        guard kind != .missing else {
             throw CLIError.usage("mountpoint \(absolutePath) does not exist; create it with 'mkdir -p \(absolutePath)'")
         }
-        guard isDirectory.boolValue else {
+        guard kind == .directory else {
             throw CLIError.usage("mountpoint \(absolutePath) is not a folder; give a folder to mount over")
         }
         guard let resolved = NameCoding.withCString(absolutePath, { realpath($0, nil) }) else { return absolutePath }
@@ -47,7 +84,7 @@ enum Paths {
         let trimmed = mountpoint.drop { $0 == "/" }
         if trimmed.isEmpty { return "-" }
         return trimmed.split(separator: "/", omittingEmptySubsequences: true)
-            .map { $0.replacingOccurrences(of: "-", with: "\\x2d") }
+            .map { $0.replacingBytes(of: "-", with: "\\x2d") }
             .joined(separator: "-")
     }
 
@@ -86,11 +123,11 @@ enum Paths {
     /// folder, not a symlink, owned by this user (then it is set to 0700). Otherwise another user
     /// who made it first could read the queue or answer the CLI in the daemon's place.
     static func privateDirectory(_ path: String, purpose: String, fix: String) throws {
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = PathText.parent(path)
         do {
             try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
         } catch {
-            throw CLIError("cannot create \(parent): \(error.localizedDescription); \(fix)")
+            throw CLIError("cannot create \(parent): \(errorText(error)); \(fix)")
         }
         if mkdir(path, 0o700) != 0 && errno != EEXIST {
             throw CLIError("cannot create \(purpose) \(path): \(String(cString: strerror(errno))); \(fix)")

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import RecsyncPrimitives
+import Glibc
 
 /// How the background process tells the starting one that the mount is live, or why it failed:
 /// one line, `READY` or `ERROR <message>`, on an inherited pipe.
@@ -27,6 +29,6 @@ enum ReadyPipe {
             if collected.contains(UInt8(ascii: "\n")) { break }
         }
         guard !collected.isEmpty else { return nil }
-        return String(decoding: collected, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return String(decoding: collected, as: UTF8.self).trimmingWhitespace()
     }
 }

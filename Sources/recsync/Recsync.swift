@@ -1,6 +1,8 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import RecsyncFS
+import Glibc
+import RecsyncPrimitives
 
 /// `recsync`: a recordings folder that keeps itself safe in S3.
 @main
@@ -52,8 +54,8 @@ struct Recsync: ParsableCommand {
     static func run(_ arguments: [String], failureCode: Int32? = nil) {
         func fail(_ error: any Error) -> Never {
             guard let failureCode, exitCode(for: error) != .success else { exit(withError: error) }
-            FileHandle.standardError.write(Data("recsync: error: \((error as? CLIError)?.message ?? fullMessage(for: error))\n".utf8))
-            Foundation.exit(failureCode)
+            StandardStream.error("recsync: error: \((error as? CLIError)?.message ?? fullMessage(for: error))\n")
+            Glibc.exit(failureCode)
         }
         var command: any ParsableCommand
         do {
@@ -102,6 +104,6 @@ func exitWith(_ error: any Error) -> Never {
         message = "\(error)"
         code = 1
     }
-    FileHandle.standardError.write(Data("recsync: error: \(message)\n".utf8))
+    StandardStream.error("recsync: error: \(message)\n")
     exit(code)
 }

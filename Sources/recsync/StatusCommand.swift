@@ -1,7 +1,9 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import RecsyncFS
 import RecsyncCore
+import RecsyncPrimitives
+import Glibc
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -73,7 +75,7 @@ struct StatusTable {
         icons ? (Self.iconByStatus[status].map { "\($0) " } ?? "") + status : status
     }
 
-    static func bytes(_ count: Int64) -> String { ByteCountFormatter.string(fromByteCount: count, countStyle: .file) }
+    static func bytes(_ count: Int64) -> String { NumberText.byteCount(count) }
 
     /// `[#####-----]  48%` from a file's progress.
     static func bar(_ progress: (sent: Int64, total: Int64)?, width: Int = 12) -> String {
@@ -81,7 +83,7 @@ struct StatusTable {
         let fraction = min(1, max(0, Double(progress.sent) / Double(progress.total)))
         let filled = Int((fraction * Double(width)).rounded(.down))
         return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] "
-            + String(format: "%3d%%", Int(fraction * 100))
+            + NumberText.padded(Int(fraction * 100), width: 3, pad: " ") + "%"
     }
 
     func render(_ response: ControlResponse, mountpoint: String, rates: [String: String] = [:]) -> String {
@@ -127,7 +129,7 @@ struct StatusWatch {
         var previous: [String: (status: String, sent: Double, at: Date)] = [:]
         var lastSeen: [String: String] = [:]
         // Written straight away, not buffered: a reader of a pipe sees each change as it comes.
-        func emit(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
+        func emit(_ text: String) { StandardStream.output(text + "\n") }
         while true {
             let now = Date()
             var screen: [String] = []
@@ -139,7 +141,7 @@ struct StatusWatch {
                         let rate = (progress.sent - before.sent) / max(0.001, now.timeIntervalSince(before.at))
                         if rate > 0 {
                             let left = Int(((progress.total - progress.sent) / rate).rounded(.up))
-                            rates[file.path] = "\(StatusTable.bytes(Int64(rate)))/s, \(left / 60)m\(String(format: "%02d", left % 60))s left"
+                            rates[file.path] = "\(StatusTable.bytes(Int64(rate)))/s, \(left / 60)m\(NumberText.padded(left % 60, width: 2))s left"
                         }
                     }
                     previous[file.path] = (file.status, progress?.sent ?? 0, now)
@@ -147,7 +149,7 @@ struct StatusWatch {
                         let shown = file.status + (file.error.map { "  error: \($0)" } ?? "")
                         if lastSeen[file.path] != shown {
                             lastSeen[file.path] = shown
-                            emit("\(ISO8601DateFormatter().string(from: now))  \(StatusTable(icons: icons).label(file.status))  \(file.path)"
+                            emit("\(CivilTime.utc(now).iso8601UTC)  \(StatusTable(icons: icons).label(file.status))  \(file.path)"
                                  + (file.error.map { "  error: \($0)" } ?? ""))
                         }
                     }
@@ -155,7 +157,7 @@ struct StatusWatch {
                 screen.append(StatusTable(icons: icons).render(response, mountpoint: client.mountpoint, rates: rates))
             }
             if terminal { emit("\u{1B}[H\u{1B}[2J" + screen.joined(separator: "\n\n")) }
-            Thread.sleep(forTimeInterval: 1)
+            WorkerThread.sleep(forTimeInterval: 1)
         }
     }
 }

@@ -1,7 +1,9 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import RecsyncFS
 import RecsyncFUSE
+import RecsyncPrimitives
+import Glibc
 
 /// How the daemon stops, whatever asked: SIGTERM, SIGINT or SIGHUP (`systemctl stop`, a
 /// shutdown, Ctrl-C in the foreground) or `recsync unmount` over the control socket.
@@ -25,7 +27,7 @@ final class StopSequence: @unchecked Sendable {
     private let mount: FuseMount
     private let grace: TimeInterval
     private let logger: Logger
-    private let condition = NSCondition()
+    private let condition = Condition()
     private var startedAt: Date?
     private var writersDone = false
     private var stillOpen: [String] = []
@@ -68,7 +70,7 @@ final class StopSequence: @unchecked Sendable {
 
     /// Takes the stop signals on a thread of its own and starts the stop at the first one.
     func listenForSignals() {
-        let thread = Thread { [self] in
+        let thread = WorkerThread { [self] in
             var set = Self.signalSet()
             while true {
                 var received: Int32 = 0
@@ -78,7 +80,7 @@ final class StopSequence: @unchecked Sendable {
                     logger.notice("\(name) received again; already stopping")
                     continue
                 }
-                Thread.detachNewThread { _ = self.stop(reason: name) }
+                WorkerThread.detachNewThread { _ = self.stop(reason: name) }
             }
         }
         thread.name = "recsync-signals"
@@ -139,7 +141,7 @@ final class StopSequence: @unchecked Sendable {
         // Detach the mount on a thread of its own, so that the caller (a control request) can
         // answer before the daemon goes away.
         let holdersRemain = !open.isEmpty
-        Thread.detachNewThread { [self] in self.detach(holdersRemain: holdersRemain) }
+        WorkerThread.detachNewThread { [self] in self.detach(holdersRemain: holdersRemain) }
         return open
     }
 

@@ -1,6 +1,8 @@
-import Foundation
+import FoundationEssentials
 import RecsyncCore
 import Synchronization
+import RecsyncPrimitives
+import Glibc
 
 /// The sd_notify(3) protocol, without libsystemd: one datagram per message to the socket named
 /// by `NOTIFY_SOCKET` (a path, or `@name` in the abstract namespace). Under a `Type=notify` unit
@@ -67,9 +69,9 @@ final class SystemdNotifier: @unchecked Sendable {
 
     /// Keeps STATUS= to `status()` every `interval` seconds until `stopping()`.
     func follow(every interval: TimeInterval, _ status: @escaping @Sendable () -> String?) {
-        let thread = Thread { [self] in
+        let thread = WorkerThread { [self] in
             while !stopped.withLock({ $0 }) {
-                Thread.sleep(forTimeInterval: interval)
+                WorkerThread.sleep(forTimeInterval: interval)
                 if let text = status() { update(status: text) }
             }
         }
@@ -86,7 +88,7 @@ extension SyncSummary {
         if parts.isEmpty { parts = ["nothing queued"] }
         var line = parts.joined(separator: ", ")
         if bytesWaiting > 0 {
-            line += "; \(ByteCountFormatter.string(fromByteCount: bytesWaiting, countStyle: .binary)) waiting"
+            line += "; \(NumberText.byteCount(bytesWaiting, binary: true)) waiting"
         }
         if let paused { line += "; paused: \(paused)" }
         return line

@@ -1,7 +1,9 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import RecsyncFS
 import RecsyncCore
+import RecsyncPrimitives
+import Glibc
 
 struct UnmountCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,7 +31,7 @@ struct UnmountCommand: ParsableCommand {
         let path = Paths.absolute(mountpoint)
         if DeadMount.isDead(path) {
             try DeadMount.clear(path)
-            FileHandle.standardError.write(Data("recsync: \(path) was left by a recsync that stopped without unmounting; detached it. Its queue picks up at the next mount.\n".utf8))
+            StandardStream.error("recsync: \(path) was left by a recsync that stopped without unmounting; detached it. Its queue picks up at the next mount.\n")
             return
         }
         guard let type = MountTable.mountType(at: path) else {
@@ -54,7 +56,7 @@ struct UnmountCommand: ParsableCommand {
     private func unmount(_ path: String) throws {
         let runtimeFile = Paths.runtimeFile(for: path, environment: ProcessInfo.processInfo.environment)
         let pid = (try? String(contentsOfFile: runtimeFile, encoding: .utf8))
-            .flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            .flatMap { pid_t($0.trimmingWhitespace()) }
         var waitLimit = timeout
         let client = ControlClient(mountpoint: path)
         if let info = try? client.send(ControlRequest(op: .info), timeout: 10) {
@@ -67,12 +69,12 @@ struct UnmountCommand: ParsableCommand {
                 let stillOpen = response.stillOpen ?? []
                 if !stillOpen.isEmpty {
                     let names = stillOpen.map { "  " + NameCoding.display($0) }.joined(separator: "\n")
-                    FileHandle.standardError.write(Data("""
+                    StandardStream.error("""
                     recsync: \(stillOpen.count) file(s) were still open for writing after the \(Int(grace)) s grace period.
                     Everything written to them is on disk; they are queued at the next mount:
                     \(names)
 
-                    """.utf8))
+                    """)
                 }
             } catch {
                 // A daemon that cannot take the request (an older version still running after an
@@ -97,7 +99,7 @@ struct UnmountCommand: ParsableCommand {
         guard kill(pid, 0) == 0 || errno == EPERM else { return false }
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return true }
-        let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+        let state = stat[stat.index(after: close)...].trimmingWhitespace().first
         return state != "Z" && state != "X"
     }
 }

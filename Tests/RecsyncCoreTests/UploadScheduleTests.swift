@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RecsyncPrimitives
 import RecsyncStore
 import Synchronization
 import XCTest
@@ -17,62 +18,106 @@ final class UploadScheduleTests: XCTestCase {
         calendar.date(from: DateComponents(year: 2026, month: 12, day: 7 + day, hour: hour, minute: minute))!
     }
 
+    /// The machine's time zone is Europe/Berlin while `body` runs (`TZ`, which the C library's
+    /// local time, and so `LocalWallClock`, reads), whatever this machine's own zone is.
+    func inBerlin<T>(_ body: () throws -> T) rethrows -> T {
+        let saved = getenv("TZ").map { String(cString: $0) }
+        setenv("TZ", "Europe/Berlin", 1)
+        CivilTime.reloadLocalZone()
+        defer {
+            if let saved { setenv("TZ", saved, 1) } else { unsetenv("TZ") }
+            CivilTime.reloadLocalZone()
+        }
+        return try body()
+    }
+
     func schedule(_ text: String) throws -> UploadSchedule {
         try XCTUnwrap(UploadSchedule.parse(text))
     }
 
     func testTheFirstRuleThatCoversAMomentDecidesAndTheRestIsUnlimited() throws {
-        let s = try schedule("Mon-Fri 08:00-18:00 1M, Mon-Fri 18:00-08:00 off, Sat 512K")
-        XCTAssertEqual(s.limit(at: at(0, 9), calendar: calendar), .rate(1024 * 1024))
-        XCTAssertEqual(s.limit(at: at(0, 7, 59), calendar: calendar), .unlimited, "Monday before 08:00: Sunday's night rule does not reach it")
-        XCTAssertEqual(s.limit(at: at(1, 7, 59), calendar: calendar), .off, "Monday's 18:00-08:00 runs into Tuesday")
-        XCTAssertEqual(s.limit(at: at(4, 23), calendar: calendar), .off)
-        XCTAssertEqual(s.limit(at: at(5, 3), calendar: calendar), .off, "Friday night reaches into Saturday")
-        XCTAssertEqual(s.limit(at: at(5, 8), calendar: calendar), .rate(512 * 1024))
-        XCTAssertEqual(s.limit(at: at(6, 12), calendar: calendar), .unlimited, "no rule: unlimited")
-        XCTAssertEqual(try schedule("Mon-Fri 09:00-17:00 on, off").limit(at: at(5, 12), calendar: calendar), .off, "a catch-all last")
-        XCTAssertEqual(try schedule("weekends off").limit(at: at(6, 12), calendar: calendar), .off)
-        XCTAssertEqual(try schedule("Fri-Mon 2MB/s").limit(at: at(0, 12), calendar: calendar), .rate(2_000_000), "day ranges wrap")
-        XCTAssertEqual(try schedule("Fri-Mon 2MB/s").limit(at: at(1, 12), calendar: calendar), .unlimited)
-        XCTAssertEqual(try schedule("daily 22:00-24:00 off").limit(at: at(2, 23, 59), calendar: calendar), .off)
-        XCTAssertNil(try UploadSchedule.parse(""), "empty: no schedule")
-        XCTAssertNil(try UploadSchedule.parse("   "))
+        try inBerlin {
+            let s = try schedule("Mon-Fri 08:00-18:00 1M, Mon-Fri 18:00-08:00 off, Sat 512K")
+            XCTAssertEqual(s.limit(at: at(0, 9)), .rate(1024 * 1024))
+            XCTAssertEqual(s.limit(at: at(0, 7, 59)), .unlimited, "Monday before 08:00: Sunday's night rule does not reach it")
+            XCTAssertEqual(s.limit(at: at(1, 7, 59)), .off, "Monday's 18:00-08:00 runs into Tuesday")
+            XCTAssertEqual(s.limit(at: at(4, 23)), .off)
+            XCTAssertEqual(s.limit(at: at(5, 3)), .off, "Friday night reaches into Saturday")
+            XCTAssertEqual(s.limit(at: at(5, 8)), .rate(512 * 1024))
+            XCTAssertEqual(s.limit(at: at(6, 12)), .unlimited, "no rule: unlimited")
+            XCTAssertEqual(try schedule("Mon-Fri 09:00-17:00 on, off").limit(at: at(5, 12)), .off, "a catch-all last")
+            XCTAssertEqual(try schedule("weekends off").limit(at: at(6, 12)), .off)
+            XCTAssertEqual(try schedule("Fri-Mon 2MB/s").limit(at: at(0, 12)), .rate(2_000_000), "day ranges wrap")
+            XCTAssertEqual(try schedule("Fri-Mon 2MB/s").limit(at: at(1, 12)), .unlimited)
+            XCTAssertEqual(try schedule("daily 22:00-24:00 off").limit(at: at(2, 23, 59)), .off)
+            XCTAssertNil(try UploadSchedule.parse(""), "empty: no schedule")
+            XCTAssertNil(try UploadSchedule.parse("   "))
+        }
     }
 
     func testNextChangeIsTheNextBoundaryWhereTheAnswerDiffers() throws {
-        let s = try schedule("Mon-Fri 08:00-18:00 1M, Mon-Fri 18:00-08:00 off")
-        XCTAssertEqual(s.nextChange(after: at(0, 9), calendar: calendar), at(0, 18))
-        XCTAssertEqual(s.nextChange(after: at(0, 19), calendar: calendar), at(1, 8))
-        XCTAssertEqual(s.nextChange(after: at(4, 19), calendar: calendar), at(5, 8), "Friday night ends Saturday 08:00 (unlimited)")
-        XCTAssertEqual(s.nextChange(after: at(5, 9), calendar: calendar), at(7, 8), "the weekend runs to Monday 08:00")
-        XCTAssertNil(try schedule("off").nextChange(after: at(0, 0), calendar: calendar), "a constant answer never changes")
+        try inBerlin {
+            let s = try schedule("Mon-Fri 08:00-18:00 1M, Mon-Fri 18:00-08:00 off")
+            XCTAssertEqual(s.nextChange(after: at(0, 9)), at(0, 18))
+            XCTAssertEqual(s.nextChange(after: at(0, 19)), at(1, 8))
+            XCTAssertEqual(s.nextChange(after: at(4, 19)), at(5, 8), "Friday night ends Saturday 08:00 (unlimited)")
+            XCTAssertEqual(s.nextChange(after: at(5, 9)), at(7, 8), "the weekend runs to Monday 08:00")
+            XCTAssertNil(try schedule("off").nextChange(after: at(0, 0)), "a constant answer never changes")
+        }
     }
 
     func testDaylightSavingTransitionsFollowTheWallClock() throws {
-        // Europe/Berlin: 2026-03-29 02:00 becomes 03:00; 2026-10-25 03:00 becomes 02:00 again.
-        let s = try schedule("daily 02:30-04:00 off")
-        let spring = { (hour: Int, minute: Int) in
-            self.calendar.date(from: DateComponents(year: 2026, month: 3, day: 29, hour: hour, minute: minute))!
-        }
-        XCTAssertEqual(s.limit(at: spring(3, 30), calendar: calendar), .off)
-        XCTAssertEqual(s.limit(at: spring(1, 30), calendar: calendar), .unlimited)
-        let closes = try XCTUnwrap(s.nextChange(after: spring(1, 0), calendar: calendar))
-        XCTAssertGreaterThanOrEqual(closes, spring(3, 0), "02:30 does not exist that night")
-        XCTAssertLessThanOrEqual(closes, spring(3, 30))
-        XCTAssertEqual(s.limit(at: closes, calendar: calendar), .off)
-        XCTAssertEqual(s.nextChange(after: spring(3, 30), calendar: calendar), spring(4, 0))
+        try inBerlin {
+            // Europe/Berlin: 2026-03-29 02:00 becomes 03:00; 2026-10-25 03:00 becomes 02:00 again.
+            let s = try schedule("daily 02:30-04:00 off")
+            let spring = { (hour: Int, minute: Int) in
+                self.calendar.date(from: DateComponents(year: 2026, month: 3, day: 29, hour: hour, minute: minute))!
+            }
+            XCTAssertEqual(s.limit(at: spring(3, 30)), .off)
+            XCTAssertEqual(s.limit(at: spring(1, 30)), .unlimited)
+            let closes = try XCTUnwrap(s.nextChange(after: spring(1, 0)))
+            XCTAssertGreaterThanOrEqual(closes, spring(3, 0), "02:30 does not exist that night")
+            XCTAssertLessThanOrEqual(closes, spring(3, 30))
+            XCTAssertEqual(s.limit(at: closes), .off)
+            XCTAssertEqual(s.nextChange(after: spring(3, 30)), spring(4, 0))
 
-        let night = try schedule("daily 01:00-02:30 off")
-        var utc = Calendar(identifier: .gregorian)
-        utc.timeZone = TimeZone(identifier: "UTC")!
-        // 00:15 UTC is the first 02:15 (CEST), 01:15 UTC the second (CET).
-        let first = utc.date(from: DateComponents(year: 2026, month: 10, day: 25, hour: 0, minute: 15))!
-        let second = utc.date(from: DateComponents(year: 2026, month: 10, day: 25, hour: 1, minute: 15))!
-        XCTAssertEqual(night.limit(at: first, calendar: calendar), .off)
-        XCTAssertEqual(night.limit(at: second, calendar: calendar), .off, "the repeated hour is covered again")
-        let opens = try XCTUnwrap(night.nextChange(after: first, calendar: calendar))
-        XCTAssertGreaterThan(opens, first)
-        XCTAssertEqual(night.limit(at: opens, calendar: calendar), .unlimited)
+            let night = try schedule("daily 01:00-02:30 off")
+            var utc = Calendar(identifier: .gregorian)
+            utc.timeZone = TimeZone(identifier: "UTC")!
+            // 00:15 UTC is the first 02:15 (CEST), 01:15 UTC the second (CET).
+            let first = utc.date(from: DateComponents(year: 2026, month: 10, day: 25, hour: 0, minute: 15))!
+            let second = utc.date(from: DateComponents(year: 2026, month: 10, day: 25, hour: 1, minute: 15))!
+            XCTAssertEqual(night.limit(at: first), .off)
+            XCTAssertEqual(night.limit(at: second), .off, "the repeated hour is covered again")
+            let opens = try XCTUnwrap(night.nextChange(after: first))
+            XCTAssertGreaterThan(opens, first)
+            XCTAssertEqual(night.limit(at: opens), .unlimited)
+        }
+    }
+
+    func testTheLocalClockReadsTheZoneAsFoundationsCalendarDoes() throws {
+        try inBerlin {
+            let clock = LocalWallClock()
+            // Every 37 minutes through 2026, both daylight-saving changes included.
+            let start = at(-340, 0)
+            for step in 0..<(366 * 24 * 60 / 37) {
+                let date = start.addingTimeInterval(Double(step) * 37 * 60 + 13)
+                let parts = calendar.dateComponents([.weekday, .hour, .minute], from: date)
+                let read = clock.weekdayAndMinute(of: date)
+                XCTAssertEqual(read.weekday, parts.weekday! - 1, "\(date)")
+                XCTAssertEqual(read.minute, parts.hour! * 60 + parts.minute!, "\(date)")
+            }
+            // Midnight-based moments, days ahead, across the October change.
+            let friday = calendar.date(from: DateComponents(year: 2026, month: 10, day: 23, hour: 15, minute: 40))!
+            for dayOffset in 0...8 {
+                let day = calendar.date(byAdding: .day, value: dayOffset, to: calendar.startOfDay(for: friday))!
+                for minute in [0, 59, 8 * 60 + 30, 23 * 60 + 59] {
+                    let expected = calendar.date(bySettingHour: minute / 60, minute: minute % 60, second: 0, of: day)
+                    XCTAssertEqual(clock.moment(minute: minute, dayOffset: dayOffset, from: friday), expected, "day +\(dayOffset), minute \(minute)")
+                }
+            }
+            XCTAssertEqual(SyncGate.windowTime(at(0, 8, 5)), "Mon 08:05", "local time, English day names")
+        }
     }
 
     func testBadTimetablesSayWhereAndWhatToWrite() {

@@ -60,4 +60,6 @@ int recsync_request_kills_setid(void);
 /* Raises the calling thread's nice value (alone: on Linux it is per thread) by `increment`, so
    that it yields the CPU to the rest of the process and to other programs. 0 or -1 with errno. */
 int recsync_lower_thread_priority(int increment);
+/* Names the calling thread (the kernel keeps 15 bytes): 0 or an errno value. */
+int recsync_set_thread_name(const char *name);
 #endif

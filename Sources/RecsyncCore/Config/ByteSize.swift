@@ -1,3 +1,5 @@
+import RecsyncPrimitives
+
 /// Byte counts written for people: `8388608`, `8MiB`, `16 MB`, `1.5 GiB`.
 public enum ByteSize {
     /// Accepted units and their sizes. `KB`, `MB`, `GB` are powers of 1000;
@@ -13,9 +15,9 @@ public enum ByteSize {
     /// optional unit from ``units``. Fractions are allowed when the result is a
     /// whole number of bytes (`1.5KiB` is 1536, `1.5B` is nil).
     public static func parse(_ text: String) -> Int? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmingWhitespace()
         let number = String(trimmed.prefix { $0.isASCII && ($0.isNumber || $0 == "." || $0 == "_") })
-        let unitText = trimmed.dropFirst(number.count).trimmingCharacters(in: .whitespaces)
+        let unitText = trimmed.dropFirst(number.count).trimmingWhitespace()
         let multiplier: Int
         if unitText.isEmpty {
             multiplier = 1
@@ -24,7 +26,7 @@ public enum ByteSize {
         } else {
             return nil
         }
-        let digits = number.replacingOccurrences(of: "_", with: "")
+        let digits = number.replacingBytes(of: "_", with: "")
         guard !digits.isEmpty, !digits.hasPrefix("."), !digits.hasSuffix("."),
               digits.filter({ $0 == "." }).count <= 1 else { return nil }
         if !digits.contains(".") {

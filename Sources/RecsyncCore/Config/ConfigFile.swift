@@ -1,9 +1,10 @@
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import RecsyncPrimitives
 
 extension RecsyncConfig {
     /// The largest config file accepted.
@@ -37,8 +38,7 @@ extension RecsyncConfig {
     /// first one that exists.
     public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
         defaultPath(environment: environment, isRoot: getuid() == 0) { path in
-            var isDirectory: ObjCBool = false
-            return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
+            FileKind.of(path) == .other
         }
     }
 

@@ -1,3 +1,5 @@
+import RecsyncPrimitives
+
 /// Settings given on the command line (flags and `-o` options); each replaces the value from the
 /// config file. See ``RecsyncConfig/merged(with:)``.
 public struct ConfigOverrides: Sendable, Equatable {
@@ -29,7 +31,7 @@ public struct ConfigOverrides: Sendable, Equatable {
     public mutating func set(_ name: String, _ value: SettingValue, origin: String? = nil) {
         guard let setting = Settings.named(name) else { preconditionFailure("no setting named \(name)") }
         given.append(Given(name: setting.name, value: value,
-                           origin: origin ?? "--\(setting.name.replacingOccurrences(of: "_", with: "-")) \(Self.describe(value))"))
+                           origin: origin ?? "--\(setting.name.replacingBytes(of: "_", with: "-")) \(Self.describe(value))"))
     }
 
     /// The value given for a setting, the last one if it was given more than once.

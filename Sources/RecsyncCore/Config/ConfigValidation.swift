@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Checks shared by the config file and the command-line flags. Each returns
 /// nil when the value is fine, or a sentence saying what is wrong and what to

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A metrics address that cannot be used, or a metrics file that cannot be written.
 public struct MetricsError: Error, CustomStringConvertible, Sendable {

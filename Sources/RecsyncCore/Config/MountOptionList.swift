@@ -1,3 +1,5 @@
+import RecsyncPrimitives
+
 /// The `-o` options of `recsync mount` and of the `mount.fuse.recsync` helper, as written in
 /// `/etc/fstab`: every setting of the config file (``Settings/all``), a few options of their own,
 /// the kernel's mount flags recsync honours, and the options of `mount(8)` and systemd that are
@@ -55,7 +57,7 @@ public struct MountOptionList: Sendable, Equatable {
     }
 
     mutating func add(_ option: SettingText.Option, environment: [String: String], sloppy: Bool) throws {
-        let name = option.name.replacingOccurrences(of: "-", with: "_")
+        let name = option.name.replacingBytes(of: "-", with: "_")
         func problem(_ message: String) -> ConfigError {
             ConfigError(kind: .invalidValue, message: "-o \(option.written): \(message)")
         }

@@ -1,3 +1,5 @@
+import RecsyncPrimitives
+
 extension Settings {
     /// The settings tables of docs/CONFIGURATION.md, one per config file table, written from
     /// ``all``; a test keeps the document equal to this text.
@@ -9,7 +11,7 @@ extension Settings {
             for setting in inTable(table) {
                 let meaning = [setting.help, setting.notes].filter { !$0.isEmpty }.joined(separator: " ")
                 let flag = setting.flag.map { " Flag: `\($0)`." } ?? ""
-                lines.append("| `\(setting.name)` | \(setting.type.documentation) | \(setting.defaultText.replacingOccurrences(of: "|", with: "\\|")) | \(meaning.replacingOccurrences(of: "|", with: "\\|"))\(flag) |")
+                lines.append("| `\(setting.name)` | \(setting.type.documentation) | \(setting.defaultText.replacingBytes(of: "|", with: "\\|")) | \(meaning.replacingBytes(of: "|", with: "\\|"))\(flag) |")
             }
             sections.append(lines.joined(separator: "\n"))
         }

@@ -1,8 +1,10 @@
 import CSysShims
-import Foundation
+import FoundationEssentials
 import RecsyncFS
 import RecsyncS3
 import RecsyncStore
+import RecsyncPrimitives
+import Glibc
 
 /// `recsync verify` and `recsync doctor --stale-uploads`.
 extension ControlHandler {
@@ -98,7 +100,7 @@ extension ControlHandler {
     /// The part of every key recsync makes for this mount that is fixed: the pattern up to its first
     /// variable other than `{user_id}`, cut back to a whole folder.
     static func ownedPrefix(pattern: String, userId: String) -> String {
-        var text = pattern.replacingOccurrences(of: "{user_id}", with: userId)
+        var text = pattern.replacingBytes(of: "{user_id}", with: userId)
         if let brace = text.firstIndex(of: "{") { text = String(text[..<brace]) }
         guard let slash = text.lastIndex(of: "/") else { return "" }
         return String(text[...slash])

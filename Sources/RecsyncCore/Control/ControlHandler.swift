@@ -1,8 +1,9 @@
 import CSysShims
-import Foundation
+import FoundationEssentials
 import RecsyncFS
 import Logging
 import RecsyncStore
+import Glibc
 
 /// Answers control requests on behalf of the engine and the uploader.
 public struct ControlHandler: Sendable {

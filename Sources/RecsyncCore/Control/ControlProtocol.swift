@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The control socket's protocol: one JSON request line, one JSON response line.
 /// Paths are relative to the mount root ("" is the root itself).

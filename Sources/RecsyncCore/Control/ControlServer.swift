@@ -1,6 +1,8 @@
 import CSysShims
-import Foundation
+import FoundationEssentials
 import Logging
+import RecsyncPrimitives
+import Glibc
 
 /// Serves the control socket (`<runtime dir>/<mount>.sock`): the `recsync status`, `sync-now`,
 /// `retry` and `import` commands talk to the daemon through it. Only root and the user running
@@ -45,7 +47,7 @@ public final class ControlServer: @unchecked Sendable {
             throw ControlError("cannot listen on \(socketPath): \(reason)")
         }
         listenFd = fd
-        let thread = Thread { [self] in self.acceptLoop(fd) }
+        let thread = WorkerThread { [self] in self.acceptLoop(fd) }
         thread.name = "recsync-control"
         thread.start()
     }
@@ -67,7 +69,7 @@ public final class ControlServer: @unchecked Sendable {
                 return  // closed by stop()
             }
             _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-            let thread = Thread { [self] in self.serve(client) }
+            let thread = WorkerThread { [self] in self.serve(client) }
             thread.name = "recsync-control-client"
             thread.start()
         }

@@ -1,6 +1,7 @@
 import CSysShims
-import Foundation
+import FoundationEssentials
 import RecsyncFS
+import Glibc
 
 /// Lists what lies below a folder of the backing tree, without following symlinks: regular
 /// files (the ones recsync uploads) and the other items a folder may hold.

@@ -1,8 +1,9 @@
 import CSysShims
-import Foundation
+import FoundationEssentials
 import RecsyncFS
 import Logging
 import RecsyncStore
+import Glibc
 
 /// `recsync import`: brings existing recordings in at LOW priority, so an old archive never
 /// pushes aside what was just recorded. Files already inside the mount are queued; files and

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RecsyncFS
 import Logging
 #if canImport(Glibc)

@@ -1,8 +1,10 @@
-import Foundation
+import FoundationEssentials
 import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
+import RecsyncPrimitives
+import Dispatch
 
 /// The event log of a mount: every ``SyncEvent`` appended as one JSON line to
 /// `events.jsonl` in the state directory, and handed to the ``EventHook``, if
@@ -19,7 +21,7 @@ import Glibc
 ///   ``hookBacklogLimit`` are waiting, the oldest are dropped with a warning.
 ///
 /// Thread safety: every mutable property below is guarded by `state`, an
-/// `NSCondition` used as the lock (and signalled when the hook backlog
+/// `Condition` used as the lock (and signalled when the hook backlog
 /// drains). Hooks run, and the logger is called, without holding it.
 public final class EventLog: @unchecked Sendable {
     /// The name of the event log in the state directory.
@@ -41,7 +43,7 @@ public final class EventLog: @unchecked Sendable {
     let logger: Logger
     private let hookQueue = DispatchQueue(label: "recsync.event-hooks")
 
-    private let state = NSCondition()
+    private let state = Condition()
     /// The open log file, or -1 after ``close(timeout:)`` (or a failed rotation).
     private var fd: Int32
     /// Bytes in the current file.

@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import RecsyncStore
+import Glibc
 
 /// Something that happened to one file in the mount: its sync status changed,
 /// or an upload finished or failed.

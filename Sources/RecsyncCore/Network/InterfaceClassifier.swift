@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import RecsyncPrimitives
 
 /// Reads what sysfs says about a network interface: whether it can carry traffic, and what kind
 /// of link it is. Every path is below `sysfsRoot`, so tests describe any machine with a folder.
@@ -20,7 +21,7 @@ struct InterfaceClassifier {
 
     private func read(_ interface: String, _ file: String) -> String? {
         (try? String(contentsOfFile: directory(interface) + "/" + file, encoding: .utf8))?
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+            .trimmingWhitespace()
     }
 
     private func exists(_ interface: String, _ entry: String) -> Bool {
@@ -32,7 +33,7 @@ struct InterfaceClassifier {
     /// Nil when the interface can carry traffic; otherwise why not.
     func unusableReason(_ interface: String) -> String? {
         guard exists(interface) else { return "\(interface) does not exist" }
-        if let flags = read(interface, "flags").flatMap({ Int($0.replacingOccurrences(of: "0x", with: ""), radix: 16) }),
+        if let flags = read(interface, "flags").flatMap({ Int($0.replacingBytes(of: "0x", with: ""), radix: 16) }),
            flags & 0x1 == 0 {
             return "\(interface) is down"
         }
@@ -74,6 +75,6 @@ struct InterfaceClassifier {
     func driver(_ interface: String) -> String? {
         let link = directory(interface) + "/device/driver"
         guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: link) else { return nil }
-        return (target as NSString).lastPathComponent
+        return PathText.lastComponent(target)
     }
 }

@@ -1,6 +1,7 @@
-import Foundation
+import FoundationEssentials
 import RecsyncFS
 import Synchronization
+import RecsyncPrimitives
 
 /// Runs a helper program and returns what it printed, or nil when it is missing, fails or takes
 /// longer than `timeout`. Injected so tests can play NetworkManager and ModemManager.
@@ -36,7 +37,7 @@ struct NetworkManagerQuery {
 
     func isRunning() -> Bool {
         runner.run(["nmcli", "-t", "-f", "RUNNING", "general"], timeout: 2)?
-            .trimmingCharacters(in: .whitespacesAndNewlines) == "running"
+            .trimmingWhitespace() == "running"
     }
 
     func metered(_ interface: String) -> Answer? {
@@ -48,7 +49,7 @@ struct NetworkManagerQuery {
     /// `GENERAL.METERED:yes (guessed)` and the like.
     static func parse(_ output: String) -> Answer? {
         guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("GENERAL.METERED:") }) else { return nil }
-        let value = line.dropFirst("GENERAL.METERED:".count).trimmingCharacters(in: .whitespaces).lowercased()
+        let value = line.dropFirst("GENERAL.METERED:".count).trimmingWhitespace().lowercased()
         switch value {
         case "yes": return .yes
         case "no": return .no
@@ -81,8 +82,8 @@ struct ModemManagerQuery {
     static func values(_ output: String, key: String) -> [String] {
         output.split(separator: "\n").compactMap { line in
             let parts = line.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces).hasPrefix(key + "[") else { return nil }
-            let value = parts[1].trimmingCharacters(in: .whitespaces)
+            guard parts.count == 2, parts[0].trimmingWhitespace().hasPrefix(key + "[") else { return nil }
+            let value = parts[1].trimmingWhitespace()
             return value.isEmpty || value == "--" ? nil : value
         }
     }

@@ -1,5 +1,8 @@
 import CSysShims
-import Foundation
+import FoundationEssentials
+import RecsyncPrimitives
+import Glibc
+import Dispatch
 
 /// Tells the monitor that something about the network may have changed. The real source is
 /// rtnetlink; tests drive a manual one.
@@ -13,10 +16,10 @@ public protocol NetworkEventSource: AnyObject, Sendable {
 /// IPv6 appearing or going away. Messages are not parsed: any of them means "look again".
 public final class RtnetlinkEventSource: NetworkEventSource, @unchecked Sendable {
     /// Guards `fd` and `wakePipe`; the reader thread owns the descriptors until `stop()` returns.
-    private let lock = NSLock()
+    private let lock = Lock()
     private var fd: Int32 = -1
     private var wakePipe: (read: Int32, write: Int32) = (-1, -1)
-    private var thread: Thread?
+    private var thread: WorkerThread?
     private let done = DispatchSemaphore(value: 0)
 
     public init() {}
@@ -36,7 +39,7 @@ public final class RtnetlinkEventSource: NetworkEventSource, @unchecked Sendable
         wakePipe = (fds[0], fds[1])
         lock.unlock()
         let stopFd = fds[0]
-        let reader = Thread { [self] in
+        let reader = WorkerThread { [self] in
             readLoop(socket: socket, stopFd: stopFd, changed: changed)
             done.signal()
         }
@@ -83,7 +86,7 @@ public final class RtnetlinkEventSource: NetworkEventSource, @unchecked Sendable
 
 /// An event source that only fires when told to (tests, or network awareness turned off).
 public final class ManualEventSource: NetworkEventSource, @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var handler: (@Sendable () -> Void)?
 
     public init() {}

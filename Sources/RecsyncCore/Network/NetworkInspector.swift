@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import RecsyncPrimitives
+import Glibc
 
 /// Looks at the machine once and says whether, how and at what cost the S3 endpoint is reached.
 ///
@@ -79,7 +81,7 @@ public struct NetworkInspector: Sendable {
 /// slow resolver never delays a network check) and again after each network change.
 public final class EndpointAddresses: @unchecked Sendable {
     private let host: String
-    private let lock = NSLock()
+    private let lock = Lock()
     private var addresses: [[UInt8]]
     private var resolving = false
 
@@ -107,7 +109,7 @@ public final class EndpointAddresses: @unchecked Sendable {
         if resolving { lock.unlock(); return }
         resolving = true
         lock.unlock()
-        Thread.detachNewThread { [self] in
+        WorkerThread.detachNewThread { [self] in
             let resolved = Self.resolve(host)
             lock.lock()
             resolving = false

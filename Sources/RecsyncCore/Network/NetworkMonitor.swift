@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Logging
+import RecsyncPrimitives
 
 /// Watches the network and tells its listener when the state changes.
 ///
@@ -20,7 +21,7 @@ public final class NetworkMonitor: @unchecked Sendable {
     /// Called when a look finds the state changed: (old, new).
     public typealias ChangeHandler = @Sendable (NetworkState, NetworkState) -> Void
 
-    private let condition = NSCondition()
+    private let condition = Condition()
     private var current: NetworkState
     private var lookDue: Date?
     private var stopping = false
@@ -66,7 +67,7 @@ public final class NetworkMonitor: @unchecked Sendable {
         } catch {
             logger.warning("\(error); network changes are noticed only every \(Int(interval)) s")
         }
-        let thread = Thread { [self] in run(onChange: onChange, onTick: onTick) }
+        let thread = WorkerThread { [self] in run(onChange: onChange, onTick: onTick) }
         thread.name = "recsync-network"
         thread.start()
     }

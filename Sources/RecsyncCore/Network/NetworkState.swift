@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The kind of link that carries traffic to the S3 endpoint.
 public enum ConnectionType: String, Codable, Sendable, CaseIterable {

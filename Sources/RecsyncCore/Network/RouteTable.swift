@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The kernel's main routing tables for IPv4 and IPv6, as `/proc/net/route` and
 /// `/proc/net/ipv6_route` list them, with the longest-prefix lookup the kernel does.

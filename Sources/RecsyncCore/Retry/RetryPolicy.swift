@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import RecsyncS3
+import Glibc
 
 /// What a failed upload allows. Every failure is classified here and nowhere else.
 public enum FailureKind: Equatable, Sendable {

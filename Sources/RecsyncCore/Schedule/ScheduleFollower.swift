@@ -1,6 +1,7 @@
 import Dispatch
-import Foundation
+import FoundationEssentials
 import Logging
+import RecsyncPrimitives
 import Synchronization
 
 /// Keeps the gate and the upload rate in step with `upload_schedule`: applies what the
@@ -62,22 +63,14 @@ public final class ScheduleFollower: Sendable {
         }
     }
 
-    /// The local calendar as it is now. Foundation keeps the system time zone it read first;
-    /// it is read again here, so a time zone changed while recsync runs (`timedatectl
-    /// set-timezone`) is followed from the next refresh on.
-    static func localCalendar() -> Calendar {
-        NSTimeZone.resetSystemTimeZone()
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone.current
-        return calendar
-    }
-
     private func apply() {
         guard !stopped.withLock({ $0 }) else { return }
         let moment = now()
-        let calendar = Self.localCalendar()
-        let limit = schedule.limit(at: moment, calendar: calendar)
-        let next = schedule.nextChange(after: moment, calendar: calendar)
+        // Read the time zone again, so one changed while recsync runs (`timedatectl
+        // set-timezone`) is followed from this refresh on.
+        CivilTime.reloadLocalZone()
+        let limit = schedule.limit(at: moment)
+        let next = schedule.nextChange(after: moment)
         let previous = current.withLock { current in
             defer { current = limit }
             return current

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `upload_schedule`: a weekly timetable of when automatic uploads run and how fast, in the
 /// machine's local time. See docs/CONFIGURATION.md, "Upload schedule".
@@ -50,36 +50,33 @@ public struct UploadSchedule: Sendable, Equatable {
     /// The text it was read from.
     public let text: String
 
-    /// The limit at `date`, in `calendar`'s time zone.
-    public func limit(at date: Date, calendar: Calendar = .current) -> Limit {
-        let (day, minute) = Self.weekMinute(date, calendar: calendar)
+    /// The limit at `date`, on `clock`'s wall clock.
+    public func limit(at date: Date, clock: some WallClock = LocalWallClock()) -> Limit {
+        let (day, minute) = Self.weekMinute(date, clock: clock)
         return rules.first { $0.covers(day: day, minute: minute) }?.limit ?? .unlimited
     }
 
     /// The next moment after `date` at which the limit changes; nil when it never does.
-    public func nextChange(after date: Date, calendar: Calendar = .current) -> Date? {
-        let now = limit(at: date, calendar: calendar)
+    public func nextChange(after date: Date, clock: some WallClock = LocalWallClock()) -> Date? {
+        let now = limit(at: date, clock: clock)
         var boundaries = Set([0])
         for rule in rules {
             if let span = rule.span { boundaries.formUnion([span.start % 1440, span.end % 1440]) }
         }
-        let startOfToday = calendar.startOfDay(for: date)
         var candidates: [Date] = []
         for dayOffset in 0...8 {
-            guard let day = calendar.date(byAdding: .day, value: dayOffset, to: startOfToday) else { continue }
             for minute in boundaries {
-                if let moment = calendar.date(bySettingHour: minute / 60, minute: minute % 60, second: 0, of: day), moment > date {
+                if let moment = clock.moment(minute: minute, dayOffset: dayOffset, from: date), moment > date {
                     candidates.append(moment)
                 }
             }
         }
-        return candidates.sorted().first { limit(at: $0, calendar: calendar) != now }
+        return candidates.sorted().first { limit(at: $0, clock: clock) != now }
     }
 
-    static func weekMinute(_ date: Date, calendar: Calendar) -> (day: Int, minute: Int) {
-        let parts = calendar.dateComponents([.weekday, .hour, .minute], from: date)
-        // Calendar's weekday: 1 = Sunday ... 7 = Saturday.
-        let day = ((parts.weekday ?? 2) + 5) % 7
-        return (day, (parts.hour ?? 0) * 60 + (parts.minute ?? 0))
+    /// Monday = 0 ... Sunday = 6, and the minute of the day.
+    static func weekMinute(_ date: Date, clock: some WallClock) -> (day: Int, minute: Int) {
+        let (weekday, minute) = clock.weekdayAndMinute(of: date)
+        return ((weekday + 6) % 7, minute)
     }
 }

@@ -1,8 +1,11 @@
-import Foundation
+import FoundationEssentials
 import RecsyncFS
 import Logging
 import RecsyncS3
 import RecsyncStore
+import RecsyncPrimitives
+import Glibc
+import Dispatch
 
 extension FileUpload {
     /// Uploads a large file as a multipart upload that resumes: the UploadId and every completed
@@ -53,7 +56,7 @@ extension FileUpload {
         let group = DispatchGroup()
         for _ in 0..<workers {
             group.enter()
-            Thread.detachNewThread { [self] in
+            WorkerThread.detachNewThread { [self] in
                 defer { group.leave() }
                 while let number = transfer.nextMissing(from: missing) {
                     transferSlots.wait()

@@ -1,9 +1,10 @@
 import CSysShims
-import Foundation
+import FoundationEssentials
 import RecsyncFS
 import Logging
 import RecsyncS3
 import RecsyncStore
+import Glibc
 
 /// What is already on the server, and the proofs a shortcut needs before it skips sending bytes.
 extension FileUpload {

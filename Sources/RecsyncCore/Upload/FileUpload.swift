@@ -1,10 +1,12 @@
 import CSysShims
-import Foundation
+import FoundationEssentials
 import RecsyncFS
 import Logging
 import RecsyncS3
 import RecsyncStore
 import Synchronization
+import Glibc
+import Dispatch
 
 /// One file's upload: everything from opening the claimed file to recording the outcome in the
 /// queue. `synced` is written only when the server confirmed the upload AND the file still has

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension QueueRunner {
     /// Starts `monitor` and lets it steer this uploader: each change goes through the engine's

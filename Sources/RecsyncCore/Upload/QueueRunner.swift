@@ -1,10 +1,11 @@
 import CSysShims
-import Foundation
+import FoundationEssentials
 import RecsyncFS
 import Logging
 import Synchronization
 import RecsyncS3
 import RecsyncStore
+import RecsyncPrimitives
 
 /// The queue runner: one thread takes due items from the queue in batches (highest priority
 /// first, oldest first within a priority) and starts up to `maxConcurrentUploads` uploads at
@@ -37,7 +38,7 @@ public final class QueueRunner: @unchecked Sendable {
     static let firstProbeDelay: TimeInterval = 2
     static let maxProbeDelay: TimeInterval = 30
 
-    private let condition = NSCondition()
+    private let condition = Condition()
     private var stopping = false
     private var wakeCount: UInt64 = 0
     private var inFlight = 0
@@ -53,7 +54,7 @@ public final class QueueRunner: @unchecked Sendable {
 
     public func start() {
         engine.wakeUploader.withLock { $0 = Callback { [weak self] in self?.wake() } }
-        let thread = Thread { [self] in self.runLoop() }
+        let thread = WorkerThread { [self] in self.runLoop() }
         thread.name = "recsync-queue-runner"
         thread.start()
     }
@@ -192,7 +193,7 @@ public final class QueueRunner: @unchecked Sendable {
         condition.lock()
         inFlight += 1
         condition.unlock()
-        let thread = Thread { [self] in
+        let thread = WorkerThread { [self] in
             // Uploads are background work: they yield the CPU to the program writing into the
             // mount (and to recsync's own answers to it). Parts the upload starts inherit it.
             _ = recsync_lower_thread_priority(Self.uploadNiceness)

@@ -1,8 +1,9 @@
-import Foundation
+import FoundationEssentials
 import RecsyncFS
 import Logging
 import RecsyncS3
 import Synchronization
+import Dispatch
 
 /// What every file's upload shares with the others and with the queue runner.
 ///
