@@ -130,7 +130,7 @@ extension SyncEngine {
         guard name == "user.sync.request" else {
             throw FSError(EPERM, "\(name) is maintained by recsync and cannot be set")
         }
-        let request = String(decoding: value, as: UTF8.self).trimming(while: { $0.isWhitespace || $0.unicodeScalars.allSatisfy { $0.properties.generalCategory == .control } })
+        let request = String(decoding: value, as: UTF8.self).trimming(while: { $0.properties.isWhitespace || [.control, .format].contains($0.properties.generalCategory) })
         switch request {
         case "now": try syncNow(path: path)
         case "retry": _ = try retry(path: path)

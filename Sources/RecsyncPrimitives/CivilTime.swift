@@ -38,19 +38,59 @@ public struct CivilTime: Equatable, Sendable {
     }
 
     /// The moment of `hour:minute` local time on the day `dayOffset` days after `date`'s local
-    /// day. In a daylight-saving gap the C library moves the time forward, past the gap.
+    /// day, chosen as Foundation's calendar chooses it: in the hour the clock repeats (autumn),
+    /// the first of the two; in the hour it skips (spring), the moment the clock jumps (02:30
+    /// that does not exist is 03:00).
     public static func localMoment(dayOffset: Int, hour: Int, minute: Int, from date: Date) -> Date? {
         let base = local(date)
+        // The calendar day wanted, with month and year carried (31 Oct + 1 is 1 Nov).
+        var noon = tm()
+        noon.tm_year = Int32(base.year - 1900)
+        noon.tm_mon = Int32(base.month - 1)
+        noon.tm_mday = Int32(base.day + dayOffset)
+        noon.tm_hour = 12
+        var noonSeconds = timegm(&noon)
+        var day = tm()
+        gmtime_r(&noonSeconds, &day)
+        func attempt(_ isdst: Int32) -> time_t? {
+            var parts = tm()
+            parts.tm_year = day.tm_year
+            parts.tm_mon = day.tm_mon
+            parts.tm_mday = day.tm_mday
+            parts.tm_hour = Int32(hour)
+            parts.tm_min = Int32(minute)
+            parts.tm_isdst = isdst
+            let seconds = mktime(&parts)
+            return seconds == -1 ? nil : seconds
+        }
+        func shows(_ seconds: time_t) -> Bool {
+            var copy = seconds
+            var parts = tm()
+            localtime_r(&copy, &parts)
+            return parts.tm_year == day.tm_year && parts.tm_mon == day.tm_mon && parts.tm_mday == day.tm_mday
+                && Int(parts.tm_hour) == hour && Int(parts.tm_min) == minute
+        }
+        let candidates = [attempt(0), attempt(1)].compactMap { $0 }.sorted()
+        if let first = candidates.first(where: shows) { return Date(timeIntervalSince1970: TimeInterval(first)) }
+        // Not on the clock that day: a skipped hour. The two readings fall on either side of the
+        // jump; the first second with the later offset is where the clock jumped to.
+        guard let low = candidates.first, let high = candidates.last, low < high,
+              offset(low) != offset(high) else {
+            return attempt(-1).map { Date(timeIntervalSince1970: TimeInterval($0)) }
+        }
+        var (before, after) = (low, high)
+        while after - before > 1 {
+            let middle = before + (after - before) / 2
+            if offset(middle) == offset(high) { after = middle } else { before = middle }
+        }
+        return Date(timeIntervalSince1970: TimeInterval(after))
+    }
+
+    private static func offset(_ seconds: time_t) -> Int {
+        var copy = seconds
         var parts = tm()
-        parts.tm_year = Int32(base.year - 1900)
-        parts.tm_mon = Int32(base.month - 1)
-        parts.tm_mday = Int32(base.day + dayOffset)
-        parts.tm_hour = Int32(hour)
-        parts.tm_min = Int32(minute)
-        parts.tm_sec = 0
-        parts.tm_isdst = -1
-        let seconds = mktime(&parts)
-        return seconds == -1 ? nil : Date(timeIntervalSince1970: TimeInterval(seconds))
+        localtime_r(&copy, &parts)
+        return parts.tm_gmtoff
     }
 
     /// `2026-11-25T14:03:07Z`: for a UTC time, ISO 8601 without fractional seconds.

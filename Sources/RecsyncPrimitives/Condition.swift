@@ -3,8 +3,9 @@ import Glibc
 
 /// A lock with a condition variable, the daemon's replacement for Foundation's `NSCondition`:
 /// `wait()` and `wait(until:)` must be called with the lock held, and return with it held.
-/// Timed waits run on the monotonic clock, so a wall-clock step (NTP, a suspended laptop's
-/// resume) neither ends a wait early nor stretches it.
+/// A wait for a wall-clock `Date` sleeps in slices of at most 5 s of the monotonic clock and
+/// reads the wall clock between them, so it ends within 5 s of its deadline even after a
+/// suspend (which the monotonic clock does not count) or a step of the wall clock.
 public final class Condition: @unchecked Sendable {
     // Allocated once and never moved: the mutex and the condition must keep their addresses.
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -51,18 +52,26 @@ public final class Condition: @unchecked Sendable {
         precondition(rc == 0, "pthread_cond_wait failed: \(rc)")
     }
 
-    /// Waits until signalled or until `deadline`; false when the deadline passed first.
+    /// Waits until signalled (or woken spuriously) or until the wall clock reaches `deadline`;
+    /// false when the deadline came first.
     @discardableResult
     public func wait(until deadline: Date) -> Bool {
-        wait(seconds: deadline.timeIntervalSinceNow)
+        while true {
+            let left = deadline.timeIntervalSinceNow
+            guard left > 0 else { return false }
+            if wait(seconds: min(left, Self.slice)) { return true }
+        }
     }
+
+    /// The longest a timed wait sleeps before it looks at the wall clock again.
+    static let slice = 5.0
 
     /// Waits until signalled or for at most `seconds`; false when the time ran out first.
     @discardableResult
     public func wait(seconds: Double) -> Bool {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
-        let wait = max(0, min(seconds, 365 * 86_400))
+        let wait = seconds.isFinite ? max(0, min(seconds, 365 * 86_400)) : (seconds > 0 ? 365 * 86_400 : 0)
         let whole = Int(wait)
         var nanos = Int(now.tv_nsec) + Int((wait - Double(whole)) * 1e9)
         var secs = Int(now.tv_sec) + whole

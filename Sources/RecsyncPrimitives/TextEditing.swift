@@ -1,15 +1,19 @@
 extension StringProtocol {
-    /// The text without the leading and trailing characters for which `predicate` holds.
-    public func trimming(while predicate: (Character) -> Bool) -> String {
-        guard let first = firstIndex(where: { !predicate($0) }),
-              let last = lastIndex(where: { !predicate($0) }) else { return "" }
-        return String(self[first...last])
+    /// The text without the leading and trailing Unicode scalars for which `predicate` holds
+    /// (scalars, not characters, as Foundation's `trimmingCharacters(in:)` works: a combining
+    /// mark after a trailing space stays).
+    public func trimming(while predicate: (Unicode.Scalar) -> Bool) -> String {
+        let text = String(self)
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !predicate($0) }),
+              let last = scalars.lastIndex(where: { !predicate($0) }) else { return "" }
+        return String(String.UnicodeScalarView(scalars[first...last]))
     }
 
     /// The text without leading and trailing white space and line breaks (Unicode's White_Space:
     /// what Foundation's `.whitespacesAndNewlines` holds).
     public func trimmingWhitespace() -> String {
-        trimming(while: \.isWhitespace)
+        trimming(while: \.properties.isWhitespace)
     }
 }
 

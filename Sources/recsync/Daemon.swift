@@ -31,10 +31,10 @@ struct Daemon {
         }
         var logger = Logger(label: "recsync")
         logger[metadataKey: "mount"] = "\(plan.mountpoint)"
-        LogRotation(path: plan.stateDirectory + "/recsync.log", limit: Self.logLimit()).start()
         signal(SIGPIPE, SIG_IGN)
         // Before any thread starts, so that every thread inherits the mask (StopSequence).
         StopSequence.blockStopSignals()
+        LogRotation(path: plan.stateDirectory + "/recsync.log", limit: Self.logLimit()).start()
         // Many short-lived threads (FUSE workers, uploads) would each get a malloc arena that is
         // never given back; two arenas keep the daemon's memory flat.
         _ = recsync_limit_malloc_arenas(2)

@@ -11,43 +11,10 @@ enum Paths {
         return NameCoding.text(cString: dir)
     }
 
-    /// `path` made absolute as Foundation's `standardizingPath` would: `~` and `~/` expanded,
-    /// relative paths taken from the working folder, `.` and `..` resolved, and a symlink met
-    /// on the way replaced by its target (so `mount` and `unmount` name the same folder).
+    /// `path` made absolute: `~` expanded, relative to the working folder, `.`, `..` and
+    /// symlinks resolved as the kernel walks them (`AbsolutePath`).
     static func absolute(_ path: String) -> String {
-        var expanded = path
-        if path == "~" || path.hasPrefix("~/") {
-            expanded = home(ProcessInfo.processInfo.environment) + path.dropFirst()
-        }
-        if !expanded.hasPrefix("/") { expanded = PathText.appending(currentDirectory(), expanded) }
-        return resolvingSymlinks(PathText.normalized(expanded))
-    }
-
-    /// Each component of the normalized absolute `path` that is a symlink, replaced by its
-    /// target; components that do not exist are kept as they are.
-    private static func resolvingSymlinks(_ path: String, hops: Int = 0) -> String {
-        var resolved = "/"
-        var parts = path.split(separator: "/").map(String.init)[...]
-        while let part = parts.popFirst() {
-            let candidate = PathText.appending(resolved, part)
-            var st = stat()
-            guard NameCoding.withCString(candidate, { lstat($0, &st) }) == 0, st.st_mode & S_IFMT == S_IFLNK,
-                  hops < 40, let target = readLink(candidate) else {
-                resolved = candidate
-                continue
-            }
-            let joined = target.hasPrefix("/") ? target : PathText.appending(resolved, target)
-            let rest = parts.joined(separator: "/")
-            return resolvingSymlinks(PathText.normalized(PathText.appending(joined, rest)), hops: hops + 1)
-        }
-        return resolved
-    }
-
-    private static func readLink(_ path: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = NameCoding.withCString(path) { readlink($0, &buffer, buffer.count - 1) }
-        guard count > 0 else { return nil }
-        return NameCoding.text(buffer[0..<count].map { UInt8(bitPattern: $0) })
+        AbsolutePath.resolve(path, workingDirectory: currentDirectory(), home: home(ProcessInfo.processInfo.environment))
     }
 
     /// The working folder as its bytes (`NameCoding`); Foundation's would replace some.
@@ -84,7 +51,9 @@ enum Paths {
         let trimmed = mountpoint.drop { $0 == "/" }
         if trimmed.isEmpty { return "-" }
         return trimmed.split(separator: "/", omittingEmptySubsequences: true)
-            .map { $0.replacingBytes(of: "-", with: "\\x2d") }
+            // Character by character, as earlier versions did (a `-` that a combining mark joins
+            // stays): the state folder of an existing mount keeps its name.
+            .map { String($0).replacing("-", with: "\\x2d") }
             .joined(separator: "-")
     }
 

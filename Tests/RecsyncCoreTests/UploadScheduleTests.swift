@@ -117,6 +117,16 @@ final class UploadScheduleTests: XCTestCase {
                 }
             }
             XCTAssertEqual(SyncGate.windowTime(at(0, 8, 5)), "Mon 08:05", "local time, English day names")
+            // The nights the clock changes: the skipped hour gives the moment of the jump, the
+            // repeated hour its first occurrence, as Foundation's calendar chooses.
+            for (month, day) in [(3, 29), (10, 25)] {
+                let evening = calendar.date(from: DateComponents(year: 2026, month: month, day: day - 1, hour: 20))!
+                let night = calendar.startOfDay(for: calendar.date(byAdding: .day, value: 1, to: calendar.startOfDay(for: evening))!)
+                for minute in [60, 119, 120, 150, 179, 180, 210] {
+                    let expected = calendar.date(bySettingHour: minute / 60, minute: minute % 60, second: 0, of: night)
+                    XCTAssertEqual(clock.moment(minute: minute, dayOffset: 1, from: evening), expected, "\(month)-\(day) minute \(minute)")
+                }
+            }
         }
     }
 

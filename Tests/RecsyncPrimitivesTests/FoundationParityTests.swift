@@ -6,13 +6,18 @@ import XCTest
 /// used. Each is checked here against Foundation itself, which the tests do link.
 final class FoundationParityTests: XCTestCase {
     let samples = ["", " ", "a", " a ", "\t\r\n a b \n", "\u{A0}nbsp\u{A0}", "\u{2028}x\u{2029}", "x\u{85}",
-                   "\r\n", " \u{3000}wide\u{3000} ", "é", "e\u{301} ", "🎙️ take 1 ", "\u{B}vt\u{C}"]
+                   "\r\n", " \u{3000}wide\u{3000} ", "é", "e\u{301} ", "🎙️ take 1 ", "\u{B}vt\u{C}", "tag \u{301}", " \u{301}x"]
 
     func testTrimmingWhitespaceIsFoundationsWhitespacesAndNewlines() {
         for text in samples {
             XCTAssertEqual(text.trimmingWhitespace(), text.trimmingCharacters(in: .whitespacesAndNewlines), text.debugDescription)
         }
         XCTAssertEqual("[::1]".trimming(while: { $0 == "[" || $0 == "]" }), "::1")
+        let controls = CharacterSet.whitespacesAndNewlines.union(.controlCharacters)
+        for text in samples + ["\u{FEFF}now\u{0}", "\u{200B}now\u{7F}", "\u{1}\u{AD}now"] {
+            XCTAssertEqual(text.trimming(while: { $0.properties.isWhitespace || [.control, .format].contains($0.properties.generalCategory) }),
+                           text.trimmingCharacters(in: controls), text.debugDescription)
+        }
     }
 
     func testReplacingBytesIsReplacingOccurrences() {

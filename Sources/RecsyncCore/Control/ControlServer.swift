@@ -71,7 +71,7 @@ public final class ControlServer: @unchecked Sendable {
             _ = fcntl(client, F_SETFD, FD_CLOEXEC)
             let thread = WorkerThread { [self] in self.serve(client) }
             thread.name = "recsync-control-client"
-            thread.start()
+            if !thread.start() { close(client) }  // the client sees the connection end
         }
     }
 

@@ -56,7 +56,7 @@ extension FileUpload {
         let group = DispatchGroup()
         for _ in 0..<workers {
             group.enter()
-            WorkerThread.detachNewThread { [self] in
+            let started = WorkerThread.detachNewThread { [self] in
                 defer { group.leave() }
                 while let number = transfer.nextMissing(from: missing) {
                     transferSlots.wait()
@@ -87,6 +87,11 @@ extension FileUpload {
                         return
                     }
                 }
+            }
+            if !started {
+                // No thread for this worker: the attempt stops here and is tried again later.
+                transfer.fail(S3Error(.cancelled, operation: "UploadPart \(record.s3Key): no thread could be started"))
+                group.leave()
             }
         }
         group.wait()

@@ -206,7 +206,12 @@ public final class QueueRunner: @unchecked Sendable {
             self.finished(record.path, outcome: outcome)
         }
         thread.name = "recsync-upload"
-        thread.start()
+        if !thread.start() {
+            // No thread for it: the file goes back to pending and is claimed again later.
+            logger.error("cannot start an upload thread; the file stays queued", metadata: ["path": "\(record.path)"])
+            _ = try? engine.queue.release(path: record.path, generation: record.generation)
+            finished(record.path, outcome: .local)
+        }
     }
 
     /// Books the end of one upload and adjusts the offline state.
