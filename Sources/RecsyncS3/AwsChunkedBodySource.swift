@@ -28,6 +28,8 @@ final class AwsChunkedBodySource: RequestBodySource {
     private var hasher = SHA256Hasher()
 
     private(set) var failure: S3Error?
+    /// Bytes of the frame buffer (for tests: one frame of this body at most).
+    var bufferCapacity: Int { frame.count }
     var contentLength: Int64 { layout.encodedLength }
 
     /// A body of the bytes `[offset, offset + layout.decodedLength)` of `fd`.
@@ -41,7 +43,10 @@ final class AwsChunkedBodySource: RequestBodySource {
         self.amzDate = amzDate
         self.scope = scope
         self.shouldCancel = shouldCancel
-        let capacity = AwsChunkedLayout.frameLength(dataLength: layout.chunkSize)
+        // Room for the largest frame this body has: a file smaller than a chunk (most small
+        // recordings, every empty one) gets a buffer of its own size, not a whole chunk's.
+        let largest = Int(min(Int64(layout.chunkSize), layout.decodedLength))
+        let capacity = AwsChunkedLayout.frameLength(dataLength: largest)
         frame = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
     }
 

@@ -18,6 +18,20 @@ final class AwsChunkedLayoutTests: XCTestCase {
         }
     }
 
+    func testASmallFileGetsABufferOfItsOwnSizeNotAChunks() throws {
+        for (length, expectedAtMost, expectedAtLeast) in [(0, 200, 0), (16, 200, 16), (3 << 20, (1 << 20) + 200, 1 << 20)] {
+            let file = try TemporaryFile(contents: Data(count: length))
+            let layout = AwsChunkedLayout(decodedLength: Int64(length), chunkSize: 1 << 20)
+            let source = AwsChunkedBodySource(body: FileBody(fd: file.fd, length: Int64(length)), layout: layout, signer: signer,
+                                              seedSignature: String(repeating: "0", count: 64), amzDate: "20240101T000000Z",
+                                              scope: "20240101/us-east-1/s3/aws4_request", shouldCancel: nil)
+            XCTAssertLessThanOrEqual(source.bufferCapacity, expectedAtMost, "\(length) bytes")
+            XCTAssertGreaterThanOrEqual(source.bufferCapacity, expectedAtLeast, "\(length) bytes")
+            let body = try XCTUnwrap(readAll(source, step: 65536))
+            XCTAssertEqual(Int64(body.count), layout.encodedLength, "\(length) bytes: the whole body still comes out")
+        }
+    }
+
     func testEmptyBodyIsOnlyTheFinalChunk() {
         XCTAssertEqual(AwsChunkedLayout(decodedLength: 0, chunkSize: 1 << 20).encodedLength, 86)
     }
