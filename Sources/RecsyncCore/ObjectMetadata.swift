@@ -64,8 +64,7 @@ public struct ObjectMetadata: Sendable {
         let whole = total / 1000
         let fraction = total % 1000
         guard fraction != 0 else { return String(whole) }
-        var decimals = String(fraction)
-        decimals = String(repeating: "0", count: 3 - decimals.count) + decimals
+        var decimals = NumberText.padded(fraction, width: 3)
         while decimals.hasSuffix("0") { decimals.removeLast() }
         return "\(whole).\(decimals)"
     }

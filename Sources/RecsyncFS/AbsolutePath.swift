@@ -50,10 +50,8 @@ public enum AbsolutePath {
     /// The target of the symlink at `path`; nil when it is not one (or is not there).
     private static func symlinkTarget(_ path: String) -> String? {
         var st = stat()
-        guard NameCoding.withCString(path, { lstat($0, &st) }) == 0, st.st_mode & S_IFMT == S_IFLNK else { return nil }
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = NameCoding.withCString(path) { readlink($0, &buffer, buffer.count - 1) }
-        guard count > 0 else { return nil }
-        return NameCoding.text(buffer[0..<count].map { UInt8(bitPattern: $0) })
+        guard NameCoding.withCString(path, { lstat($0, &st) }) == 0, st.st_mode & S_IFMT == S_IFLNK,
+              let target = try? Sys.readlink(path), !target.isEmpty else { return nil }
+        return target
     }
 }

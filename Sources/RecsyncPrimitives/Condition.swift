@@ -7,14 +7,12 @@ import Glibc
 /// reads the wall clock between them, so it ends within 5 s of its deadline even after a
 /// suspend (which the monotonic clock does not count) or a step of the wall clock.
 public final class Condition: @unchecked Sendable {
-    // Allocated once and never moved: the mutex and the condition must keep their addresses.
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let exclusion = Lock()
+    // Allocated once and never moved: the condition must keep its address.
     private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
     public init() {
-        mutex.initialize(to: pthread_mutex_t())
         cond.initialize(to: pthread_cond_t())
-        precondition(pthread_mutex_init(mutex, nil) == 0, "pthread_mutex_init failed")
         var attr = pthread_condattr_t()
         pthread_condattr_init(&attr)
         pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
@@ -24,31 +22,21 @@ public final class Condition: @unchecked Sendable {
 
     deinit {
         pthread_cond_destroy(cond)
-        pthread_mutex_destroy(mutex)
         cond.deallocate()
-        mutex.deallocate()
     }
 
-    public func lock() {
-        let rc = pthread_mutex_lock(mutex)
-        precondition(rc == 0, "pthread_mutex_lock failed: \(rc)")
-    }
+    public func lock() { exclusion.lock() }
 
-    public func unlock() {
-        let rc = pthread_mutex_unlock(mutex)
-        precondition(rc == 0, "pthread_mutex_unlock failed: \(rc)")
-    }
+    public func unlock() { exclusion.unlock() }
 
     @inline(__always)
     public func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        lock()
-        defer { unlock() }
-        return try body()
+        try exclusion.withLock(body)
     }
 
     /// Waits until signalled (or woken spuriously: callers loop on their predicate).
     public func wait() {
-        let rc = pthread_cond_wait(cond, mutex)
+        let rc = pthread_cond_wait(cond, exclusion.mutex)
         precondition(rc == 0, "pthread_cond_wait failed: \(rc)")
     }
 
@@ -77,7 +65,7 @@ public final class Condition: @unchecked Sendable {
         var secs = Int(now.tv_sec) + whole
         if nanos >= 1_000_000_000 { secs += 1; nanos -= 1_000_000_000 }
         var until = timespec(tv_sec: secs, tv_nsec: nanos)
-        let rc = pthread_cond_timedwait(cond, mutex, &until)
+        let rc = pthread_cond_timedwait(cond, exclusion.mutex, &until)
         precondition(rc == 0 || rc == ETIMEDOUT, "pthread_cond_timedwait failed: \(rc)")
         return rc == 0
     }

@@ -5,7 +5,8 @@ import Glibc
 /// Not recursive; `lock()` and `unlock()` pair on one thread.
 public final class Lock: @unchecked Sendable {
     // Allocated once and never moved: a pthread mutex must keep its address while in use.
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    // `Condition` waits on it.
+    let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
 
     public init() {
         mutex.initialize(to: pthread_mutex_t())

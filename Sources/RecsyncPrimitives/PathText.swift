@@ -24,21 +24,6 @@ public enum PathText {
         return (path.hasSuffix("/") ? String(path.dropLast()) : path) + (component.hasPrefix("/") ? "" : "/") + component
     }
 
-    /// An absolute path with `.` and empty components dropped and each `..` taking away the
-    /// component before it (never above `/`); a relative path is returned as it came.
-    public static func normalized(_ path: String) -> String {
-        guard path.hasPrefix("/") else { return path }
-        var kept: [Substring] = []
-        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
-            switch part {
-            case ".": continue
-            case "..": if !kept.isEmpty { kept.removeLast() }
-            default: kept.append(part)
-            }
-        }
-        return "/" + kept.joined(separator: "/")
-    }
-
     private static func components(_ path: String) -> [Substring] {
         path.split(separator: "/", omittingEmptySubsequences: true)
     }

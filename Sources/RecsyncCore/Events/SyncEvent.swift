@@ -1,6 +1,7 @@
 import FoundationEssentials
 import RecsyncStore
 import Glibc
+import RecsyncPrimitives
 
 /// Something that happened to one file in the mount: its sync status changed,
 /// or an upload finished or failed.
@@ -136,10 +137,7 @@ public enum EventTime {
         let milliseconds = Int(totalMilliseconds - Int64(seconds) * 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
+        func pad(_ value: Int32, _ width: Int) -> String { NumberText.padded(value, width: width) }
         return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
             + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(milliseconds), 3))Z"
     }
