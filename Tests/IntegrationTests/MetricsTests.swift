@@ -10,19 +10,6 @@ final class MetricsTests: XCTestCase {
         fixture?.tearDown()
     }
 
-    /// A port nobody listens on now.
-    func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     /// What curl fetches from the endpoint, as a scraper would.
     func scrape(_ port: Int) throws -> String {
         let result = try Shell.run(["curl", "-sS", "--fail", "--max-time", "5", "http://127.0.0.1:\(port)/metrics"])
@@ -41,7 +28,7 @@ final class MetricsTests: XCTestCase {
     }
 
     func testScrapedDuringARealUploadAndWrittenForTheTextfileCollector() throws {
-        let port = try freePort()
+        let port = TestServer.freePort()
         fixture = try MountFixture(server: try TestServer.moto())
         let textfile = fixture.root.appendingPathComponent("recsync.prom").path
         // 64 KiB/s: a 640 KiB recording takes about 10 s, long enough to watch it in flight.

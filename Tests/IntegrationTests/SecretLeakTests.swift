@@ -19,7 +19,7 @@ final class SecretLeakTests: XCTestCase {
     /// and refuses session tokens it did not issue), on a free port of 127.0.0.1.
     func startPlainMoto() throws -> TestServer {
         let shared = try TestServer.moto()
-        let port = Int.random(in: 20_000...40_000)
+        let port = TestServer.freePort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", "if command -v moto_server >/dev/null; then exec moto_server -H 127.0.0.1 -p \(port); "
@@ -33,9 +33,10 @@ final class SecretLeakTests: XCTestCase {
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if (try? server.client().listObjects(bucket: "probe", prefix: "")) != nil || (try? server.makeBucket()) != nil { return server }
+            guard process.isRunning else { break }  // it could not start (the port was taken meanwhile)
             Thread.sleep(forTimeInterval: 0.2)
         }
-        XCTFail("moto_server did not start on port \(port)")
+        XCTFail("moto_server did not start on port \(port)\(process.isRunning ? "" : ": it exited with status \(process.terminationStatus)")")
         throw TestFailure("no server")
     }
 

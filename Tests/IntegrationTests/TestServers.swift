@@ -6,6 +6,20 @@ import XCTest
 /// scripts/servers/start-all.sh (which scripts/test.sh and .ci/run call) and described by
 /// environment variables; a test whose server is missing fails loudly, it never skips.
 struct TestServer {
+    /// A port of 127.0.0.1 that nobody listens on now, chosen by the kernel (a port picked at
+    /// random can be one a server or an outgoing connection already holds).
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
     let name: String
     let endpoint: String
     let accessKey: String
