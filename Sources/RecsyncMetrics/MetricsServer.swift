@@ -108,16 +108,24 @@ public final class MetricsServer: Sendable {
                     close(client)
                     continue
                 }
-                WorkerThread.detachNewThread { [self] in
+                let started = WorkerThread.detachNewThread { [self] in
                     serve(client)
-                    close(client)
-                    active.withLock { active in
-                        active[peer, default: 1] -= 1
-                        if active[peer] == 0 { active[peer] = nil }
-                    }
+                    release(client, of: peer)
                 }
+                if !started { release(client, of: peer) }
             }
         }
+    }
+
+    /// Frees the connection's slot, then closes it: the slot is free before the peer sees the
+    /// close, so a scraper that connects again at once is never refused for its own last
+    /// connection.
+    private func release(_ client: Int32, of peer: String) {
+        active.withLock { active in
+            active[peer, default: 1] -= 1
+            if active[peer] == 0 { active[peer] = nil }
+        }
+        close(client)
     }
 
     /// Stops serving. The flag and the shutdown go together under the lock the accepting thread

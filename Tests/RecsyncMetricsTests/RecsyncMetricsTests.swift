@@ -104,6 +104,13 @@ final class RecsyncMetricsTests: XCTestCase {
         let started = Date()
         XCTAssertTrue(try get(port: port, "GET /metrics HTTP/1.1\r\n\r\n").hasPrefix("HTTP/1.1 200 "))
         XCTAssertLessThan(Date().timeIntervalSince(started), 2, "the scrape did not wait for the slow client")
+        // With one of its two slots held, a scraper that connects again the moment its last
+        // answer ends is served every time: a finished connection frees its slot before it closes.
+        for attempt in 0..<100 {
+            let answer = try get(port: port, "GET /metrics HTTP/1.1\r\n\r\n")
+            XCTAssertTrue(answer.hasPrefix("HTTP/1.1 200 "), "scrape \(attempt) was refused: \(answer.debugDescription)")
+            if !answer.hasPrefix("HTTP/1.1 200 ") { break }
+        }
         var byte: UInt8 = 0
         let trickled = Date()
         for _ in 0..<8 {
