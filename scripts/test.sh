@@ -52,6 +52,7 @@ if [[ $# -eq 0 ]]; then
     # written into, uploaded and checked against the server.
     echo "[test] release build as make builds it, then benchmark harness smoke: bench/run --quick"
     if make build; then
+        python3 scripts/hot-code/order.py --check .build/release/recsync scripts/hot-code/functions.order || true
         RECSYNC_BIN=.build/release/recsync python3 bench/run --quick --results .build/test-artifacts/bench || status=1
     else
         echo "[test] make build failed" >&2
