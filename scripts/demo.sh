@@ -22,13 +22,8 @@ export RECSYNC_SERVERS_DIR="$DEMO/.servers"
 mkdir -p "$MOUNT"
 if grep -q " $MOUNT " /proc/self/mountinfo; then "$BIN" unmount "$MOUNT"; fi
 
-bash scripts/servers/moto.sh start
-set -a
-# shellcheck disable=SC1091
-source "$RECSYNC_SERVERS_DIR/moto.env"
-set +a
-export AWS_ACCESS_KEY_ID="$RECSYNC_TEST_MOTO_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$RECSYNC_TEST_MOTO_SECRET_KEY"
-export AWS_DEFAULT_REGION=us-east-1
+# shellcheck source=scripts/servers/moto-session.sh
+source scripts/servers/moto-session.sh
 BUCKET=recsync-demo
 aws --endpoint-url "$RECSYNC_TEST_MOTO_ENDPOINT" s3 mb "s3://$BUCKET" >/dev/null 2>&1 || true
 

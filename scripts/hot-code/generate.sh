@@ -43,13 +43,8 @@ env -u LAYOUT make recsync SWIFTFLAGS="-Xlinker -Map=$WORK/recsync.map -Xlinker 
 # valgrind 3.19 cannot read the DWARF 5 the toolchain writes; the symbol table is all it needs.
 strip -g -o "$BIN" .build/release/recsync
 
-bash scripts/servers/moto.sh start
-set -a
-# shellcheck disable=SC1091
-source "$RECSYNC_SERVERS_DIR/moto.env"
-set +a
-export AWS_ACCESS_KEY_ID="$RECSYNC_TEST_MOTO_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$RECSYNC_TEST_MOTO_SECRET_KEY"
-export AWS_DEFAULT_REGION=us-east-1
+# shellcheck source=scripts/servers/moto-session.sh
+source scripts/servers/moto-session.sh
 python3 -c "import boto3; boto3.client('s3', endpoint_url='$RECSYNC_TEST_MOTO_ENDPOINT').create_bucket(Bucket='hot-code')"
 
 fail() {
