@@ -10,24 +10,13 @@ final class DurabilityTests: XCTestCase {
     }
 
     /// An endpoint nobody listens on: a free port on 127.0.0.1.
-    private func deadEndpoint() throws -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return "http://127.0.0.1:\(UInt16(bigEndian: address.sin_port))"
-    }
+    private func deadEndpoint() -> String { "http://127.0.0.1:\(TestServer.freePort())" }
 
     func testOfflineMountKeepsRecordingAndSurvivesKill9() throws {
         let server = try TestServer.moto()
         let bucket = try server.makeBucket()
         fixture = try MountFixture(server: server, bucket: bucket)
-        let dead = try deadEndpoint()
+        let dead = deadEndpoint()
         var offline = fixture.mountArguments
         offline[offline.firstIndex(of: "--endpoint")! + 1] = dead
         let mounted = try Shell.run(offline, environment: fixture.environment)
@@ -98,7 +87,7 @@ final class DurabilityTests: XCTestCase {
         let server = try TestServer.moto()
         fixture = try MountFixture(server: server)
         var offline = fixture.mountArguments
-        offline[offline.firstIndex(of: "--endpoint")! + 1] = try deadEndpoint()
+        offline[offline.firstIndex(of: "--endpoint")! + 1] = deadEndpoint()
         XCTAssertEqual(try Shell.run(offline, environment: fixture.environment).status, 0)
         try Shell.sh("printf 'kept' > \(Shell.quote(fixture.path("kept.txt")))")
         XCTAssertEqual(try fixture.status("kept.txt"), "pending")

@@ -52,7 +52,9 @@ fail() {
     tail -n 20 "$WORK"/daemon*.log >&2 2>/dev/null || true
     exit 1
 }
-grind() { valgrind --tool=callgrind --demangle=no --callgrind-out-file="$WORK/cg.%p" "$@"; }
+# Every run under callgrind: mangled names (as nm and lld give them), one profile per process.
+CALLGRIND=(valgrind --tool=callgrind --demangle=no --callgrind-out-file="$WORK/cg.%p")
+grind() { "${CALLGRIND[@]}" "$@"; }
 # Waits until the daemon whose PID is in DAEMON has ended (it writes its profile as it ends).
 wait_daemon_gone() {
     for _ in $(seq 1 1500); do
@@ -89,7 +91,9 @@ PY
 # Recordings already in the folder: the start-up scan queues them.
 mkdir -p "$MNT/earlier"
 for i in $(seq 1 20); do head -c 3000 /dev/urandom > "$MNT/earlier/take$i.wav"; done
-METRICS_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# shellcheck source=scripts/servers/lib.sh
+source scripts/servers/lib.sh
+METRICS_PORT=$(free_port)
 cat > "$WORK/first.toml" <<TOML
 user_id = "hot"
 metrics_address = "127.0.0.1:$METRICS_PORT"
@@ -145,7 +149,7 @@ PY
 
 # 1. The daemon alone, as systemd and mount(8) start it: in the foreground. valgrind runs it in
 # its own process, so $! is the daemon.
-valgrind --tool=callgrind --demangle=no --callgrind-out-file="$WORK/cg.%p" "$BIN" mount "$MNT" --foreground \
+"${CALLGRIND[@]}" "$BIN" mount "$MNT" --foreground \
     --bucket hot-code --endpoint "$RECSYNC_TEST_MOTO_ENDPOINT" --state-dir "$WORK/state" --config "$WORK/first.toml" \
     2> "$WORK/daemon1.log" &
 DAEMON=$!
@@ -161,7 +165,7 @@ grind "$BIN" unmount "$MNT" --timeout 300 >/dev/null
 wait_daemon_gone
 
 # 2. The front command that starts the daemon, the other checksum, no passthrough, deletes.
-valgrind --tool=callgrind --demangle=no --trace-children=yes --callgrind-out-file="$WORK/cg.%p" "$BIN" mount "$MNT" \
+"${CALLGRIND[@]}" --trace-children=yes "$BIN" mount "$MNT" \
     --bucket hot-code --endpoint "$RECSYNC_TEST_MOTO_ENDPOINT" --state-dir "$WORK/state" --config "$WORK/second.toml" \
     2> "$WORK/daemon2.log"
 DAEMON="$(pgrep -f -- "$BIN mount $MNT .*--foreground" | head -n 1 || true)"
@@ -173,7 +177,7 @@ mv "$MNT/earlier/take3.wav" "$MNT/earlier/take3b.wav"
 head -c 200000 /dev/urandom > "$MNT/earlier/new.wav"
 wait_synced
 grind "$BIN" --version >/dev/null
-timeout 300 valgrind --tool=callgrind --demangle=no --callgrind-out-file="$WORK/cg.%p" "$BIN" drain "$MNT" >/dev/null
+timeout 300 "${CALLGRIND[@]}" "$BIN" drain "$MNT" >/dev/null
 grind "$BIN" unmount "$MNT" --timeout 300 >/dev/null
 wait_daemon_gone
 

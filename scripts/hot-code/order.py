@@ -59,7 +59,7 @@ def ran(path, binary):
     objects, functions = {}, {}
     own = os.path.basename(binary)
     current_object = called_object = None
-    compressed = re.compile(r"^(ob|cob|fn|cfn|cfi|cfl|fl|fi|fe)=\((\d+)\)(?: (.*))?$")
+    compressed = re.compile(r"^(ob|cob|fn|cfn)=\((\d+)\)(?: (.*))?$")
     with open(path, errors="replace") as profile:
         for line in profile:
             if line.startswith("cmd:"):
