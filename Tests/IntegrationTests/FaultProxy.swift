@@ -11,6 +11,8 @@ struct FaultRule {
     var method: String? = "PUT"
     /// A regular expression searched in the request path.
     var path: String?
+    /// A regular expression searched in the query string (`(^|&)partNumber=2(&|$)`: part 2).
+    var query: String?
     /// Affect this many matching requests in total.
     var count: Int?
     /// Affect the first this many matching requests of each path (each object key).
@@ -26,6 +28,7 @@ struct FaultRule {
         var rule: [String: Any] = ["mode": mode.rawValue]
         if let method { rule["method"] = method }
         if let path { rule["path"] = path }
+        if let query { rule["query"] = query }
         if let count { rule["count"] = count }
         if let countPerPath { rule["count_per_path"] = countPerPath }
         if let rate { rule["rate"] = rate }

@@ -200,6 +200,42 @@ final class MultipartTests: ProxiedMountTestCase {
         print(String(format: "MultipartTests: corrupted part rejected and retried, synced in %.1f s", Date().timeIntervalSince(started)))
     }
 
+    /// A part fails while its sibling is still on its way: the sibling is finished and kept, and
+    /// only the failed part goes up again. Part 1's answer is held for 2 s after the server stored
+    /// it; part 2 is answered 503 at once. A part cut off because its sibling failed would be
+    /// stored on the server but unknown to the queue, and would be sent a second time.
+    func testAPartInFlightWhenItsSiblingFailsIsKeptAndNotSentAgain() throws {
+        let started = Date()
+        let rules = [FaultRule(mode: .slow, method: "PUT", query: "(^|&)partNumber=1(&|$)", count: 1, rate: 1 << 30, delay: 2),
+                     FaultRule(mode: .serviceUnavailable, method: "PUT", query: "(^|&)partNumber=2(&|$)", count: 1)]
+        try mountThroughProxy(server: try TestServer.moto(), rules: rules,
+                              config: Self.twoTransfersMultipartConfig + "upload_checksum = \"sha256\"\n")
+        let name = "two-parts.raw"
+        try write([.random(name, bytes: 2 * Self.partSize)])
+        try assertSyncedByteForByte([name], timeout: 40)
+
+        let key = try key(of: name)
+        // The proxy logs a request when it is done with it: the held one, cut off by recsync or
+        // not, is logged once its 2 s are over.
+        try eventually("the proxy is done with the held part", timeout: 10) {
+            try proxy.requests(bucket: fixture.bucket, key: key).contains { $0.isUploadPart && $0.fault == "slow" }
+        }
+        let requests = try proxy.requests(bucket: fixture.bucket, key: key)
+        let first = requests.filter { $0.isUploadPart && $0.partNumber == 1 }
+        let second = requests.filter { $0.isUploadPart && $0.partNumber == 2 }
+        let refused = try XCTUnwrap(second.first { $0.fault == "503" }, "part 2 met its fault:\n  \(timeline(key))")
+        let held = try XCTUnwrap(first.first, "part 1 was sent:\n  \(timeline(key))")
+        XCTAssertTrue(refused.end < held.end && held.fault == "slow",
+                      "part 2 failed while part 1 was still in flight:\n  \(timeline(key))")
+        XCTAssertEqual(first.count, 1, "part 1, stored by the server, is sent once:\n  \(timeline(key))")
+        XCTAssertEqual(held.status, 200, "part 1's answer reached recsync:\n  \(timeline(key))")
+        XCTAssertEqual(second.map(\.status), [503, 200], "part 2 is sent again once:\n  \(timeline(key))")
+        XCTAssertEqual(requests.filter(\.isCreateMultipartUpload).count, 1, "one multipart upload:\n  \(timeline(key))")
+        XCTAssertEqual(requests.filter { $0.isCompleteMultipartUpload && $0.status == 200 }.count, 1, timeline(key))
+        print(String(format: "MultipartTests: a part in flight when its sibling failed was kept; synced in %.1f s",
+                     Date().timeIntervalSince(started)))
+    }
+
     // MARK: Progress
 
     /// During a slow multipart upload `user.sync.progress` counts the bytes sent: TOTAL is the file

@@ -34,6 +34,7 @@ A rule says which requests to affect and how:
     {"mode": "503",            # see the modes below
      "method": "PUT",          # optional: only this HTTP method
      "path": "\\.wav$",        # optional: regular expression searched in the path (as sent, percent-encoded)
+     "query": "(^|&)partNumber=2(&|$)",  # optional: regular expression searched in the query string
      "count": 3,               # optional: affect this many requests in total, then stop
      "count_per_path": 2,      # optional: affect the first N requests of each distinct path
      "rate": 65536,            # slow: bytes per second (default 65536)
@@ -152,7 +153,8 @@ class Rule:
     def __init__(self, spec):
         if not isinstance(spec, dict):
             raise ValueError("a rule is a JSON object")
-        unknown = set(spec) - {"mode", "method", "path", "count", "count_per_path", "rate", "delay", "probability"}
+        unknown = set(spec) - {"mode", "method", "path", "query", "count", "count_per_path", "rate", "delay",
+                              "probability"}
         if unknown:
             raise ValueError(f"unknown rule fields: {', '.join(sorted(unknown))}")
         self.mode = str(spec.get("mode", "pass"))
@@ -162,6 +164,8 @@ class Rule:
         self.method = self.method.upper() if self.method else None
         self.path_text = spec.get("path")
         self.path = re.compile(self.path_text) if self.path_text else None
+        self.query_text = spec.get("query")
+        self.query = re.compile(self.query_text) if self.query_text else None
         self.count = self._natural(spec, "count")
         self.count_per_path = self._natural(spec, "count_per_path")
         self.rate = float(spec.get("rate", 65536))
@@ -183,11 +187,13 @@ class Rule:
             raise ValueError(f"{name} must be a whole number >= 0")
         return value
 
-    def take(self, method, path):
+    def take(self, method, path, query):
         """Whether this rule affects the request; counts it if so. Called under the rules lock."""
         if self.method and self.method != method:
             return False
         if self.path and not self.path.search(path):
+            return False
+        if self.query and not self.query.search(query):
             return False
         if self.count is not None and self.used >= self.count:
             return False
@@ -200,7 +206,8 @@ class Rule:
         return True
 
     def describe(self):
-        return {"mode": self.mode, "method": self.method, "path": self.path_text, "count": self.count,
+        return {"mode": self.mode, "method": self.method, "path": self.path_text, "query": self.query_text,
+                "count": self.count,
                 "count_per_path": self.count_per_path, "rate": self.rate, "delay": self.delay,
                 "probability": self.probability, "used": self.used}
 
@@ -233,10 +240,10 @@ class Rules:
         with self._lock:
             self._rules.extend(rules)
 
-    def take(self, method, path):
+    def take(self, method, path, query):
         with self._lock:
             for rule in self._rules:
-                if rule.take(method, path):
+                if rule.take(method, path, query):
                     return rule
         return PASS
 
@@ -608,7 +615,7 @@ class FaultProxy:
             method, target, version = parts
             path, _, query = target.partition("?")
             entry.update(method=method, path=path, query=query)
-            rule = self.rules.take(method, path)
+            rule = self.rules.take(method, path, query)
             entry["fault"] = rule.mode
             kind, length = framing(headers, False)
             expect = has_token(headers, "expect", "100-continue") and (kind == "chunked" or length > 0)

@@ -70,10 +70,15 @@ extension FileUpload {
                     }
                     let range = plan.range(of: number)
                     do {
+                        // A part already under way is finished even when a sibling fails: the
+                        // server may have stored it, and a part it stored but the queue never
+                        // recorded would be sent again. Only the upload's own cancellation (a
+                        // stop, going offline, the file renamed, deleted or changed) cuts it off;
+                        // a stall ends it anyway.
                         let part = try s3.uploadPart(bucket: bucket, key: record.s3Key, uploadId: upload.uploadId, partNumber: number,
                                                      body: FileBody(fd: fd, length: size), offset: range.offset, length: range.length,
                                                      checksum: checksum, progress: { sent in transfer.sent(sent, part: number) },
-                                                     shouldCancel: { transfer.stopped })
+                                                     shouldCancel: { progress.isCancelled })
                         let stored = StoredPart(partNumber: number, size: range.length, etag: part.etag, digest: part.digest)
                         guard try queue.recordPart(path: record.path, generation: record.generation, uploadId: upload.uploadId,
                                                    part: stored) else {

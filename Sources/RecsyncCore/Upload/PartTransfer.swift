@@ -24,7 +24,8 @@ final class PartTransfer: @unchecked Sendable {
     func part(_ number: Int) -> StoredPart? { state.withLock { $0.done[number] } }
     var partsByNumber: [Int: StoredPart] { state.withLock { $0.done } }
     var error: (any Error)? { state.withLock { $0.error } }
-    /// True once a part failed or the whole upload was cancelled: the other parts stop.
+    /// True once a part failed or the whole upload was cancelled: no further part starts (parts
+    /// already under way finish unless the upload itself is cancelled).
     var stopped: Bool { progress.isCancelled || state.withLock { $0.error != nil } }
 
     func nextMissing(from missing: [Int]) -> Int? {
