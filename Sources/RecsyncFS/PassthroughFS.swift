@@ -30,7 +30,7 @@ public final class PassthroughFS: @unchecked Sendable {
         table = try InodeTable(rootFd: rootFd)
         self.hooks = hooks
         self.logger = logger
-        rootPrefix = try Sys.readlink(Sys.procPath(rootFd))
+        rootPrefix = try Sys.descriptorTarget(rootFd)
         actsForCallers = geteuid() == 0
     }
 
@@ -44,7 +44,7 @@ public final class PassthroughFS: @unchecked Sendable {
     /// The mount-relative path of an inode (`""` for the root), or nil if it was deleted.
     public func relativePath(of inode: Inode) -> String? {
         if inode.id == 1 { return "" }
-        guard let full = try? Sys.readlink(Sys.procPath(inode.fd)) else { return nil }
+        guard let full = try? Sys.descriptorTarget(inode.fd) else { return nil }
         let prefix = rootPrefix == "/" ? "/" : rootPrefix + "/"
         guard let relative = NameCoding.dropPrefix(prefix, from: full) else { return nil }
         // The kernel appends " (deleted)" to removed files, but a name may really end that way:

@@ -63,10 +63,22 @@ enum Sys {
     }
 
     static func readlinkat(_ dirfd: Int32, _ name: String) throws -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = NameCoding.withCString(name) { Glibc.readlinkat(dirfd, $0, &buffer, buffer.count - 1) }
-        if count < 0 { throw FSError.fromErrno("readlink", name) }
-        return NameCoding.text(buffer[0..<count].map { UInt8(bitPattern: $0) })
+        try withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(PATH_MAX) + 1) { buffer in
+            // Safe: readlinkat writes at most count - 1 bytes into the buffer, which lives for this closure.
+            let count = NameCoding.withCString(name) { Glibc.readlinkat(dirfd, $0, buffer.baseAddress!, buffer.count - 1) }
+            if count < 0 { throw FSError.fromErrno("readlink", name) }
+            return NameCoding.text(UnsafeRawBufferPointer(start: buffer.baseAddress!, count: count))
+        }
+    }
+
+    /// `/proc/self/fd` of this process, opened once (-1 if it cannot be): the target of one of
+    /// its descriptors is then one name away (`readlinkat(dir, "N")`) rather than a walk of
+    /// `/proc/self/fd/N` from the root, which cost a status read a fifth of its time.
+    private static let descriptorDirectory: Int32 = Glibc.open("/proc/self/fd", oPath | oDirectory | O_CLOEXEC)
+
+    /// Where descriptor `fd` leads, as the kernel names it (`readlink /proc/self/fd/N`).
+    static func descriptorTarget(_ fd: Int32) throws -> String {
+        descriptorDirectory >= 0 ? try readlinkat(descriptorDirectory, String(fd)) : try readlink(procPath(fd))
     }
 
     /// Calls a system call with a name in text form turned back into its bytes.

@@ -107,6 +107,9 @@ class Table:
                     cells[t] = f"{v:.2f} s" + (" (cp --recursive)" if t == "aws" else "")
             self.add("7", f"7. {s.burst_files} x {size_label(s.burst_size)}: last close -> all in S3", cells, "7",
                      lambda t: self.med("burst", t, "minus_settle_s"), lambda v: v <= 0.5)
+            cells = {t: f"{self.med('burst', t, 'server_cpu_s'):.2f}" for t in self.runs_tools("burst")
+                     if self.med("burst", t, "server_cpu_s") is not None}
+            self.add("7", "7. the S3 server's CPU s for those uploads (its floor: one core)", cells)
         if "create" in self.r:
             cells = {}
             for t in self.runs_tools("create"):
