@@ -70,15 +70,16 @@ extension FileUpload {
                     }
                     let range = plan.range(of: number)
                     do {
-                        // A part already under way is finished even when a sibling fails: the
-                        // server may have stored it, and a part it stored but the queue never
-                        // recorded would be sent again. Only the upload's own cancellation (a
-                        // stop, going offline, the file renamed, deleted or changed) cuts it off;
-                        // a stall ends it anyway.
+                        // A part already under way is finished when a sibling meets a transient
+                        // failure or the connection rules pause uploads: the server may store it,
+                        // and a part it stored but the queue never recorded would be sent again.
+                        // The upload's own cancellation (a stop, going offline, the file renamed,
+                        // deleted or changed) or a failure that dooms the attempt cuts it off; a
+                        // stall ends it anyway.
                         let part = try s3.uploadPart(bucket: bucket, key: record.s3Key, uploadId: upload.uploadId, partNumber: number,
                                                      body: FileBody(fd: fd, length: size), offset: range.offset, length: range.length,
                                                      checksum: checksum, progress: { sent in transfer.sent(sent, part: number) },
-                                                     shouldCancel: { progress.isCancelled })
+                                                     shouldCancel: { transfer.cutOff })
                         let stored = StoredPart(partNumber: number, size: range.length, etag: part.etag, digest: part.digest)
                         guard try queue.recordPart(path: record.path, generation: record.generation, uploadId: upload.uploadId,
                                                    part: stored) else {
@@ -88,7 +89,7 @@ extension FileUpload {
                         Self.dropCachedPages(fd: fd, offset: range.offset, length: range.length)
                         log.debug("part uploaded", metadata: ["part": "\(number)/\(plan.partCount)"])
                     } catch {
-                        transfer.fail(error)
+                        transfer.fail(error, cutOthers: RetryPolicy.classify(error) != .transient)
                         return
                     }
                 }
@@ -101,6 +102,15 @@ extension FileUpload {
         }
         group.wait()
         if let error = transfer.error {
+            if let s3Error = error as? S3Error, case .http(_, "NoSuchUpload", _, _) = s3Error.kind {
+                // The server forgot the upload while its parts went up (aborted by a lifecycle
+                // rule or by hand): no refusal of the file; the next attempt starts over, and
+                // this one stored nothing that lasts.
+                try queue.clearMultipart(path: record.path, generation: record.generation)
+                context.trustedUploads.withLock { _ = $0.removeValue(forKey: upload.uploadId) }
+                throw S3Error(.invalidResponse(message: "the server forgot the multipart upload while its parts were sent; it starts over"),
+                              operation: s3Error.operation)
+            }
             // Parts stored in this attempt stay stored: an attempt that got further is no
             // failure to count against the limit (a flaky link must not fail a long recording).
             let stored = transfer.partsByNumber.count - upload.parts.count

@@ -10,6 +10,7 @@ final class PartTransfer: @unchecked Sendable {
         var inFlight: [Int: Int64] = [:]
         var taken: Set<Int> = []
         var error: (any Error)?
+        var cutOff = false
     }
     private let state = Mutex(State())
     private let progress: UploadProgress
@@ -27,6 +28,9 @@ final class PartTransfer: @unchecked Sendable {
     /// True once a part failed or the whole upload was cancelled: no further part starts (parts
     /// already under way finish unless the upload itself is cancelled).
     var stopped: Bool { progress.isCancelled || state.withLock { $0.error != nil } }
+    /// True once parts under way must stop too: the upload was cancelled, or a part failed in a
+    /// way that dooms the whole attempt (see `fail`).
+    var cutOff: Bool { progress.isCancelled || state.withLock { $0.cutOff } }
 
     func nextMissing(from missing: [Int]) -> Int? {
         state.withLock { state in
@@ -49,8 +53,16 @@ final class PartTransfer: @unchecked Sendable {
         report()
     }
 
-    func fail(_ error: any Error) {
-        state.withLock { if $0.error == nil { $0.error = error } }
+    /// Ends the attempt: no further part starts. Parts already under way finish (the server may
+    /// store them, and a stored part the queue never recorded would be sent again), unless
+    /// `cutOthers`: the failure dooms every part of this attempt (the server forgot the upload,
+    /// refused the credentials, the clock or the bucket; the endpoint is gone; the file changed),
+    /// and what they would send is waste.
+    func fail(_ error: any Error, cutOthers: Bool = false) {
+        state.withLock {
+            if $0.error == nil { $0.error = error }
+            if cutOthers { $0.cutOff = true }
+        }
     }
 
     private func report() {
