@@ -89,16 +89,7 @@ public final class SyncQueue: @unchecked Sendable {
         recoveredOnOpen = try db.run(
             "UPDATE files SET status = 'pending', interrupted = 1 WHERE status = 'syncing'",
             operation: "recover interrupted uploads")
-        // Checkpoints run on a connection of their own, off the queue's lock (see WALSyncer);
-        // without one, SQLite's automatic checkpoints stay on.
-        let checkpointer = try? SQLiteDatabase(path: databasePath)
-        if checkpointer != nil {
-            // journal_size_limit 0: the log is cut back to nothing when it starts over, so its
-            // size is what was written since the last checkpoint.
-            try db.execute("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 0;",
-                           operation: "move checkpoints off the commits")
-        }
-        walSyncer = WALSyncer(databasePath: databasePath, checkpointer: checkpointer) { [weak self] in
+        walSyncer = WALSyncer(databasePath: databasePath) { [weak self] in
             guard let self else { return nil }
             return self.locked { self.db.isOpen ? self.db.totalChanges : nil }
         }

@@ -12,26 +12,12 @@ import Dispatch
 /// commit lost to a power loss inside that second is found again by the scan at the next mount,
 /// which queues every file that differs from its record (docs/QUEUE.md, "Durability").
 ///
-/// It also checkpoints the log (copies its pages into the database file and syncs that) on a
-/// connection of its own, when the log has grown past `checkpointBytes`. The queue's connection
-/// runs with `wal_autocheckpoint = 0`: otherwise SQLite checkpoints inside the commit that
-/// crosses 1,000 pages, holding the queue's lock through two disk syncs, and the `close()` that
-/// waits for that lock took 5 to 15 ms instead of a fraction of one. A PASSIVE checkpoint on
-/// another connection blocks no reader and no writer of the queue's.
-///
 /// Locking: `state` is taken alone. The queue's lock is taken by `changes` (the caller's closure)
-/// and never while `state` is held; the log is synced outside both. `checkpointing` guards the
-/// checkpoint connection alone.
+/// and never while `state` is held; the log is synced outside both.
 final class WALSyncer: @unchecked Sendable {
     private let walPath: String
     /// Reads the connection's count of changed rows (under the queue's lock).
     private let changes: @Sendable () -> Int64?
-    /// The checkpoint connection (nil: SQLite's automatic checkpoints do it) and the size of
-    /// log past which it checkpoints.
-    private let checkpointing = Lock()
-    private var checkpointer: SQLiteDatabase?
-    private let checkpointBytes: Int64
-    private var checkpointCount = 0
     private struct State {
         var fd: Int32 = -1
         var synced: Int64 = 0
@@ -42,12 +28,9 @@ final class WALSyncer: @unchecked Sendable {
     private var current = State()
     private let timer: DispatchSourceTimer
 
-    init(databasePath: String, interval: TimeInterval = 1, checkpointer: SQLiteDatabase? = nil,
-         checkpointBytes: Int64 = 4 << 20, changes: @escaping @Sendable () -> Int64?) {
+    init(databasePath: String, interval: TimeInterval = 1, changes: @escaping @Sendable () -> Int64?) {
         walPath = databasePath + "-wal"
         self.changes = changes
-        self.checkpointer = checkpointer
-        self.checkpointBytes = checkpointBytes
         timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
         timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(100))
         timer.setEventHandler { [weak self] in _ = self?.sync() }
@@ -58,8 +41,6 @@ final class WALSyncer: @unchecked Sendable {
 
     /// How many times the log was synced (for tests).
     var syncCount: Int { state.withLock { current.syncs } }
-    /// How many checkpoints this syncer ran (for tests).
-    var checkpoints: Int { checkpointing.withLock { checkpointCount } }
 
     /// Syncs the log if rows changed since the last sync. Returns whether it synced.
     @discardableResult
@@ -75,25 +56,7 @@ final class WALSyncer: @unchecked Sendable {
             current.synced = max(current.synced, count)
             current.syncs += 1
         }
-        var st = stat()
-        if fstat(fd, &st) == 0, Int64(st.st_size) > checkpointBytes { checkpoint() }
         return true
-    }
-
-    /// Copies the log into the database file without waiting for anyone (PASSIVE); the next
-    /// commit then starts the log over from its beginning. Returns whether it ran.
-    @discardableResult
-    func checkpoint() -> Bool {
-        checkpointing.withLock {
-            guard let checkpointer, checkpointer.isOpen else { return false }
-            do {
-                try checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)", operation: "checkpoint the write-ahead log")
-                checkpointCount += 1
-                return true
-            } catch {
-                return false  // busy or failing: the log waits for the next round
-            }
-        }
     }
 
     /// Syncs what is left and stops. Idempotent.
@@ -105,9 +68,5 @@ final class WALSyncer: @unchecked Sendable {
         }
         if fd >= 0 { close(fd) }
         timer.cancel()
-        checkpointing.withLock {
-            checkpointer?.close()
-            checkpointer = nil
-        }
     }
 }

@@ -39,37 +39,6 @@ final class QueueStorageTests: QueueTestCase {
         XCTAssertFalse(syncer.sync(), "a closed queue is not synced again")
     }
 
-    /// Commits never checkpoint the log (that held the queue's lock through two disk syncs and
-    /// stalled the closes waiting for it): it grows past SQLite's 1,000 pages, and the syncer
-    /// checkpoints it on a connection of its own; the next commit starts it over, cut back.
-    func testTheLogIsCheckpointedBySyncerNotByCommits() throws {
-        let queue = try openQueue()
-        let syncer = try XCTUnwrap(queue.walSyncer)
-        let wal = databasePath + "-wal"
-        func walSize() -> Int64 {
-            var st = stat()
-            return stat(wal, &st) == 0 ? Int64(st.st_size) : -1
-        }
-        var added = 0
-        while walSize() <= 6 << 20 && added < 50_000 {
-            try queue.add("take-\(added).wav")
-            added += 1
-        }
-        XCTAssertGreaterThan(walSize(), 6 << 20, "no commit checkpointed the log (\(added) commits)")
-        let before = syncer.checkpoints
-        try queue.add("one-more.wav")
-        syncer.sync()  // or the syncer's own timer, at most a second later
-        try waitFor { syncer.checkpoints > before }
-        try queue.add("after.wav")
-        XCTAssertLessThan(walSize(), 1 << 20, "the next commit started the log over")
-        XCTAssertEqual(try queue.record(path: "take-0.wav")?.path, "take-0.wav")
-        queue.close()
-        let reopened = try openQueue()
-        XCTAssertNotNil(try reopened.record(path: "after.wav"), "every commit is kept")
-        XCTAssertNotNil(try reopened.record(path: "take-\(added - 1).wav"))
-        reopened.close()
-    }
-
     private func waitFor(timeout: TimeInterval = 3, _ condition: () -> Bool, file: StaticString = #filePath, line: UInt = #line) throws {
         let deadline = Date() + timeout
         while !condition() {
