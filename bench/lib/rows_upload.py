@@ -108,33 +108,35 @@ def burst(ctx, tool, rep):
     t_closed = time.perf_counter()
     deadline = time.monotonic() + ctx.sizes.upload_timeout
     if tool.name.startswith("recsync"):
-        seen = wait_synced(tool, names, deadline, ctx.sizes.upload_timeout)
-        server_cpu = cpu_seconds(ctx.server.pids) - server_cpu0
-        check_listing(ctx, tool.prefix, names, require=True)
-        seconds = seen - t_closed
-        return {"seconds": round(seconds, 3), "minus_settle_s": round(seconds - tool.settle_delay, 3),
-                "settle_delay_s": tool.settle_delay, "files": len(names), "watched_by": "user.sync.status",
-                "server_cpu_s": round(server_cpu, 3)}
+        seen = wait_synced(ctx, tool, names, deadline)
+        watched = {"watched_by": "user.sync.status", "server_cpu_s": round(cpu_seconds(ctx.server.pids) - server_cpu0, 3)}
+    else:
+        seen, lists = wait_listed(ctx, tool, names, deadline)
+        watched = {"watched_by": "listing", "lists": lists}
+    check_listing(ctx, tool.prefix, names, require=True)
+    seconds = seen - t_closed
+    return {"seconds": round(seconds, 3), "minus_settle_s": round(seconds - tool.settle_delay, 3),
+            "settle_delay_s": tool.settle_delay, "files": len(names), **watched}
+
+
+def wait_listed(ctx, tool, names, deadline):
+    """The moment a listing shows every object with its size (ListObjectsV2 every 20 ms), and
+    how many listings that took."""
     lists = 0
     while True:
         start = time.perf_counter()
         lists += 1
         if check_listing(ctx, tool.prefix, names):
-            seen = time.perf_counter()
-            break
+            return time.perf_counter(), lists
         tool.check_alive()
         if time.monotonic() > deadline:
             raise Broken(f"{tool.name}: not all {len(names)} files in the bucket {ctx.sizes.upload_timeout} s after the last close")
         pause = 0.02 - (time.perf_counter() - start)
         if pause > 0:
             time.sleep(pause)
-    check_listing(ctx, tool.prefix, names, require=True)
-    seconds = seen - t_closed
-    return {"seconds": round(seconds, 3), "minus_settle_s": round(seconds - tool.settle_delay, 3),
-            "settle_delay_s": tool.settle_delay, "files": len(names), "lists": lists, "watched_by": "listing"}
 
 
-def wait_synced(tool, names, deadline, timeout):
+def wait_synced(ctx, tool, names, deadline):
     """The moment every file says `synced`: walks the files in order, reading the next one's
     user.sync.status every 5 ms until it is synced (a few µs of daemon CPU a read)."""
     index = 0
@@ -150,7 +152,7 @@ def wait_synced(tool, names, deadline, timeout):
             raise Broken(f"{tool.name}: {names[index]} failed to upload")
         tool.check_alive()
         if time.monotonic() > deadline:
-            raise Broken(f"{tool.name}: only {index} of {len(names)} files synced {timeout} s after the last close")
+            raise Broken(f"{tool.name}: only {index} of {len(names)} files synced {ctx.sizes.upload_timeout} s after the last close")
         time.sleep(0.005)
     return time.perf_counter()
 

@@ -102,7 +102,7 @@ extension FileUpload {
         }
         group.wait()
         if let error = transfer.error {
-            if let s3Error = error as? S3Error, case .http(_, "NoSuchUpload", _, _) = s3Error.kind {
+            if let s3Error = error as? S3Error, s3Error.isNoSuchUpload {
                 // The server forgot the upload while its parts went up (aborted by a lifecycle
                 // rule or by hand): no refusal of the file; the next attempt starts over, and
                 // this one stored nothing that lasts.
@@ -125,7 +125,7 @@ extension FileUpload {
                                                     parts: parts.map { CompletedPart(partNumber: $0.partNumber, etag: $0.etag, digest: $0.digest,
                                                                                       checksum: checksum) })
         } catch let error as S3Error {
-            guard case .http(_, "NoSuchUpload", _, _) = error.kind else { throw error }
+            guard error.isNoSuchUpload else { throw error }
             // The server no longer knows the upload: a Complete whose answer was lost (and was
             // sent again) may have assembled it already. The object counts only with exactly
             // these parts' ETag; otherwise the upload starts over at the next attempt, which is
@@ -222,7 +222,7 @@ extension FileUpload {
             log.info("resuming a multipart upload", metadata: ["parts_done": "\(state.parts.count)/\(plan.partCount)"])
             return state
         } catch let error as S3Error {
-            if case .http(_, "NoSuchUpload", _, _) = error.kind {
+            if error.isNoSuchUpload {
                 log.notice("the server no longer knows the multipart upload; starting over")
                 try engine.queue.clearMultipart(path: record.path, generation: record.generation)
                 return nil
