@@ -25,11 +25,20 @@ enum Beneath {
         return NameCoding.withCString(name) { mkdirat(parent, $0, mode) }
     }
 
-    /// The birth time of a file beneath the root, when the filesystem records it.
-    static func birthTime(_ rootFd: Int32, _ path: String) -> Date? {
+    /// The `stat` of a file beneath the root and, with `birth`, its birth time when the
+    /// filesystem records it, through one open (a file new to the queue is named by its birth
+    /// time); nil when it cannot be opened.
+    static func stat(_ rootFd: Int32, _ path: String, birth: Bool) -> (stat: Glibc.stat, born: Date?)? {
         let fd = open(rootFd, path, recsync_O_PATH | recsync_O_NOFOLLOW)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
+        var st = Glibc.stat()
+        guard fstatat(fd, "", &st, recsync_AT_EMPTY_PATH | recsync_AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
+        return (st, birth ? birthTime(fd) : nil)
+    }
+
+    /// The birth time of the file open as `fd`, when the filesystem records it.
+    private static func birthTime(_ fd: Int32) -> Date? {
         var seconds: Int64 = 0
         var nanoseconds: UInt32 = 0
         guard recsync_birth_time(fd, "", recsync_AT_EMPTY_PATH | recsync_AT_SYMLINK_NOFOLLOW, &seconds, &nanoseconds) == 0 else { return nil }

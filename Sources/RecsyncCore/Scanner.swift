@@ -56,25 +56,26 @@ public struct Scanner: Sendable {
     static let batchSize = 256
 
     private func walk(folder: String, result: inout Result) {
-        var batch: [(path: String, stat: stat, known: FileRecord?)] = []
+        var batch: [SyncEngine.Found] = []
         batch.reserveCapacity(Self.batchSize)
         for path in FolderWalk(rootFd: engine.rootFd).files(under: folder) {
-            var st = stat()
-            guard Beneath.stat(engine.rootFd, path, &st) == 0 else { continue }
+            // The birth time names a file new to the queue; read on the stat's descriptor it
+            // costs one statx (also for the files the queue knows) instead of a second open.
+            guard let (st, born) = Beneath.stat(engine.rootFd, path, birth: true) else { continue }
             result.seen += 1
-            check(path: path, stat: st, into: &batch)
+            check(path: path, stat: st, born: born, into: &batch)
             if batch.count >= Self.batchSize { flush(&batch, result: &result) }
         }
         flush(&batch, result: &result)
     }
 
-    private func flush(_ batch: inout [(path: String, stat: stat, known: FileRecord?)], result: inout Result) {
+    private func flush(_ batch: inout [SyncEngine.Found], result: inout Result) {
         guard !batch.isEmpty else { return }
         result.queued += engine.enqueueBatch(batch, priority: .normal)
         batch.removeAll(keepingCapacity: true)
     }
 
-    private func check(path: String, stat st: stat, into batch: inout [(path: String, stat: stat, known: FileRecord?)]) {
+    private func check(path: String, stat st: stat, born: Date?, into batch: inout [SyncEngine.Found]) {
         do {
             guard (st.st_mode & S_IFMT) == S_IFREG, !engine.isBeingWritten(path) else { return }
             if lookForUnseenWriters, engine.hasUnseenWriter(path: path) {
@@ -84,7 +85,7 @@ public struct Scanner: Sendable {
             }
             let record = try engine.queue.record(path: path)
             guard needsUpload(path: path, record: record, identity: FileIdentity(st)) else { return }
-            batch.append((path, st, record))
+            batch.append(SyncEngine.Found(path: path, stat: st, born: born, known: record))
         } catch {
             engine.noteQueueFailure(path: path)
             logger.error("scan could not queue a file", metadata: ["path": "\(path)", "error": "\(error)"])

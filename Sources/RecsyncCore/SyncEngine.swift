@@ -62,8 +62,9 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
     /// Held while a name changes on disk and in the queue (see `namespaceChange`), and while the
     /// uploader decides that a file it could not find is really gone.
     let namespaceLock = Lock()
-    /// Set by the uploader so a queued file wakes it at once.
-    let wakeUploader = Mutex<Callback<Void>?>(nil)
+    /// Set by the uploader so that a queued file wakes it: the argument is when the file may
+    /// start (the end of its settle delay), nil for at once.
+    let wakeUploader = Mutex<Callback<Date?>?>(nil)
     /// Whether uploads may start: the network and the user's policy.
     public let gate: SyncGate
     /// Scratch and temporary file names that are never uploaded.
@@ -135,14 +136,23 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
         }
         // The settle delay absorbs close-and-reopen (a recorder patching its header, an editor's
         // second pass): the upload may start only once the file has been left alone that long.
-        try enqueue(path: path, priority: critical ? .critical : .high, dueAt: critical ? nil : settledAt())
-        if !stillOpen { wake() }
+        let due = critical ? nil : settledAt()
+        let stored = try enqueue(path: path, priority: critical ? .critical : .high, dueAt: due)
+        if !stillOpen { wake(dueAt: claimedWhenDue(path, stored) ? due : nil) }
     }
 
     public func fileLinked(path: String) throws {
         guard !isBeingWritten(path) else { return }
-        try enqueue(path: path, priority: .high, dueAt: settledAt())
-        wake()
+        let due = settledAt()
+        let stored = try enqueue(path: path, priority: .high, dueAt: due)
+        wake(dueAt: claimedWhenDue(path, stored) ? due : nil)
+    }
+
+    /// Whether the uploader takes the file queued as `stored` only once its settle delay ended.
+    /// One asked for (`sync-now` keeps it CRITICAL) or forced through a pause is taken whatever
+    /// its due time, so its close must make the uploader look at once, as it always did.
+    private func claimedWhenDue(_ path: String, _ stored: Priority?) -> Bool {
+        stored != .critical && !gate.isForced(path)
     }
 
     /// When a file changed now may start uploading: after the settle delay, or at once without one.
@@ -296,10 +306,13 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
 
     /// Queues the file at `path` with its current size and time, in one durable transaction.
     /// A file the queue could not take is remembered (`queueFailures`) until it is queued.
-    func enqueue(path: String, priority: Priority, newKey: Bool = false, createdAt: Date? = nil, dueAt: Date? = nil) throws {
+    /// Returns the priority the file is queued with (nil: not queued).
+    @discardableResult
+    func enqueue(path: String, priority: Priority, newKey: Bool = false, createdAt: Date? = nil, dueAt: Date? = nil) throws -> Priority? {
         do {
-            try enqueueNow(path: path, priority: priority, newKey: newKey, createdAt: createdAt, dueAt: dueAt)
+            let stored = try enqueueNow(path: path, priority: priority, newKey: newKey, createdAt: createdAt, dueAt: dueAt)
             live.withLock { _ = $0.queueFailures.remove(PathKey(path)) }
+            return stored
         } catch {
             noteQueueFailure(path: path)
             throw error
@@ -311,20 +324,21 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
         live.withLock { _ = $0.queueFailures.insert(PathKey(path)) }
     }
 
-    private func enqueueNow(path: String, priority: Priority, newKey: Bool, createdAt: Date?, dueAt: Date?) throws {
+    private func enqueueNow(path: String, priority: Priority, newKey: Bool, createdAt: Date?, dueAt: Date?) throws -> Priority? {
         if ignoreRules.ignores(path) {
             logger.debug("not queued: the name matches an ignore pattern", metadata: ["path": "\(path)"])
-            return
+            return nil
         }
-        let st: stat
-        do { st = try Self.stat(rootFd, path) } catch {
+        // A file new to the queue is named by its birth time: read with the stat, on the same
+        // descriptor (one statx more for a file the queue knows).
+        guard let (st, born) = Beneath.stat(rootFd, path, birth: createdAt == nil) else {
             logger.warning("cannot queue a file that vanished", metadata: ["path": "\(path)"])
-            return
+            return nil
         }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { return }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { return nil }
         let existing = try queue.record(path: path)
-        let timestamp = createdAt ?? existing?.createdAt ?? Self.birthTime(rootFd, path) ?? Date()
-        guard let key = renderKey(path: path, timestamp: timestamp) else { return }
+        let timestamp = createdAt ?? existing?.createdAt ?? born ?? Date()
+        guard let key = renderKey(path: path, timestamp: timestamp) else { return nil }
         let record = try queue.enqueue(path: path, priority: priority, size: Int64(st.st_size), mtimeNs: st.mtimeNanoseconds,
                                        createdAt: timestamp, candidateKey: key, newKey: newKey, dueAt: dueAt)
         if existing?.status != .pending {
@@ -332,6 +346,7 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
                        error: nil, attempts: 0)
         }
         logger.debug("queued", metadata: ["path": "\(path)", "key": "\(record.s3Key)", "priority": "\(record.priority)"])
+        return Priority(rawValue: record.priority)
     }
 
     /// The key pattern's key for `path`; nil (logged, and shown as the file's error) when none
@@ -349,8 +364,9 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
         }
     }
 
-    func wake() {
-        wakeUploader.withLock { $0 }?()
+    /// Tells the uploader that something was queued or asked for; `dueAt`: not before then.
+    func wake(dueAt: Date? = nil) {
+        wakeUploader.withLock { $0 }?(dueAt)
     }
 
     func isBeingWritten(_ path: String) -> Bool {
@@ -365,10 +381,6 @@ public final class SyncEngine: SyncHooks, @unchecked Sendable {
             throw FSError.fromErrnoPublic("stat", path)
         }
         return st
-    }
-
-    static func birthTime(_ rootFd: Int32, _ path: String) -> Date? {
-        Beneath.birthTime(rootFd, path)
     }
 
     /// Byte for byte (`NameCoding`): `café` in NFC is not inside `café` in NFD.

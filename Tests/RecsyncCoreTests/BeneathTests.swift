@@ -20,6 +20,9 @@ final class BeneathTests: EngineTestCase {
         XCTAssertTrue([ELOOP, EXDEV].contains(errno), "errno \(errno)")
         var st = stat()
         XCTAssertEqual(Beneath.stat(rootFd, "sub/secret.wav", &st), -1)
+        XCTAssertNil(Beneath.stat(rootFd, "sub/secret.wav", birth: true), "nor with the birth time")
+        let link = try XCTUnwrap(Beneath.stat(rootFd, "sub", birth: true), "the link itself is there")
+        XCTAssertEqual(link.stat.st_mode & S_IFMT, S_IFLNK, "and is not followed")
         XCTAssertEqual(Beneath.open(rootFd, "../\(outside.lastPathComponent)/secret.wav", O_RDONLY), -1, "nor a way up")
         let fd = Beneath.open(rootFd, "real/take.wav", O_RDONLY)
         XCTAssertGreaterThanOrEqual(fd, 0, "a real path opens")
@@ -32,5 +35,24 @@ final class BeneathTests: EngineTestCase {
         try engine.syncNow(path: "real/take.wav")
         try waitForStatus("real/take.wav", .synced)
         XCTAssertEqual(try s3.listObjects(bucket: Self.bucket, prefix: "").map(\.key).filter { $0.contains("secret") }, [])
+    }
+
+    func testStatWithBirthTimeAsksBothThroughOneOpen() throws {
+        let rootFd = open(root.path, recsync_O_PATH | recsync_O_DIRECTORY | O_CLOEXEC)
+        defer { close(rootFd) }
+        let before = Date()
+        try writeFile("take.wav", Data("take".utf8))
+        let found = try XCTUnwrap(Beneath.stat(rootFd, "take.wav", birth: true))
+        XCTAssertEqual(found.stat.st_size, 4)
+        XCTAssertEqual(found.stat.st_mode & S_IFMT, S_IFREG)
+        var plain = stat()
+        XCTAssertEqual(Beneath.stat(rootFd, "take.wav", &plain), 0)
+        XCTAssertEqual(found.stat.st_ino, plain.st_ino, "the same file as the path stat names")
+        if let born = found.born {
+            // ext4, XFS, btrfs and tmpfs record it; the answer is the file's own.
+            XCTAssertLessThan(abs(born.timeIntervalSince(before)), 5, "\(born) is when the file was made")
+        }
+        XCTAssertNil(try XCTUnwrap(Beneath.stat(rootFd, "take.wav", birth: false)).born, "not asked, not read")
+        XCTAssertNil(Beneath.stat(rootFd, "missing.wav", birth: true))
     }
 }

@@ -41,6 +41,41 @@ final class RealClientEngineTests: EngineTestCase {
         XCTAssertEqual(object(try XCTUnwrap(storedRecord("take1.wav")).s3Key)?.data, final)
     }
 
+    func testClosesOfSettlingFilesCostTheRunnerNoPassAndEachUploadsWhenItsDelayEnds() throws {
+        try makeEngine { $0.settleDelay = 2 }
+        let runner = startUploader()
+        try waitUntil("the runner made its first pass and sleeps") { runner.activity.passes >= 1 && runner.activity.asleep }
+        let before = runner.activity.passes
+        let closed = Date()
+        let names = (0..<20).map { "take\($0).wav" }
+        for name in names { try record(name, TestAudio.wav(seconds: 0.05)) }
+        // Only the end of the first delay is in the runner's calendar; no close made it look.
+        XCTAssertEqual(runner.activity.passes, before, "closes of files still settling wake no pass")
+        for name in names { try waitForStatus(name, .synced, timeout: 10) }
+        let took = Date().timeIntervalSince(closed)
+        XCTAssertGreaterThan(took, 1.95, "nothing starts before its settle delay")
+        XCTAssertLessThan(took, 12, "the runner's 30 s sleep was brought forward to the first file's delay")
+        XCTAssertEqual(allPutCalls.count, names.count)
+    }
+
+    func testAFileAskedForAndWrittenAgainGoesAtItsCloseNotAfterTheSettleDelay() throws {
+        try makeEngine { $0.settleDelay = 30 }
+        let gated = GatedS3Client(inner: s3, stage: .beforeSending)
+        let runner = startUploader(client: gated)
+        try record("take1.wav", TestAudio.wav(seconds: 0.2))
+        try engine.syncNow(path: "take1.wav")  // asked for: it goes now, settle delay or not
+        try waitUntil("the upload is in flight") { gated.arrivals.count == 1 }
+        engine.fileOpenedForWriting(path: "take1.wav")  // the recorder comes back to its header
+        try waitForStatus("take1.wav", .pending)
+        gated.open()
+        try waitUntil("the runner sleeps") { runner.activity.asleep }
+        let final = TestAudio.wav(seconds: 0.3)
+        try record("take1.wav", final)
+        // Still asked for: its close makes the runner look at once, not in 30 s.
+        try waitForStatus("take1.wav", .synced, timeout: 10)
+        XCTAssertEqual(object(try XCTUnwrap(storedRecord("take1.wav")).s3Key)?.data, final)
+    }
+
     func testReopenForWritingDuringAnUploadCancelsItUntilTheWritersAreReleased() throws {
         let gated = GatedS3Client(inner: s3, stage: .beforeSending)
         startUploader(client: gated)

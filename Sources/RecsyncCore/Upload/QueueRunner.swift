@@ -46,6 +46,10 @@ public final class QueueRunner: @unchecked Sendable {
     /// Set while the endpoint is unreachable: when to try one item again, and the next interval.
     /// (Why is kept in the engine's gate, for the attributes and `recsync status`.)
     private var offline: (nextProbe: Date, interval: TimeInterval)?
+    /// While the runner sleeps: when it wakes by itself for its next pass.
+    private var sleepingUntil: Date?
+    /// Passes over the queue so far (each a claim and a look at the retry times).
+    private var passes = 0
 
     public init(engine: SyncEngine, s3: any S3Client, policy: RetryPolicy = RetryPolicy(), logger: Logger) {
         context = UploadContext(engine: engine, s3: s3, policy: policy, logger: logger)
@@ -53,7 +57,7 @@ public final class QueueRunner: @unchecked Sendable {
     }
 
     public func start() {
-        engine.wakeUploader.withLock { $0 = Callback { [weak self] in self?.wake() } }
+        engine.wakeUploader.withLock { $0 = Callback { [weak self] due in self?.wake(dueAt: due) } }
         let thread = WorkerThread { [self] in self.runLoop() }
         thread.name = "recsync-queue-runner"
         thread.start()
@@ -61,10 +65,33 @@ public final class QueueRunner: @unchecked Sendable {
 
     /// Something was queued or asked for: look now.
     public func wake() {
+        wake(dueAt: nil)
+    }
+
+    /// A file was queued that may start at `due` (nil: now). While the runner sleeps, a file
+    /// still settling only brings its next pass forward to `due` when it would come later: a
+    /// pass now would find nothing to start, and a close costs no queue query in the runner.
+    /// When the runner is not asleep (in a pass, whose look at the retry times may have come
+    /// before this file was queued) it looks again, as for any wake.
+    func wake(dueAt due: Date?) {
         condition.lock()
-        wakeCount &+= 1
-        condition.broadcast()
+        if let due, let sleeping = sleepingUntil, due > Date() {
+            if due < sleeping {
+                sleepingUntil = due
+                condition.broadcast()
+            }
+        } else {
+            wakeCount &+= 1
+            condition.broadcast()
+        }
         condition.unlock()
+    }
+
+    /// How many passes over the queue the runner has made, and whether it sleeps (for tests).
+    var activity: (passes: Int, asleep: Bool) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (passes, sleepingUntil != nil)
     }
 
     /// Why uploads are not starting, with its detail, or nil when they may.
@@ -134,6 +161,7 @@ public final class QueueRunner: @unchecked Sendable {
         while true {
             condition.lock()
             if stopping { condition.unlock(); return }
+            passes += 1
             let seen = wakeCount
             let free = maxConcurrent - inFlight
             let now = Date()
@@ -163,7 +191,11 @@ public final class QueueRunner: @unchecked Sendable {
             condition.lock()
             var until = min(due ?? .distantFuture, Date().addingTimeInterval(idleWait))
             if let offline, inFlight == 0 { until = min(until, offline.nextProbe) }
-            if !stopping && wakeCount == seen { _ = condition.wait(until: until) }
+            sleepingUntil = until
+            while !stopping && wakeCount == seen, let deadline = sleepingUntil, Date() < deadline {
+                _ = condition.wait(until: deadline)
+            }
+            sleepingUntil = nil
             condition.unlock()
         }
     }
