@@ -7,7 +7,14 @@ extension SyncQueue {
     /// The record at `path`, or nil if the file is not queued (status `local`).
     public func record(path: String) throws -> FileRecord? {
         try PathRules.validate(path)
-        return try locked { try fetch(path) }
+        return try locked {
+            guard db.isOpen else { return try fetch(path) }  // which says it is closed
+            let changes = db.totalChanges
+            if let known = recentRecords.lookup(path, changes: changes) { return known }
+            let record = try fetch(path)
+            recentRecords.store(record, for: path, changes: changes)
+            return record
+        }
     }
 
     /// The record at `folder` (if any) and every record under `folder/`, ordered by path.

@@ -57,6 +57,8 @@ public final class SyncQueue: @unchecked Sendable {
     let now: @Sendable () -> Date
     let lock = Lock()
     let db: SQLiteDatabase
+    /// What `record(path:)` read since the last change (guarded by `lock`).
+    var recentRecords = RecentRecords()
     private let ownerLock: OwnerLock
     /// Syncs the write-ahead log once a second while commits come in (see `WALSyncer`).
     private(set) var walSyncer: WALSyncer?
