@@ -10,9 +10,10 @@ extension SyncQueue {
         return try locked {
             guard db.isOpen else { return try fetch(path) }  // which says it is closed
             let changes = db.totalChanges
-            if let known = recentRecords.lookup(path, changes: changes) { return known }
+            let bytes = Array(path.utf8)
+            if let known = recentRecords.lookup(bytes, changes: changes) { return known }
             let record = try fetch(path)
-            recentRecords.store(record, for: path, changes: changes)
+            recentRecords.store(record, for: bytes, changes: changes)
             return record
         }
     }

@@ -45,23 +45,30 @@ final class RecentRecordsTests: QueueTestCase {
 
     func testTheStoreKeepsAtMostItsCapacityAndForgetsAllAtAChange() {
         var recent = RecentRecords()
+        func name(_ text: String) -> [UInt8] { Array(text.utf8) }
         for index in 0..<RecentRecords.capacity {
-            recent.store(nil, for: "f\(index)", changes: 5)
+            recent.store(nil, for: name("f\(index)"), changes: 5)
         }
-        XCTAssertNotNil(recent.lookup("f0", changes: 5), "full: still kept")
-        recent.store(nil, for: "one-more", changes: 5)
-        XCTAssertNil(recent.lookup("f0", changes: 5), "one more than its capacity forgets them")
-        XCTAssertNotNil(recent.lookup("one-more", changes: 5))
-        XCTAssertNil(recent.lookup("one-more", changes: 6), "a change forgets them")
-        recent.store(nil, for: "late", changes: 5)
-        XCTAssertNil(recent.lookup("late", changes: 6), "read before a change, never answered after it")
+        XCTAssertNotNil(recent.lookup(name("f0"), changes: 5), "full: still kept")
+        recent.store(nil, for: name("one-more"), changes: 5)
+        XCTAssertNil(recent.lookup(name("f0"), changes: 5), "one more than its capacity forgets them")
+        XCTAssertNotNil(recent.lookup(name("one-more"), changes: 5))
+        XCTAssertNil(recent.lookup(name("one-more"), changes: 6), "a change forgets them")
+        recent.store(nil, for: name("late"), changes: 5)
+        XCTAssertNil(recent.lookup(name("late"), changes: 6), "read before a change, never answered after it")
     }
 
     func testAClosedQueueSaysSoInsteadOfAnsweringFromMemory() throws {
+        let first = try openQueue()
+        try first.add("take1.wav")
+        first.close()
+        // Opened again with nothing to recover: no row has changed on this connection yet, the
+        // count SQLite keeps is 0, and 0 is also what a closed connection reports.
         let queue = try openQueue()
-        try queue.add("take1.wav")
         XCTAssertNotNil(try queue.record(path: "take1.wav"))
         queue.close()
-        XCTAssertThrowsError(try queue.record(path: "take1.wav"))
+        XCTAssertThrowsError(try queue.record(path: "take1.wav")) { error in
+            guard case .closed = error as? StoreError else { return XCTFail("not StoreError.closed: \(error)") }
+        }
     }
 }
